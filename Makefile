@@ -1,0 +1,108 @@
+# hbmon — build, test, install, demo, bench, clean.  Plain GNU make, -j safe.
+#
+#   make                 optimised build into bin/
+#   make SAN=1           ASan+UBSan build into build/san/bin/
+#   make test            unit + end-to-end tests (real PostgreSQL; see tests/run)
+#   make test SAN=1      the same suite against the sanitizer build
+#   make install PREFIX=/usr/local DESTDIR=
+#   make WERROR=1        warnings are errors (CI sets this)
+
+VERSION := 0.1.0
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+PKGS    := rdkafka json-c libpq
+PROGS   := hbsim hbclassify hbpgload
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 \
+           -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+
+ifeq ($(SAN),1)
+BUILD   := build/san
+BIN     := $(BUILD)/bin
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+else
+BUILD   := build/opt
+BIN     := bin
+OPT     := -O2 -g
+LDSAN   :=
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CPPFLAGS   += -Ilib -DHB_VERSION='"$(VERSION)"'
+ALL_CFLAGS  = $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDSAN) $(LDFLAGS)
+LIBS_ALL    = $(PKG_LIBS) -lm
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBHB    := $(BUILD)/libhb.a
+PROG_BIN := $(PROGS:%=$(BIN)/%)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check-deps test unit e2e install uninstall clean demo bench man-check
+all: check-deps $(PROG_BIN) $(UNIT_BIN)
+
+# One line saying exactly what is missing, rather than a wall of compiler errors.
+check-deps:
+	@$(PKG_CONFIG) --exists $(PKGS) || { \
+	  echo "hbmon: missing build dependencies; run: sudo scripts/hb-deps (or: apt-get install -y build-essential pkg-config librdkafka-dev libjson-c-dev libpq-dev)" >&2; \
+	  exit 2; }
+
+deps:
+	scripts/hb-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBHB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: $(BUILD)/cmd/%/main.o $(LIBHB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBHB) $(LIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/tap.o $(LIBHB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/unit/tap.o $(LIBHB) $(LIBS_ALL)
+
+# The whole suite: unit tests (TAP) and bats end-to-end tests against a real
+# PostgreSQL (and Kafka, when the Kafka programs exist) started by tests/run.
+test: all
+	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run
+
+unit: all
+	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run --unit-only
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(PROG_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(PROGS:%=man/%.1) $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(PROGS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+
+man-check:
+	@for m in $(PROGS:%=man/%.1); do \
+	  LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l "$$m" >/dev/null 2>"$(BUILD)/man.err" || exit 1; \
+	  if [ -s "$(BUILD)/man.err" ]; then cat "$(BUILD)/man.err" >&2; exit 1; fi; done
+
+bench: all
+	bench/core.sh
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=$(BUILD)/cmd/%/main.d) $(UNIT_SRC:%.c=$(BUILD)/%.d)

@@ -1,0 +1,327 @@
+/* hbclassify — validate and classify heart-rate readings, one line in, one line out. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hb_classify.h"
+#include "hb_event.h"
+#include "hb_io.h"
+#include "hb_json.h"
+#include "hb_log.h"
+#include "hb_opt.h"
+#include "hb_signal.h"
+#include "hb_time.h"
+
+struct opts {
+	struct hb_thresholds th;
+	int strict;
+	int verbosity;
+	long max_line;
+	const char *alerts;
+	const char *input;
+};
+
+struct run {
+	struct opts *o;
+	struct hb_reader *in;
+	struct hb_writer out;
+	struct hb_writer alerts;
+	struct hb_classifier *cl;
+	uint64_t count[HB_STATUS_COUNT];
+	uint64_t lines;
+	int64_t t0;
+};
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+"usage: hbclassify [options] [FILE]\n"
+"\n"
+"Read heart-rate readings as NDJSON (FILE or stdin), write each one with\n"
+"\"status\" added: NORMAL, BRADYCARDIA, TACHYCARDIA or INVALID.  Every input\n"
+"line gives exactly one output line, whatever it contains; INVALID lines also\n"
+"get \"reason\" and \"raw\" (the input line, JSON-escaped).  Unknown fields are\n"
+"passed through byte for byte.  Each non-NORMAL reading is an alert: a\n"
+"WARNING line on stderr, or an NDJSON line on --alerts.\n"
+"\n"
+"  -b, --brady N        below N bpm is BRADYCARDIA (default 40)\n"
+"  -T, --tachy N        above N bpm is TACHYCARDIA (default 180)\n"
+"      --min N          below N bpm is INVALID, implausible (default 1)\n"
+"      --max N          above N bpm is INVALID, implausible (default 300)\n"
+"  -s, --strict         stop at the first INVALID line: error on stderr, exit 65\n"
+"  -a, --alerts FILE    write alerts as NDJSON to FILE (or FIFO) instead of stderr\n"
+"      --max-line BYTES lines longer than this are INVALID, cut (default 1048576)\n"
+"  -q, --quiet          less on stderr (-q: no summary, -qq: no alerts either)\n"
+"  -v, --verbose        more on stderr\n"
+"  -h, --help           this help\n"
+"  -V, --version        version\n"
+"\n"
+"Exit status: 0 done (also after SIGINT/SIGTERM), 1 read or write error,\n"
+"2 usage, 65 an INVALID line under --strict.\n"
+"\n"
+"Example:\n"
+"  hbsim --count 1000 --rate 0 | hbclassify | jq -c 'select(.status != \"NORMAL\")'\n");
+	exit(status);
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE };
+	static const struct option lo[] = {
+		{"brady", required_argument, NULL, 'b'},
+		{"tachy", required_argument, NULL, 'T'},
+		{"min", required_argument, NULL, OPT_MIN},
+		{"max", required_argument, NULL, OPT_MAX},
+		{"strict", no_argument, NULL, 's'},
+		{"alerts", required_argument, NULL, 'a'},
+		{"max-line", required_argument, NULL, OPT_MAXLINE},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	char err[256];
+	int c, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "b:T:sa:qvhV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'b': bad |= hb_opt_long("--brady", optarg, 0, 100000, &o->th.brady, err, sizeof err); break;
+		case 'T': bad |= hb_opt_long("--tachy", optarg, 0, 100000, &o->th.tachy, err, sizeof err); break;
+		case OPT_MIN: bad |= hb_opt_long("--min", optarg, 0, 100000, &o->th.min, err, sizeof err); break;
+		case OPT_MAX: bad |= hb_opt_long("--max", optarg, 0, 100000, &o->th.max, err, sizeof err); break;
+		case OPT_MAXLINE:
+			bad |= hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err);
+			break;
+		case 's': o->strict = 1; break;
+		case 'a': o->alerts = optarg; break;
+		case 'q': o->verbosity--; break;
+		case 'v': o->verbosity++; break;
+		case 'h': usage(0); break;
+		case 'V': printf("hbclassify %s\n", HB_VERSION); exit(0);
+		default: usage(HB_EXIT_USAGE);
+		}
+		if (bad) {
+			fprintf(stderr, "hbclassify: %s\n", err);
+			exit(HB_EXIT_USAGE);
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "hbclassify: one input file at most (got %d)\n", argc - optind);
+		exit(HB_EXIT_USAGE);
+	}
+	o->input = optind < argc ? argv[optind] : NULL;
+	if (hb_thresholds_check(&o->th, err, sizeof err) < 0) {
+		fprintf(stderr, "hbclassify: %s\n", err);
+		exit(HB_EXIT_USAGE);
+	}
+}
+
+static void flush_out(void *arg)
+{
+	struct run *r = arg;
+
+	hb_writer_flush(&r->out);
+	if (r->alerts.fd >= 0)
+		hb_writer_flush(&r->alerts);
+}
+
+/* One alert: a WARNING line, or an NDJSON object on --alerts. */
+static void alert(struct run *r, const struct hb_verdict *v, uint64_t lineno)
+{
+	const struct hb_event *ev = v->ev;
+	char q1[80], q2[400];
+
+	if (r->alerts.fd >= 0) {
+		struct hb_buf *b = &r->alerts.buf;
+
+		hb_buf_puts(b, "{\"alert\":\"");
+		hb_buf_puts(b, hb_status_name(v->status));
+		hb_buf_puts(b, "\",\"line\":");
+		hb_buf_put_i64(b, (long long)lineno);
+		if (ev && ev->cid_ok) {
+			hb_buf_puts(b, ",\"customer_id\":");
+			hb_json_escape(b, ev->cid.p, ev->cid.n, NULL);
+		}
+		if (ev && ev->ts_ok) {
+			hb_buf_puts(b, ",\"timestamp\":");
+			hb_json_escape(b, ev->ts.p, ev->ts.n, NULL);
+		}
+		if (ev && ev->hr_ok) {
+			hb_buf_puts(b, ",\"heart_rate\":");
+			hb_buf_put_i64(b, (long long)ev->hr);
+		}
+		if (v->reason) {
+			hb_buf_puts(b, ",\"reason\":");
+			hb_json_escape(b, v->reason, strlen(v->reason), NULL);
+		}
+		hb_buf_puts(b, "}\n");
+		hb_writer_maybe_flush(&r->alerts);
+		return;
+	}
+	if (!hb_log_enabled(HB_LOG_WARNING))
+		return;
+	if (v->status == HB_INVALID)
+		hb_log(HB_LOG_WARNING, "INVALID line=%llu reason=%s", (unsigned long long)lineno,
+		       hb_log_quote(q2, sizeof q2, v->reason, strlen(v->reason)));
+	else
+		hb_log(HB_LOG_WARNING, "%s line=%llu customer_id=%s timestamp=%s heart_rate=%lld",
+		       hb_status_name(v->status), (unsigned long long)lineno,
+		       hb_log_quote(q1, sizeof q1, ev->cid.p, ev->cid.n),
+		       hb_log_quote(q2, sizeof q2, ev->ts.p, ev->ts.n), (long long)ev->hr);
+}
+
+/* Returns an exit status, or -1 to go on. */
+static int one_line(struct run *r, const struct hb_line *ln)
+{
+	struct hb_verdict v;
+	size_t mark = r->out.buf.len;
+
+	hb_classify_line(r->cl, ln->p, ln->len, ln->true_len, &r->out.buf, &v);
+	r->lines++;
+	r->count[v.status]++;
+	if (v.status != HB_NORMAL) {
+		if (v.status == HB_INVALID && r->o->strict) {
+			char q[400];
+
+			r->out.buf.len = mark;	/* refuse it: not written */
+			hb_log(HB_LOG_ERROR, "%s:%llu: invalid reading (--strict): %s",
+			       r->o->input ? r->o->input : "<stdin>", (unsigned long long)ln->no,
+			       hb_log_quote(q, sizeof q, v.reason, strlen(v.reason)));
+			return HB_EXIT_DATAERR;
+		}
+		alert(r, &v, ln->no);
+	}
+	if (hb_buf_oom(&r->out.buf)) {
+		hb_log(HB_LOG_ERROR, "out of memory at line %llu", (unsigned long long)ln->no);
+		return HB_EXIT_FAIL;
+	}
+	if (hb_writer_maybe_flush(&r->out) < 0)
+		return r->out.err == EPIPE ? HB_EXIT_OK : HB_EXIT_FAIL;
+	return -1;
+}
+
+static int run_loop(struct run *r)
+{
+	struct hb_line ln;
+	int rc;
+
+	while (!hb_stop) {
+		enum hb_rd k = hb_reader_next(r->in, -1, &ln);
+
+		if (k == HB_RD_INTR)
+			continue;
+		if (k == HB_RD_EOF)
+			break;
+		if (k == HB_RD_ERROR) {
+			hb_log(HB_LOG_ERROR, "read error after line %llu: %s",
+			       (unsigned long long)r->lines, strerror(errno));
+			return HB_EXIT_FAIL;
+		}
+		if (k != HB_RD_LINE)
+			continue;
+		if ((rc = one_line(r, &ln)) >= 0)
+			return rc;
+	}
+	return HB_EXIT_OK;
+}
+
+static int open_input(const struct opts *o)
+{
+	int fd;
+
+	if (!o->input || strcmp(o->input, "-") == 0)
+		return 0;
+	fd = open(o->input, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		hb_log(HB_LOG_ERROR, "cannot open %s: %s", o->input, strerror(errno));
+		exit(HB_EXIT_USAGE);
+	}
+	return fd;
+}
+
+static int open_alerts(const struct opts *o)
+{
+	int fd;
+
+	if (!o->alerts)
+		return -1;
+	/* O_RDWR would keep a FIFO from blocking, but a reader must be there. */
+	fd = open(o->alerts, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		hb_log(HB_LOG_ERROR, "cannot open alert stream %s: %s", o->alerts, strerror(errno));
+		exit(HB_EXIT_USAGE);
+	}
+	return fd;
+}
+
+static int finish(struct run *r, int rc)
+{
+	double secs = (double)(hb_time_mono_us() - r->t0) / 1e6;
+
+	if (hb_writer_flush(&r->out) < 0 && r->out.err != EPIPE) {
+		hb_log(HB_LOG_ERROR, "write error on stdout: %s", strerror(r->out.err));
+		rc = HB_EXIT_FAIL;
+	}
+	if (r->alerts.fd >= 0 && hb_writer_flush(&r->alerts) < 0) {
+		hb_log(HB_LOG_ERROR, "write error on alert stream: %s", strerror(r->alerts.err));
+		rc = rc ? rc : HB_EXIT_FAIL;
+	}
+	if (r->out.err == EPIPE)
+		return rc;	/* reader gone: end quietly */
+	if (hb_log_enabled(HB_LOG_INFO))
+		hb_log(HB_LOG_INFO, "%s lines=%llu normal=%llu bradycardia=%llu tachycardia=%llu "
+		       "invalid=%llu seconds=%.3f lines_per_s=%.0f",
+		       hb_stop ? "stopped" : "done", (unsigned long long)r->lines,
+		       (unsigned long long)r->count[HB_NORMAL],
+		       (unsigned long long)r->count[HB_BRADYCARDIA],
+		       (unsigned long long)r->count[HB_TACHYCARDIA],
+		       (unsigned long long)r->count[HB_INVALID], secs,
+		       secs > 0 ? (double)r->lines / secs : 0.0);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .th = HB_THRESHOLDS_DEFAULT, .verbosity = HB_LOG_INFO,
+			  .max_line = HB_MAX_LINE_DEFAULT };
+	struct run r = { .o = &o, .out = { .fd = 1 }, .alerts = { .fd = -1 } };
+	int rc, in_fd;
+
+	hb_log_init("hbclassify", o.verbosity);
+	parse_opts(argc, argv, &o);
+	hb_log_init("hbclassify", o.verbosity);
+	if (hb_signal_setup() < 0) {
+		hb_log(HB_LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
+		return HB_EXIT_FAIL;
+	}
+	in_fd = open_input(&o);
+	r.alerts.fd = open_alerts(&o);
+	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
+	r.cl = hb_classifier_new(&o.th);
+	if (!r.in || !r.cl) {
+		hb_log(HB_LOG_ERROR, "out of memory");
+		return HB_EXIT_FAIL;
+	}
+	hb_reader_on_block(r.in, flush_out, &r);
+	r.t0 = hb_time_mono_us();
+
+	rc = run_loop(&r);
+	rc = finish(&r, rc);
+
+	hb_reader_free(r.in);
+	hb_classifier_free(r.cl);
+	hb_writer_release(&r.out);
+	hb_writer_release(&r.alerts);
+	if (in_fd > 0)
+		close(in_fd);
+	if (r.alerts.fd >= 0)
+		close(r.alerts.fd);
+	return rc;
+}

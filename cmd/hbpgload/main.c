@@ -1,0 +1,394 @@
+/* hbpgload — classified readings (NDJSON) into PostgreSQL, in batches, losing nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hb_io.h"
+#include "hb_load.h"
+#include "hb_log.h"
+#include "hb_opt.h"
+#include "hb_pg.h"
+#include "hb_signal.h"
+#include "hb_time.h"
+
+/* After SIGINT/SIGTERM, how long to keep retrying a database that is down. */
+#define STOP_GRACE_US (10 * 1000000LL)
+
+struct opts {
+	const char *dbname;
+	long batch_rows, batch_ms, metrics_ms, retry_for, max_line;
+	const char *instance;
+	const char *ack_to;
+	const char *input;
+	int strict;
+	int verbosity;
+};
+
+struct run {
+	struct opts *o;
+	struct hb_reader *in;
+	struct hb_loader *ld;
+	int ack_fd;
+	uint64_t retries, malformed_logged;
+	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
+	uint64_t rows_at_snapshot;
+};
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+"usage: hbpgload [options] [FILE]\n"
+"\n"
+"Store classified readings (hbclassify's NDJSON, from FILE or stdin) in\n"
+"PostgreSQL: NORMAL in heartbeat_records, BRADYCARDIA, TACHYCARDIA and\n"
+"INVALID in heartbeat_anomalies (with the raw input and the reason).  Rows go\n"
+"in batches by size and by time, with COPY; a record loaded twice is stored\n"
+"once; a row the database refuses goes to the audit trail on its own; a lost\n"
+"connection is retried with exponential backoff, losing nothing.  Lines that\n"
+"are not classified readings are stored as INVALID too: nothing is dropped.\n"
+"\n"
+"  -d, --dbname CONNINFO    libpq connection string or URI (default: the PG*\n"
+"                           variables and ~/.pgpass; never put a password here)\n"
+"  -n, --batch-rows N       rows per transaction at most (default 10000)\n"
+"  -t, --batch-ms MS        store a row at most this long after it arrived\n"
+"                           (default 100)\n"
+"  -r, --retry-for SECONDS  give up (exit 69) when the database stays unreachable\n"
+"                           this long (default 300; 0 = never give up)\n"
+"  -m, --metrics-ms MS      pipeline_metrics snapshot interval (default 2000)\n"
+"  -i, --instance NAME      this run's name in pipeline_metrics (default host:pid)\n"
+"      --ack-to FILE        after each commit write \"PARTITION OFFSET\" lines, the\n"
+"                           highest Kafka offset stored per partition, to FILE or\n"
+"                           FIFO (for hbkafka-sub --ack-from)\n"
+"  -s, --strict             stop at the first line that is not a classified\n"
+"                           reading (it is still stored as INVALID): exit 65\n"
+"      --max-line BYTES     longer lines are stored cut, as INVALID (default 1048576)\n"
+"  -q, --quiet / -v, --verbose   less / more on stderr\n"
+"  -h, --help / -V, --version\n"
+"\n"
+"Exit status: 0 all stored (also after SIGINT/SIGTERM), 1 failure, 2 usage,\n"
+"bad connection settings or schema not applied, 65 bad input under --strict,\n"
+"69 database unreachable for longer than --retry-for.  Any exit but 0 means\n"
+"some rows were not stored: run the same input again, it is idempotent.\n"
+"\n"
+"Example:\n"
+"  hbsim --count 100000 --rate 0 | hbclassify | hbpgload -d 'host=localhost dbname=hbmon'\n");
+	exit(status);
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_ACK = 256, OPT_MAXLINE };
+	static const struct option lo[] = {
+		{"dbname", required_argument, NULL, 'd'},
+		{"batch-rows", required_argument, NULL, 'n'},
+		{"batch-ms", required_argument, NULL, 't'},
+		{"retry-for", required_argument, NULL, 'r'},
+		{"metrics-ms", required_argument, NULL, 'm'},
+		{"instance", required_argument, NULL, 'i'},
+		{"ack-to", required_argument, NULL, OPT_ACK},
+		{"strict", no_argument, NULL, 's'},
+		{"max-line", required_argument, NULL, OPT_MAXLINE},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	char err[512];
+	int c, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "d:n:t:r:m:i:sqvhV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dbname = optarg; break;
+		case 'n': bad = hb_opt_long("--batch-rows", optarg, 1, 1000000, &o->batch_rows, err, sizeof err); break;
+		case 't': bad = hb_opt_long("--batch-ms", optarg, 0, 3600000, &o->batch_ms, err, sizeof err); break;
+		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
+		case 'm': bad = hb_opt_long("--metrics-ms", optarg, 100, 3600000, &o->metrics_ms, err, sizeof err); break;
+		case 'i': o->instance = optarg; break;
+		case OPT_ACK: o->ack_to = optarg; break;
+		case 's': o->strict = 1; break;
+		case OPT_MAXLINE:
+			bad = hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err);
+			break;
+		case 'q': o->verbosity--; break;
+		case 'v': o->verbosity++; break;
+		case 'h': usage(0); break;
+		case 'V': printf("hbpgload %s\n", HB_VERSION); exit(0);
+		default: usage(HB_EXIT_USAGE);
+		}
+		if (bad) {
+			fprintf(stderr, "hbpgload: %s\n", err);
+			exit(HB_EXIT_USAGE);
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "hbpgload: one input file at most (got %d)\n", argc - optind);
+		exit(HB_EXIT_USAGE);
+	}
+	o->input = optind < argc ? argv[optind] : NULL;
+	if (hb_pg_conninfo_check(o->dbname, err, sizeof err) < 0) {
+		fprintf(stderr, "hbpgload: -d: %s\n", err);
+		exit(HB_EXIT_USAGE);
+	}
+}
+
+static void on_commit(void *arg, const struct hb_coord *c, size_t n)
+{
+	struct run *r = arg;
+	char line[64];
+
+	if (r->ack_fd < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int k = snprintf(line, sizeof line, "%d %lld\n", c[i].partition, (long long)c[i].offset);
+
+		/* One write per line: a FIFO keeps lines under PIPE_BUF whole. */
+		if (write(r->ack_fd, line, (size_t)k) != k) {
+			hb_log(HB_LOG_WARNING, "cannot write acknowledgements to %s: %s (offsets will "
+			       "not be committed; records are stored)", r->o->ack_to, strerror(errno));
+			close(r->ack_fd);
+			r->ack_fd = -1;
+			return;
+		}
+	}
+}
+
+static void on_reject(void *arg, uint64_t lineno, const char *msg)
+{
+	char q[400];
+
+	(void)arg;
+	hb_log(HB_LOG_WARNING, "refused by the database, stored as INVALID line=%llu error=%s",
+	       (unsigned long long)lineno, hb_log_quote(q, sizeof q, msg, strlen(msg)));
+}
+
+static void sleep_us(int64_t us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);	/* a signal cuts it short: fine */
+}
+
+/*
+ * Store the batch, retrying while the database is unreachable: exponential
+ * backoff from 100 ms to 5 s, for --retry-for seconds (or, after a stop
+ * signal, for a short grace).  Returns an exit status, or -1 when stored.
+ */
+static int store(struct run *r, const char *metrics)
+{
+	int64_t first_fail = 0, backoff = 100000, last_log = 0;
+	char err[1024];
+
+	for (;;) {
+		enum hb_load_rc rc = hb_loader_flush(r->ld, metrics, err, sizeof err);
+		int64_t now = hb_time_mono_us();
+
+		if (rc == HB_LOAD_OK) {
+			if (first_fail)
+				hb_log(HB_LOG_INFO, "database is back after %.1f s; batch stored retries=%llu",
+				       (double)(now - first_fail) / 1e6, (unsigned long long)r->retries);
+			return -1;
+		}
+		if (rc == HB_LOAD_CONFIG || rc == HB_LOAD_FATAL) {
+			hb_log(HB_LOG_ERROR, "%s; %zu rows not stored", err, hb_loader_rows(r->ld));
+			return rc == HB_LOAD_CONFIG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
+		}
+		r->retries++;
+		if (!first_fail)
+			first_fail = now;
+		if (now - last_log >= 10000000) {
+			hb_log(HB_LOG_WARNING, "database unavailable, retrying (%zu rows waiting): %s",
+			       hb_loader_rows(r->ld), err);
+			last_log = now;
+		}
+		if ((r->o->retry_for && now - first_fail >= r->o->retry_for * 1000000LL) ||
+		    (hb_stop && now - r->stop_at >= STOP_GRACE_US)) {
+			hb_log(HB_LOG_ERROR, "database unreachable for %.0f s%s; %zu rows not stored "
+			       "(run the input again: loading is idempotent): %s",
+			       (double)(now - first_fail) / 1e6, hb_stop ? " (stopping)" : "",
+			       hb_loader_rows(r->ld), err);
+			return HB_EXIT_UNAVAILABLE;
+		}
+		if (hb_stop && !r->stop_at)
+			r->stop_at = now;
+		sleep_us(backoff);
+		backoff = backoff * 2 > 5000000 ? 5000000 : backoff * 2;
+	}
+}
+
+/* Flush the batch if it is due, with a metrics snapshot if that is due. */
+static int tick(struct run *r, int force, const char *final)
+{
+	int64_t now = hb_time_mono_us();
+	const struct hb_load_stats *s = hb_loader_stats(r->ld);
+	int rows_due = hb_loader_rows(r->ld) && (force || now >= r->deadline);
+	int metrics_due = now >= r->next_metrics &&
+			  (s->rows_in != r->rows_at_snapshot || now - r->last_metrics >= 60000000);
+	int rc;
+
+	if (!rows_due && !metrics_due && !final)
+		return -1;
+	rc = store(r, final ? final : metrics_due ? "snapshot" : NULL);
+	if (rc < 0 && (metrics_due || final)) {
+		r->next_metrics = now + r->o->metrics_ms * 1000;
+		r->last_metrics = now;
+		r->rows_at_snapshot = s->rows_in;
+	}
+	return rc;
+}
+
+static int add_line(struct run *r, const struct hb_line *ln)
+{
+	const char *why = NULL;
+	char q[400];
+
+	if (!hb_loader_rows(r->ld))
+		r->deadline = hb_time_mono_us() + r->o->batch_ms * 1000;
+	hb_loader_add(r->ld, ln->p, ln->len, ln->true_len, ln->no, &why);
+	if (why) {
+		if (r->o->strict) {
+			hb_log(HB_LOG_ERROR, "%s:%llu: not a classified reading (--strict; stored as "
+			       "INVALID): %s", r->o->input ? r->o->input : "<stdin>",
+			       (unsigned long long)ln->no, hb_log_quote(q, sizeof q, why, strlen(why)));
+			return HB_EXIT_DATAERR;
+		}
+		if (r->malformed_logged++ < 10)
+			hb_log(HB_LOG_WARNING, "stored as INVALID line=%llu reason=%s%s",
+			       (unsigned long long)ln->no, hb_log_quote(q, sizeof q, why, strlen(why)),
+			       r->malformed_logged == 10 ? " (no more of these; see the summary)" : "");
+	}
+	if (hb_loader_rows(r->ld) >= (size_t)r->o->batch_rows ||
+	    hb_loader_bytes(r->ld) >= (32u << 20))
+		return tick(r, 1, NULL);
+	return -1;
+}
+
+static int run_loop(struct run *r)
+{
+	struct hb_line ln;
+	int rc;
+
+	for (;;) {
+		int64_t now, wait;
+		enum hb_rd k;
+
+		if ((rc = tick(r, 0, NULL)) >= 0)
+			return rc;
+		if (hb_stop)
+			return -1;
+		now = hb_time_mono_us();
+		wait = (hb_loader_rows(r->ld) ? r->deadline : r->next_metrics) - now;
+		k = hb_reader_next(r->in, wait < 0 ? 0 : (int)((wait + 999) / 1000), &ln);
+		if (k == HB_RD_EOF)
+			return -1;
+		if (k == HB_RD_ERROR) {
+			hb_log(HB_LOG_ERROR, "read error: %s", strerror(errno));
+			return HB_EXIT_FAIL;
+		}
+		if (k == HB_RD_LINE && (rc = add_line(r, &ln)) >= 0)
+			return rc;
+	}
+}
+
+static void summary(struct run *r, int rc)
+{
+	const struct hb_load_stats *s = hb_loader_stats(r->ld);
+	double secs = (double)(hb_time_mono_us() - r->t0) / 1e6;
+
+	if (!hb_log_enabled(HB_LOG_INFO))
+		return;
+	hb_log(HB_LOG_INFO, "%s rows_in=%llu stored=%llu duplicates=%llu rejected=%llu normal=%llu "
+	       "bradycardia=%llu tachycardia=%llu invalid=%llu malformed=%llu batches=%llu "
+	       "retries=%llu seconds=%.3f rows_per_s=%.0f latency_p50_ms=%.1f latency_p99_ms=%.1f",
+	       rc > 0 ? "failed" : hb_stop ? "stopped" : "done",
+	       (unsigned long long)s->rows_in, (unsigned long long)s->stored,
+	       (unsigned long long)s->duplicates, (unsigned long long)s->rejected,
+	       (unsigned long long)s->status[HB_NORMAL], (unsigned long long)s->status[HB_BRADYCARDIA],
+	       (unsigned long long)s->status[HB_TACHYCARDIA], (unsigned long long)s->status[HB_INVALID],
+	       (unsigned long long)s->malformed, (unsigned long long)s->batches,
+	       (unsigned long long)r->retries, secs, secs > 0 ? (double)s->rows_in / secs : 0.0,
+	       (double)hb_hist_quantile(&s->latency_us, 0.5) / 1000.0,
+	       (double)hb_hist_quantile(&s->latency_us, 0.99) / 1000.0);
+}
+
+static int open_file(const char *path, int flags, const char *what)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		hb_log(HB_LOG_ERROR, "cannot open %s %s: %s", what, path, strerror(errno));
+		exit(HB_EXIT_USAGE);
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .batch_rows = 10000, .batch_ms = 100, .metrics_ms = 2000,
+			  .retry_for = 300, .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO };
+	struct run r = { .o = &o, .ack_fd = -1 };
+	struct hb_load_opts lo = {0};
+	char instance[300], host[256];
+	int rc, in_fd = 0;
+
+	hb_log_init("hbpgload", o.verbosity);
+	parse_opts(argc, argv, &o);
+	hb_log_init("hbpgload", o.verbosity);
+	if (hb_signal_setup() < 0) {
+		hb_log(HB_LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
+		return HB_EXIT_FAIL;
+	}
+	if (!o.instance) {
+		if (gethostname(host, sizeof host) < 0)
+			snprintf(host, sizeof host, "localhost");
+		host[sizeof host - 1] = '\0';
+		snprintf(instance, sizeof instance, "%s:%ld", host, (long)getpid());
+		o.instance = instance;
+	}
+	if (o.input && strcmp(o.input, "-") != 0)
+		in_fd = open_file(o.input, O_RDONLY, "input");
+	if (o.ack_to)
+		r.ack_fd = open_file(o.ack_to, O_WRONLY | O_APPEND | O_CREAT, "acknowledgement file");
+	lo.conninfo = o.dbname;
+	lo.instance = o.instance;
+	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
+	r.ld = hb_loader_new(&lo);
+	if (!r.in || !r.ld) {
+		hb_log(HB_LOG_ERROR, "out of memory");
+		return HB_EXIT_FAIL;
+	}
+	hb_loader_on_commit(r.ld, on_commit, &r);
+	hb_loader_on_reject(r.ld, on_reject, &r);
+	r.t0 = hb_time_mono_us();
+	r.next_metrics = r.t0 + o.metrics_ms * 1000;
+	r.last_metrics = r.t0;
+
+	/* Connect (and check the schema) before reading anything. */
+	rc = store(&r, NULL);
+	if (rc < 0)
+		rc = run_loop(&r);
+	if (rc < 0 || rc == HB_EXIT_DATAERR) {
+		int frc = tick(&r, 1, "final");
+
+		if (frc >= 0)
+			rc = frc;
+	}
+	if (rc < 0)
+		rc = HB_EXIT_OK;
+	summary(&r, rc);
+
+	hb_loader_free(r.ld);
+	hb_reader_free(r.in);
+	if (r.ack_fd >= 0)
+		close(r.ack_fd);
+	if (in_fd > 0)
+		close(in_fd);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* hb_classify — the status of a reading from its heart rate and thresholds. */
+#ifndef HB_CLASSIFY_H
+#define HB_CLASSIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum hb_status {
+	HB_NORMAL,
+	HB_BRADYCARDIA,
+	HB_TACHYCARDIA,
+	HB_INVALID,
+	HB_STATUS_COUNT
+};
+
+/*
+ * Below min or above max: INVALID (implausible); below brady: BRADYCARDIA;
+ * above tachy: TACHYCARDIA; otherwise NORMAL.  Defaults 1, 40, 180, 300.
+ */
+struct hb_thresholds {
+	long min;
+	long brady;
+	long tachy;
+	long max;
+};
+
+#define HB_THRESHOLDS_DEFAULT { .min = 1, .brady = 40, .tachy = 180, .max = 300 }
+
+/* Classify a heart rate.  Never returns HB_INVALID for a value in [min,max]. */
+enum hb_status hb_classify(const struct hb_thresholds *t, int64_t bpm);
+
+/*
+ * Check min <= brady <= tachy <= max and min >= 1.  Returns 0, or -1 with a
+ * one-line reason in err.
+ */
+int hb_thresholds_check(const struct hb_thresholds *t, char *err, size_t errsz);
+
+/* "NORMAL", "BRADYCARDIA", "TACHYCARDIA", "INVALID". */
+const char *hb_status_name(enum hb_status s);
+
+/* Parse a status name (exact, upper case).  Returns 0 or -1. */
+int hb_status_parse(const char *s, size_t n, enum hb_status *out);
+
+/* ---- Whole lines: what hbclassify does to each line. ---- */
+
+#include "hb_buf.h"
+#include "hb_coord.h"
+
+struct hb_classifier;
+struct hb_event;
+
+/* Bytes of a cut line kept in "raw" (the rest is counted in "raw_length"). */
+#define HB_RAW_EXCERPT 1024
+
+struct hb_verdict {
+	enum hb_status status;
+	const char *reason;          /* INVALID: why (owned by the classifier) */
+	const struct hb_event *ev;   /* the parsed reading (borrowed; see hb_event.h) */
+	int has_coord;
+	struct hb_coord coord;
+};
+
+/* A classifier with its own parser and buffers.  NULL on ENOMEM. */
+struct hb_classifier *hb_classifier_new(const struct hb_thresholds *t);
+void hb_classifier_free(struct hb_classifier *c);
+
+/*
+ * Classify one input line (without its newline; true_len > n when the reader
+ * cut it) and append the output line, newline included, to out:
+ * the original object with "status" added (its members kept byte for byte),
+ * and for INVALID also "reason", "raw" (the input, JSON-escaped; cut lines
+ * keep HB_RAW_EXCERPT bytes and give "raw_length"), and "raw_base64" when the
+ * input was not valid UTF-8.  A line carrying "_kafka" keeps it in front.
+ * A line that is already a classified INVALID record is classified again
+ * from its "raw", so the tool is idempotent.  Fills *v; its pointers are
+ * valid until the next call.
+ */
+void hb_classify_line(struct hb_classifier *c, const char *line, size_t n, uint64_t true_len,
+		      struct hb_buf *out, struct hb_verdict *v);
+
+#endif

@@ -1,0 +1,130 @@
+/* hb_coord — the reserved "_kafka" member: write and recover it exactly. */
+#include "hb_coord.h"
+
+#include "hb_json.h"
+
+#define PREFIX "{\"_kafka\":{\"p\":"
+
+void hb_coord_open(struct hb_buf *out, const struct hb_coord *c)
+{
+	hb_buf_put(out, PREFIX, sizeof PREFIX - 1);
+	hb_buf_put_i64(out, c->partition);
+	hb_buf_put(out, ",\"o\":", 5);
+	hb_buf_put_i64(out, c->offset);
+	hb_buf_putc(out, '}');
+}
+
+void hb_coord_wrap(struct hb_buf *out, const struct hb_coord *c, const char *val, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n && (val[i] == ' ' || val[i] == '\t'))
+		i++;
+	if (i < n && val[i] == '{' && !memchr(val, '\n', n) && !memchr(val, '\r', n) &&
+	    !memchr(val, '\0', n)) {
+		hb_coord_open(out, c);
+		for (j = i + 1; j < n && (val[j] == ' ' || val[j] == '\t'); j++)
+			;
+		if (j < n && val[j] == '}')
+			hb_buf_put(out, val + j, n - j);
+		else {
+			hb_buf_putc(out, ',');
+			hb_buf_put(out, val + i + 1, n - i - 1);
+		}
+		return;
+	}
+	hb_buf_put(out, PREFIX, sizeof PREFIX - 1);
+	hb_buf_put_i64(out, c->partition);
+	hb_buf_put(out, ",\"o\":", 5);
+	hb_buf_put_i64(out, c->offset);
+	hb_buf_put(out, ",\"b64\":\"", 8);
+	hb_base64_encode(out, (const unsigned char *)val, n);
+	hb_buf_put(out, "\"}}", 3);
+}
+
+/* Non-negative decimal at s[*i] (no leading zeros but "0"). */
+static int read_uint(const char *s, size_t n, size_t *i, int64_t max, int64_t *v)
+{
+	size_t j = *i;
+	int64_t x = 0;
+
+	if (j >= n || s[j] < '0' || s[j] > '9' || (s[j] == '0' && j + 1 < n && s[j + 1] >= '0' && s[j + 1] <= '9'))
+		return -1;
+	for (; j < n && s[j] >= '0' && s[j] <= '9'; j++) {
+		if (x > (max - (s[j] - '0')) / 10)
+			return -1;
+		x = x * 10 + (s[j] - '0');
+	}
+	*i = j;
+	*v = x;
+	return 0;
+}
+
+static int lit(const char *s, size_t n, size_t *i, const char *t, size_t k)
+{
+	if (*i + k > n || memcmp(s + *i, t, k) != 0)
+		return -1;
+	*i += k;
+	return 0;
+}
+
+int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip)
+{
+	size_t i = 0;
+	int64_t p, o;
+
+	if (lit(line, n, &i, PREFIX, sizeof PREFIX - 1) ||
+	    read_uint(line, n, &i, INT32_MAX, &p) || lit(line, n, &i, ",\"o\":", 5) ||
+	    read_uint(line, n, &i, INT64_MAX, &o))
+		return 0;
+	if (i < n && line[i] == '}') {
+		i++;
+		if (i < n && line[i] == ',')
+			i++;
+	} else if (lit(line, n, &i, ",\"b64\":\"", 8)) {
+		return 0;
+	}
+	c->partition = (int32_t)p;
+	c->offset = o;
+	*skip = i;
+	return 1;
+}
+
+int hb_coord_unwrap(const char *line, size_t n, struct hb_coord *c,
+		    struct hb_buf *scratch, const char **val, size_t *vlen)
+{
+	size_t i = 0, b;
+	int64_t p, o;
+
+	if (lit(line, n, &i, PREFIX, sizeof PREFIX - 1) ||
+	    read_uint(line, n, &i, INT32_MAX, &p) || lit(line, n, &i, ",\"o\":", 5) ||
+	    read_uint(line, n, &i, INT64_MAX, &o))
+		return 0;
+	c->partition = (int32_t)p;
+	c->offset = o;
+	if (i < n && line[i] == '}') {
+		i++;
+		hb_buf_reset(scratch);
+		hb_buf_putc(scratch, '{');
+		if (i < n && line[i] == ',')
+			i++;
+		hb_buf_put(scratch, line + i, n - i);
+		*val = scratch->p;
+		*vlen = scratch->len;
+		return 1;
+	}
+	if (lit(line, n, &i, ",\"b64\":\"", 8))
+		return 0;
+	for (b = i; i < n && line[i] != '"'; i++)
+		;
+	if (i + 3 != n || memcmp(line + i, "\"}}", 3) != 0)
+		return 0;
+	hb_buf_reset(scratch);
+	if (hb_base64_decode(scratch, line + b, i - b) < 0)
+		return 0;
+	hb_buf_putc(scratch, '\0');	/* so an empty value still has a pointer */
+	scratch->len--;
+	*val = scratch->p;
+	*vlen = scratch->len;
+	return 1;
+}

@@ -1,0 +1,397 @@
+/* hb_event — one NDJSON line to a reading: a fast path for flat objects and
+ * a strict validator plus json-c for everything else. */
+#include "hb_event.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hb_json.h"
+#include "hb_time.h"
+
+const char *const hb_reserved_keys[] = {
+	"status", "reason", "raw", "raw_base64", "raw_length", NULL,
+};
+
+struct hb_parser {
+	json_tokener *tok;
+	json_object *obj;          /* the last line's object (json-c path) */
+	struct hb_jflat flat;      /* the last line's members (fast path) */
+	struct hb_jspans spans;    /* the last line's members (slow path) */
+	int path;                  /* 1 fast, 2 slow, 0 not an object */
+	struct hb_buf scratch;
+};
+
+struct hb_parser *hb_parser_new(void)
+{
+	struct hb_parser *p = calloc(1, sizeof *p);
+
+	if (!p)
+		return NULL;
+	p->tok = json_tokener_new_ex(HB_JSON_MAX_DEPTH + 1);
+	if (!p->tok) {
+		free(p);
+		return NULL;
+	}
+	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT);
+	return p;
+}
+
+void hb_parser_free(struct hb_parser *p)
+{
+	if (!p)
+		return;
+	json_object_put(p->obj);
+	json_tokener_free(p->tok);
+	hb_buf_release(&p->scratch);
+	free(p);
+}
+
+int hb_cid_valid(const char *s, size_t n)
+{
+	if (n < 1 || n > HB_CID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void why(struct hb_event *ev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Append one more reason, "; "-separated, truncating what does not fit. */
+static void why(struct hb_event *ev, const char *fmt, ...)
+{
+	size_t len = strlen(ev->why);
+	va_list ap;
+
+	if (len && len + 2 < sizeof ev->why) {
+		memcpy(ev->why + len, "; ", 3);
+		len += 2;
+	}
+	if (len + 1 >= sizeof ev->why)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ev->why + len, sizeof ev->why - len, fmt, ap);
+	va_end(ap);
+}
+
+/* A member value in a form both paths can give. */
+enum vkind { K_STRING, K_INT, K_NUMBER, K_BOOL, K_NULL, K_OBJECT, K_ARRAY };
+
+struct val {
+	enum vkind kind;
+	const char *s;      /* K_STRING: contents; K_INT/K_NUMBER: literal text */
+	size_t n;
+	int64_t i;          /* K_INT, saturated */
+};
+
+static const char *kind_name(enum vkind k)
+{
+	static const char *const names[] = {
+		"string", "integer", "number", "boolean", "null", "object", "array",
+	};
+	return names[k];
+}
+
+/* Decimal integer literal to int64, saturating. */
+static int64_t int_literal(const char *s, size_t n)
+{
+	int neg = n && s[0] == '-';
+	uint64_t v = 0;
+
+	for (size_t i = neg; i < n; i++) {
+		if (v > (UINT64_MAX - 9) / 10) {
+			v = UINT64_MAX;
+			break;
+		}
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (neg)
+		return v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static int key_is(const char *k, size_t kn, const char *name)
+{
+	size_t n = strlen(name);
+
+	return kn == n && memcmp(k, name, n) == 0;
+}
+
+/* What the three reading fields looked like while the members went by. */
+struct seen {
+	int cid, ts, hr;                 /* present */
+	enum vkind cid_k, ts_k, hr_k;    /* their kinds */
+	const char *hr_text;             /* a non-integer number's text, if known */
+	size_t hr_len;
+};
+
+/* Record one member; later members override earlier ones, as in json-c. */
+static void take(struct hb_event *ev, struct seen *sn, const char *k, size_t kn,
+		 const struct val *v)
+{
+	if (k[0] == 'c' && key_is(k, kn, "customer_id")) {
+		sn->cid = 1;
+		sn->cid_k = v->kind;
+		ev->cid.p = v->s;
+		ev->cid.n = v->n;
+	} else if (k[0] == 't' && key_is(k, kn, "timestamp")) {
+		sn->ts = 1;
+		sn->ts_k = v->kind;
+		ev->ts.p = v->s;
+		ev->ts.n = v->n;
+	} else if (k[0] == 'h' && key_is(k, kn, "heart_rate")) {
+		sn->hr = 1;
+		sn->hr_k = v->kind;
+		sn->hr_text = v->kind == K_NUMBER ? v->s : NULL;
+		sn->hr_len = v->kind == K_NUMBER ? v->n : 0;
+		ev->hr = v->i;
+		ev->hr_text.p = v->kind == K_INT ? v->s : NULL;
+		ev->hr_text.n = v->kind == K_INT ? v->n : 0;
+	} else if (k[0] == 's' && key_is(k, kn, "status")) {
+		ev->reserved++;
+		ev->has_status = v->kind == K_STRING &&
+				 hb_status_parse(v->s, v->n, &ev->status) == 0;
+	} else if (k[0] == 'r' && key_is(k, kn, "reason")) {
+		ev->reserved++;
+		ev->reason.p = v->kind == K_STRING ? v->s : NULL;
+		ev->reason.n = v->kind == K_STRING ? v->n : 0;
+	} else if (k[0] == 'r' && key_is(k, kn, "raw")) {
+		ev->reserved++;
+		ev->has_raw = v->kind == K_STRING;
+		ev->raw.p = v->s;
+		ev->raw.n = v->n;
+	} else if (k[0] == 'r' && key_is(k, kn, "raw_base64")) {
+		ev->reserved++;
+		ev->raw_b64.p = v->kind == K_STRING ? v->s : NULL;
+		ev->raw_b64.n = v->kind == K_STRING ? v->n : 0;
+	} else if (k[0] == 'r' && key_is(k, kn, "raw_length")) {
+		ev->reserved++;
+		ev->raw_length = v->kind == K_INT && v->i >= 0 ? v->i : -1;
+	}
+}
+
+/* After all members are seen: check the three fields, say what is wrong. */
+static int check_fields(struct hb_event *ev, const struct seen *sn)
+{
+	char err[160];
+
+	if (!sn->cid)
+		why(ev, "missing customer_id");
+	else if (sn->cid_k != K_STRING)
+		why(ev, "customer_id must be a string (got %s)", kind_name(sn->cid_k));
+	else if (!(ev->cid_ok = hb_cid_valid(ev->cid.p, ev->cid.n)))
+		why(ev, "customer_id must be 1-64 characters of [A-Za-z0-9_.:-] (got %zu bytes)",
+		    ev->cid.n);
+	if (!sn->ts)
+		why(ev, "missing timestamp");
+	else if (sn->ts_k != K_STRING)
+		why(ev, "timestamp must be a string (got %s)", kind_name(sn->ts_k));
+	else if (hb_time_parse(ev->ts.p, ev->ts.n, &ev->ts_us, err, sizeof err) < 0)
+		why(ev, "bad timestamp: %s", err);
+	else
+		ev->ts_ok = 1;
+	if (!sn->hr)
+		why(ev, "missing heart_rate");
+	else if (sn->hr_k == K_NUMBER && sn->hr_text && sn->hr_len <= 40)
+		why(ev, "heart_rate must be an integer (got %.*s)", (int)sn->hr_len, sn->hr_text);
+	else if (sn->hr_k != K_INT)
+		why(ev, "heart_rate must be an integer (got %s)", kind_name(sn->hr_k));
+	else
+		ev->hr_ok = 1;
+	if (!ev->cid_ok)
+		ev->cid.p = NULL, ev->cid.n = 0;
+	if (!ev->ts_ok)
+		ev->ts.p = NULL, ev->ts.n = 0;
+	return ev->cid_ok && ev->ts_ok && ev->hr_ok ? 0 : -1;
+}
+
+static int parse_flat(struct hb_parser *p, struct hb_event *ev)
+{
+	struct seen sn = {0};
+
+	ev->members = p->flat.n;
+	for (int i = 0; i < p->flat.n; i++) {
+		const struct hb_jmember *m = &p->flat.m[i];
+		struct val v = { .s = m->val, .n = m->val_len };
+
+		switch (m->type) {
+		case HB_J_STRING: v.kind = K_STRING; break;
+		case HB_J_NUMBER:
+			v.kind = m->num_int ? K_INT : K_NUMBER;
+			if (m->num_int)
+				v.i = int_literal(m->val, m->val_len);
+			break;
+		case HB_J_TRUE:
+		case HB_J_FALSE: v.kind = K_BOOL; break;
+		case HB_J_NULL: v.kind = K_NULL; break;
+		}
+		take(ev, &sn, m->key, m->key_len, &v);
+	}
+	return check_fields(ev, &sn);
+}
+
+static void jval(json_object *o, struct val *v)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		v->kind = K_STRING;
+		v->s = json_object_get_string(o);
+		v->n = (size_t)json_object_get_string_len(o);
+		break;
+	case json_type_int:
+		v->kind = K_INT;
+		v->i = json_object_get_int64(o);
+		break;
+	case json_type_double:
+		v->kind = K_NUMBER;
+		break;
+	case json_type_boolean: v->kind = K_BOOL; break;
+	case json_type_object: v->kind = K_OBJECT; break;
+	case json_type_array: v->kind = K_ARRAY; break;
+	default: v->kind = K_NULL; break;
+	}
+}
+
+static const char *type_word(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	case json_type_int:
+	case json_type_double: return "a number";
+	case json_type_boolean: return "a boolean";
+	default: return "null";
+	}
+}
+
+static int parse_slow(struct hb_parser *p, struct hb_event *ev)
+{
+	const char *s = ev->text.p, *msg;
+	size_t n = ev->text.n, col;
+	struct seen sn = {0};
+	json_object *o;
+
+	if (hb_json_validate(s, n, HB_JSON_MAX_DEPTH, &p->spans, &col, &msg) < 0) {
+		if (n == 0 || (msg[0] == 'b' && strcmp(msg, "blank line") == 0))
+			why(ev, "not JSON: %s", n ? msg : "empty line");
+		else
+			why(ev, "not JSON: %s at column %zu", msg, col);
+		return -1;
+	}
+	json_tokener_reset(p->tok);
+	o = json_tokener_parse_ex(p->tok, s, (int)n);
+	if (!o && json_tokener_get_error(p->tok) == json_tokener_continue)
+		o = json_tokener_parse_ex(p->tok, "", 1);	/* end a bare number */
+	p->obj = o;
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		why(ev, "not a JSON object (got %s)", o ? type_word(o) : "null");
+		return -1;
+	}
+	p->path = 2;
+	ev->is_object = 1;
+	ev->members = json_object_object_length(o);
+	json_object_object_foreach(o, key, jv) {
+		struct val v = {0};
+
+		jval(jv, &v);
+		if (v.kind == K_NUMBER) {
+			v.s = json_object_to_json_string_ext(jv, JSON_C_TO_STRING_PLAIN);
+			v.n = strlen(v.s);
+		}
+		take(ev, &sn, key, strlen(key), &v);
+	}
+	return check_fields(ev, &sn);
+}
+
+int hb_event_parse(struct hb_parser *p, const char *line, size_t n, struct hb_event *ev)
+{
+	const char *val;
+	size_t vlen;
+
+	memset(ev, 0, offsetof(struct hb_event, why));
+	ev->why[0] = '\0';
+	ev->raw_length = -1;
+	json_object_put(p->obj);
+	p->obj = NULL;
+	p->path = 0;
+
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+		n--;
+	if (n >= 10 && line[0] == '{' && line[2] == '_' &&
+	    hb_coord_unwrap(line, n, &ev->coord, &p->scratch, &val, &vlen)) {
+		ev->has_coord = 1;
+		line = val;
+		n = vlen;
+		while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+			n--;
+	}
+	ev->text.p = line;
+	ev->text.n = n;
+	if (hb_json_scan_flat(line, n, &p->flat)) {
+		p->path = 1;
+		ev->is_object = 1;
+		return parse_flat(p, ev);
+	}
+	return parse_slow(p, ev);
+}
+
+static int skipped(const char *k, size_t kn, const char *const *skip)
+{
+	for (; skip && *skip; skip++)
+		if (key_is(k, kn, *skip))
+			return 1;
+	return 0;
+}
+
+int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
+			 struct hb_buf *out, const char *const *skip)
+{
+	int w = 0;
+
+	(void)ev;
+	if (p->path == 1) {
+		for (int i = 0; i < p->flat.n; i++) {
+			const struct hb_jmember *m = &p->flat.m[i];
+
+			if (skipped(m->key, m->key_len, skip))
+				continue;
+			if (w++)
+				hb_buf_putc(out, ',');
+			hb_buf_put(out, m->start, (size_t)(m->end - m->start));
+		}
+	} else if (p->path == 2 && !p->spans.overflow) {
+		for (int i = 0; i < p->spans.n; i++) {
+			if (skipped(p->spans.m[i].key, p->spans.m[i].key_len, skip))
+				continue;
+			if (w++)
+				hb_buf_putc(out, ',');
+			hb_buf_put(out, p->spans.m[i].start,
+				   (size_t)(p->spans.m[i].end - p->spans.m[i].start));
+		}
+	} else if (p->path == 2) {
+		json_object_object_foreach(p->obj, key, jv) {
+			const char *js;
+
+			if (skipped(key, strlen(key), skip))
+				continue;
+			if (w++)
+				hb_buf_putc(out, ',');
+			hb_json_escape(out, key, strlen(key), NULL);
+			hb_buf_putc(out, ':');
+			js = json_object_to_json_string_ext(jv, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
+			hb_buf_puts(out, js);
+		}
+	}
+	return w;
+}

@@ -1,0 +1,91 @@
+/* hb_event — read one NDJSON line as a heart-rate reading (or a classified one).
+ *
+ * Ownership (json-c): the parser owns the json_object of the last line it
+ * parsed and the scratch buffers; every pointer in a struct hb_event borrows
+ * from the input line or from the parser and is valid until the next
+ * hb_event_parse() on the same parser or hb_parser_free().
+ */
+#ifndef HB_EVENT_H
+#define HB_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hb_buf.h"
+#include "hb_classify.h"
+#include "hb_coord.h"
+
+/* Deepest nesting accepted in a line (deeper is INVALID, never a crash). */
+#define HB_JSON_MAX_DEPTH 64
+#define HB_CID_MAX 64
+#define HB_WHY_MAX 320
+
+struct hb_str {
+	const char *p;
+	size_t n;
+};
+
+struct hb_event {
+	/* Kafka coordinates, when the line carried the reserved "_kafka" member. */
+	int has_coord;
+	struct hb_coord coord;
+	/* The value itself (without "_kafka"), trailing blanks and CR removed. */
+	struct hb_str text;
+
+	int is_object;     /* the value is a JSON object */
+	int members;       /* its members (without "_kafka") */
+	int reserved;      /* it already has status/reason/raw... members */
+
+	/* The reading.  *_ok: present and valid. */
+	struct hb_str cid;
+	int cid_ok;
+	struct hb_str ts;
+	int64_t ts_us;
+	int ts_ok;
+	int64_t hr;        /* saturated to the int64 range */
+	struct hb_str hr_text; /* its literal text, when the fast path saw it */
+	int hr_ok;         /* an integer is present (range is the classifier's) */
+
+	/* Members hbclassify adds, read back by hbpgload. */
+	int has_status;
+	enum hb_status status;
+	struct hb_str reason;
+	struct hb_str raw;         /* decoded "raw" string */
+	int has_raw;
+	struct hb_str raw_b64;     /* "raw_base64": the exact bytes when raw is lossy */
+	int64_t raw_length;        /* "raw_length", or -1 */
+
+	/* Why this is not a valid reading; empty when it is. */
+	char why[HB_WHY_MAX];
+};
+
+/* Keys hbclassify writes; an input that already has them gets them replaced. */
+extern const char *const hb_reserved_keys[];
+
+struct hb_parser;
+
+/* A parser with its own json-c tokener, reused across lines.  NULL on ENOMEM. */
+struct hb_parser *hb_parser_new(void);
+void hb_parser_free(struct hb_parser *p);
+
+/*
+ * Parse line[0..n) (no newline).  Fills *ev.  Returns 0 when it is a valid
+ * reading (customer_id, timestamp and an integer heart_rate, all well
+ * formed; the heart-rate range is the classifier's business), -1 otherwise
+ * with ev->why saying why in one line.  Never fails on any input bytes.
+ */
+int hb_event_parse(struct hb_parser *p, const char *line, size_t n, struct hb_event *ev);
+
+/*
+ * Append the members of the last parsed object, comma-separated, without
+ * braces and without the keys in skip (NULL-terminated; may be NULL).
+ * Original bytes are kept where the fast path saw them.  Returns the number
+ * of members written.
+ */
+int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
+			 struct hb_buf *out, const char *const *skip);
+
+/* 1 if s[0..n) is a valid customer_id (1-64 of [A-Za-z0-9_.:-]). */
+int hb_cid_valid(const char *s, size_t n);
+
+#endif

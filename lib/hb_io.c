@@ -1,0 +1,215 @@
+/* hb_io — line reader and writer on file descriptors. */
+#include "hb_io.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHUNK (256 * 1024)
+
+struct hb_reader {
+	int fd;
+	char *buf;
+	size_t cap, start, end, scan;
+	size_t max_line;
+	int eof;
+	uint64_t lineno;
+	void (*on_block)(void *);
+	void *on_block_arg;
+};
+
+struct hb_reader *hb_reader_new(int fd, size_t max_line)
+{
+	struct hb_reader *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->fd = fd;
+	r->max_line = max_line ? max_line : HB_MAX_LINE_DEFAULT;
+	r->cap = r->max_line + 1 + CHUNK;
+	r->buf = malloc(r->cap);
+	if (!r->buf) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void hb_reader_free(struct hb_reader *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+void hb_reader_on_block(struct hb_reader *r, void (*fn)(void *), void *arg)
+{
+	r->on_block = fn;
+	r->on_block_arg = arg;
+}
+
+int hb_reader_ready(const struct hb_reader *r)
+{
+	return r->eof || memchr(r->buf + r->scan, '\n', r->end - r->scan) != NULL;
+}
+
+/* Wait for input, then read what is there into buf[at..cap). */
+static enum hb_rd fill(struct hb_reader *r, size_t at, int timeout_ms, ssize_t *got)
+{
+	if (r->on_block)
+		r->on_block(r->on_block_arg);
+	if (timeout_ms >= 0) {
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		int k = poll(&pfd, 1, timeout_ms);
+
+		if (k < 0)
+			return errno == EINTR ? HB_RD_INTR : HB_RD_ERROR;
+		if (k == 0)
+			return HB_RD_TIMEOUT;
+	}
+	for (;;) {
+		*got = read(r->fd, r->buf + at, r->cap - at);
+		if (*got >= 0)
+			return HB_RD_LINE;
+		if (errno == EINTR)
+			return HB_RD_INTR;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, timeout_ms) == 0)
+				return HB_RD_TIMEOUT;
+			continue;
+		}
+		return HB_RD_ERROR;
+	}
+}
+
+static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t true_len)
+{
+	line->p = r->buf + r->start;
+	line->len = len;
+	line->true_len = true_len;
+	line->no = ++r->lineno;
+}
+
+/*
+ * The line at start is longer than max_line: keep max_line bytes, count and
+ * drop the rest up to the newline.  A signal ends the line early (the caller
+ * is about to stop anyway); timeouts do not apply to the rest of a long line.
+ */
+static enum hb_rd discard_rest(struct hb_reader *r, struct hb_line *line)
+{
+	size_t keep_end;
+	uint64_t dropped = 0;
+
+	if (r->start > 0) {	/* room to read the rest in big chunks */
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	keep_end = r->max_line;
+	for (;;) {
+		char *nl = memchr(r->buf + keep_end, '\n', r->end - keep_end);
+		ssize_t got;
+		enum hb_rd rc;
+
+		if (nl) {
+			size_t after = (size_t)(nl - r->buf) + 1;
+
+			dropped += (uint64_t)(nl - (r->buf + keep_end));
+			memmove(r->buf + keep_end, r->buf + after, r->end - after);
+			r->end = keep_end + (r->end - after);
+			break;
+		}
+		dropped += r->end - keep_end;
+		r->end = keep_end;
+		if (r->eof)
+			break;
+		rc = fill(r, keep_end, -1, &got);
+		if (rc == HB_RD_INTR)
+			break;
+		if (rc != HB_RD_LINE)
+			return rc;
+		if (got == 0)
+			r->eof = 1;
+		r->end = keep_end + (size_t)got;
+	}
+	emit(r, line, r->max_line, r->max_line + dropped);
+	r->start = r->scan = keep_end;
+	return HB_RD_LINE;
+}
+
+enum hb_rd hb_reader_next(struct hb_reader *r, int timeout_ms, struct hb_line *line)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+		size_t have;
+		ssize_t got;
+		enum hb_rd rc;
+
+		if (nl) {
+			size_t len = (size_t)(nl - r->buf) - r->start;
+
+			if (len > r->max_line) {
+				r->scan = r->end;
+				return discard_rest(r, line);
+			}
+			emit(r, line, len, len);
+			r->start = r->scan = (size_t)(nl - r->buf) + 1;
+			return HB_RD_LINE;
+		}
+		have = r->end - r->start;
+		if (have > r->max_line)
+			return discard_rest(r, line);
+		if (r->eof) {
+			if (!have)
+				return HB_RD_EOF;
+			emit(r, line, have, have);
+			r->start = r->scan = r->end;
+			return HB_RD_LINE;
+		}
+		r->scan = r->end;
+		if (r->start > 0 && r->cap - r->end < CHUNK) {
+			memmove(r->buf, r->buf + r->start, have);
+			r->scan -= r->start;
+			r->end = have;
+			r->start = 0;
+		}
+		rc = fill(r, r->end, timeout_ms, &got);
+		if (rc != HB_RD_LINE)
+			return rc;
+		if (got == 0)
+			r->eof = 1;
+		r->end += (size_t)got;
+	}
+}
+
+int hb_writer_flush(struct hb_writer *w)
+{
+	size_t off = 0;
+
+	if (w->err)
+		return -1;
+	while (off < w->buf.len) {
+		ssize_t k = write(w->fd, w->buf.p + off, w->buf.len - off);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			w->err = errno;
+			return -1;
+		}
+		off += (size_t)k;
+	}
+	w->bytes += w->buf.len;
+	w->buf.len = 0;
+	return 0;
+}
+
+void hb_writer_release(struct hb_writer *w)
+{
+	hb_buf_release(&w->buf);
+}

@@ -1,0 +1,72 @@
+/* hb_io — NDJSON line input and buffered output over raw file descriptors.
+ *
+ * The reader handles any bytes (NUL included), a last line without a
+ * newline, and lines longer than a limit: such a line is returned cut to the
+ * limit with its true length, never held whole in memory.  The writer turns
+ * a closed pipe into a status instead of a signal.
+ */
+#ifndef HB_IO_H
+#define HB_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hb_buf.h"
+
+#define HB_MAX_LINE_DEFAULT (1024 * 1024)
+
+enum hb_rd {
+	HB_RD_LINE = 1,     /* the line is set */
+	HB_RD_EOF = 0,
+	HB_RD_ERROR = -1,   /* errno set */
+	HB_RD_TIMEOUT = -2, /* no complete line within the timeout */
+	HB_RD_INTR = -3,    /* a signal arrived (check hb_stop) */
+};
+
+struct hb_line {
+	const char *p;      /* the line without its newline; cut at max_line */
+	size_t len;
+	uint64_t true_len;  /* its length before cutting (== len unless cut) */
+	uint64_t no;        /* 1-based line number */
+};
+
+struct hb_reader;
+
+/* A reader on fd; lines longer than max_line bytes are cut.  NULL on ENOMEM. */
+struct hb_reader *hb_reader_new(int fd, size_t max_line);
+void hb_reader_free(struct hb_reader *r);
+
+/*
+ * Called just before the reader may block in read(2) (no complete line is
+ * buffered), so that a program can flush its output first and a live stream
+ * never waits in a buffer.
+ */
+void hb_reader_on_block(struct hb_reader *r, void (*fn)(void *), void *arg);
+
+/*
+ * The next line.  timeout_ms < 0 waits as long as it takes.  The line stays
+ * valid until the next call.
+ */
+enum hb_rd hb_reader_next(struct hb_reader *r, int timeout_ms, struct hb_line *line);
+
+/* 1 if a complete line (or EOF) is already buffered: the next call won't block. */
+int hb_reader_ready(const struct hb_reader *r);
+
+struct hb_writer {
+	int fd;
+	struct hb_buf buf;
+	int err;            /* errno of the first failed write (EPIPE: reader gone) */
+	uint64_t bytes;
+};
+
+/* Write out everything buffered.  Returns 0, or -1 with w->err set. */
+int hb_writer_flush(struct hb_writer *w);
+/* Flush when more than this is buffered. */
+#define HB_WRITER_HIGH (256 * 1024)
+static inline int hb_writer_maybe_flush(struct hb_writer *w)
+{
+	return w->buf.len >= HB_WRITER_HIGH ? hb_writer_flush(w) : 0;
+}
+void hb_writer_release(struct hb_writer *w);
+
+#endif

@@ -1,0 +1,796 @@
+/* hb_load — batches of classified readings into PostgreSQL (see hb_load.h). */
+#include "hb_load.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hb_event.h"
+#include "hb_json.h"
+#include "hb_pg.h"
+#include "hb_time.h"
+
+struct row {
+	uint64_t lineno;
+	int64_t ts_us;
+	int64_t raw_length;
+	int64_t offset;
+	int32_t hr;
+	int32_t part;           /* -1: no Kafka coordinates */
+	uint32_t cid_off, cid_len;
+	uint32_t reason_off, reason_len;
+	uint32_t raw_off, raw_len;       /* text for the raw column */
+	uint32_t bytes_off, bytes_len;   /* exact bytes, when raw is not exact */
+	uint8_t status;
+	uint8_t has_cid, has_ts, has_hr, has_bytes, has_reason;
+	uint8_t refused;        /* the database refused it; an INVALID copy follows */
+};
+
+struct rows {
+	struct row *r;
+	size_t n, cap;
+};
+
+enum mode { FAST, STAGE };
+
+/* Counts of the flush in progress, applied only when it commits. */
+struct pending {
+	uint64_t stored, duplicates, rejected;
+	uint64_t moved[HB_STATUS_COUNT];  /* refused rows, by their first status */
+	int fast_all;           /* every row was new */
+};
+
+struct hb_loader {
+	struct hb_load_opts o;
+	PGconn *conn;
+	struct hb_parser *parser;
+	struct rows rec, anom;
+	struct hb_buf arena, copy, tmp;
+	enum mode mode;
+	struct pending pend;
+	struct hb_load_stats st;
+	struct hb_coord *acks;
+	size_t nacks, capacks;
+	void (*on_commit)(void *, const struct hb_coord *, size_t);
+	void *commit_arg;
+	void (*on_reject)(void *, uint64_t, const char *);
+	void *reject_arg;
+};
+
+static const char COPY_REC[] =
+	"COPY heartbeat_records (customer_id, ts, heart_rate) FROM STDIN (FORMAT binary)";
+static const char COPY_REC_STAGE[] = "COPY hb_stage_records FROM STDIN (FORMAT binary)";
+static const char INS_REC[] =
+	"INSERT INTO heartbeat_records (customer_id, ts, heart_rate) "
+	"SELECT customer_id, ts, heart_rate FROM hb_stage_records ON CONFLICT DO NOTHING";
+static const char COPY_ANOM[] =
+	"COPY heartbeat_anomalies (anomaly_type, customer_id, ts, heart_rate, reason, raw, "
+	"raw_bytes, raw_length) FROM STDIN (FORMAT binary)";
+static const char COPY_ANOM_STAGE[] = "COPY hb_stage_anomalies FROM STDIN (FORMAT binary)";
+static const char INS_ANOM[] =
+	"INSERT INTO heartbeat_anomalies (anomaly_type, customer_id, ts, heart_rate, reason, "
+	"raw, raw_bytes, raw_length) SELECT anomaly_type, customer_id, ts, heart_rate, reason, "
+	"raw, raw_bytes, raw_length FROM hb_stage_anomalies ON CONFLICT DO NOTHING";
+
+static const char SETUP[] =
+	"SET client_min_messages = warning;"
+	"CREATE TEMP TABLE IF NOT EXISTS hb_stage_records "
+	"(customer_id text COLLATE \"C\", ts timestamptz, heart_rate integer) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS hb_stage_anomalies "
+	"(anomaly_type text, customer_id text COLLATE \"C\", ts timestamptz, heart_rate integer, "
+	"reason text, raw text, raw_bytes bytea, raw_length integer) ON COMMIT DELETE ROWS";
+
+static const char CHECK_SCHEMA[] =
+	"SELECT to_regclass('heartbeat_records') IS NOT NULL"
+	" AND to_regclass('heartbeat_anomalies') IS NOT NULL"
+	" AND to_regclass('pipeline_metrics') IS NOT NULL,"
+	" current_setting('server_encoding')";
+
+static const char CHECK_PRIV[] =
+	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
+	" AND has_table_privilege('heartbeat_anomalies', 'INSERT')"
+	" AND has_table_privilege('pipeline_metrics', 'INSERT')";
+
+struct hb_loader *hb_loader_new(const struct hb_load_opts *o)
+{
+	struct hb_loader *l = calloc(1, sizeof *l);
+
+	if (!l)
+		return NULL;
+	l->o = *o;
+	if (!l->o.batch_bytes)
+		l->o.batch_bytes = 32u << 20;
+	l->parser = hb_parser_new();
+	if (!l->parser) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void hb_loader_free(struct hb_loader *l)
+{
+	if (!l)
+		return;
+	hb_loader_disconnect(l);
+	hb_parser_free(l->parser);
+	free(l->rec.r);
+	free(l->anom.r);
+	free(l->acks);
+	hb_buf_release(&l->arena);
+	hb_buf_release(&l->copy);
+	hb_buf_release(&l->tmp);
+	free(l);
+}
+
+void hb_loader_on_commit(struct hb_loader *l,
+			 void (*fn)(void *arg, const struct hb_coord *c, size_t n), void *arg)
+{
+	l->on_commit = fn;
+	l->commit_arg = arg;
+}
+
+void hb_loader_on_reject(struct hb_loader *l,
+			 void (*fn)(void *arg, uint64_t lineno, const char *msg), void *arg)
+{
+	l->on_reject = fn;
+	l->reject_arg = arg;
+}
+
+const struct hb_load_stats *hb_loader_stats(const struct hb_loader *l)
+{
+	return &l->st;
+}
+
+size_t hb_loader_rows(const struct hb_loader *l)
+{
+	return l->rec.n + l->anom.n;
+}
+
+size_t hb_loader_bytes(const struct hb_loader *l)
+{
+	return l->arena.len;
+}
+
+void hb_loader_disconnect(struct hb_loader *l)
+{
+	PQfinish(l->conn);
+	l->conn = NULL;
+}
+
+/* ---- adding rows ---- */
+
+static struct row *push(struct rows *rs)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 1024;
+		struct row *r = realloc(rs->r, cap * sizeof *r);
+
+		if (!r)
+			return NULL;
+		rs->r = r;
+		rs->cap = cap;
+	}
+	memset(&rs->r[rs->n], 0, sizeof rs->r[0]);
+	rs->r[rs->n].part = -1;
+	return &rs->r[rs->n++];
+}
+
+static uint32_t keep(struct hb_loader *l, const char *s, size_t n, uint32_t *len)
+{
+	uint32_t off = (uint32_t)l->arena.len;
+
+	hb_buf_put(&l->arena, s, n);
+	*len = (uint32_t)n;
+	return off;
+}
+
+/* raw (text, cleaned) and, when cleaning changed it, the exact bytes. */
+static void keep_raw(struct hb_loader *l, struct row *r, const char *text, size_t tn,
+		     const char *exact, size_t en)
+{
+	size_t before = l->arena.len;
+	int changed = hb_pg_text_clean(&l->arena, text, tn);
+
+	r->raw_off = (uint32_t)before;
+	r->raw_len = (uint32_t)(l->arena.len - before);
+	if (changed || exact != text || en != tn) {
+		if (!(en == r->raw_len && memcmp(l->arena.p + before, exact, en) == 0)) {
+			r->bytes_off = keep(l, exact, en, &r->bytes_len);
+			r->has_bytes = 1;
+		}
+	}
+}
+
+static void keep_reason(struct hb_loader *l, struct row *r, const char *s, size_t n)
+{
+	size_t before = l->arena.len;
+
+	hb_pg_text_clean(&l->arena, s, n);
+	r->reason_off = (uint32_t)before;
+	r->reason_len = (uint32_t)(l->arena.len - before);
+	r->has_reason = 1;
+}
+
+/* The reading fields an INVALID row keeps when they are sound. */
+static void keep_reading(struct hb_loader *l, struct row *r, const struct hb_event *ev)
+{
+	if (ev->cid_ok) {
+		r->cid_off = keep(l, ev->cid.p, ev->cid.n, &r->cid_len);
+		r->has_cid = 1;
+	}
+	if (ev->ts_ok) {
+		r->ts_us = ev->ts_us;
+		r->has_ts = 1;
+	}
+	if (ev->hr_ok && ev->hr >= INT32_MIN && ev->hr <= INT32_MAX) {
+		r->hr = (int32_t)ev->hr;
+		r->has_hr = 1;
+	}
+}
+
+static enum hb_status add_cut(struct hb_loader *l, const char *line, size_t n,
+			      uint64_t true_len, struct row *r, char *why, size_t whysz)
+{
+	struct hb_coord c;
+	size_t skip = 0, k;
+
+	if (hb_coord_peek(line, n, &c, &skip)) {
+		r->part = c.partition;
+		r->offset = c.offset;
+	}
+	snprintf(why, whysz, "line too long: %llu bytes (limit %zu)",
+		 (unsigned long long)(true_len - skip), n);
+	k = hb_utf8_cut(line + skip, n - skip < HB_RAW_EXCERPT ? n - skip : HB_RAW_EXCERPT);
+	keep_raw(l, r, line + skip, k, line + skip, k);
+	keep_reason(l, r, why, strlen(why));
+	r->raw_length = (int64_t)(true_len - skip);
+	r->status = HB_INVALID;
+	return HB_INVALID;
+}
+
+/* An INVALID row from a line; raw from "raw"/"raw_base64" when it has them. */
+static void fill_invalid(struct hb_loader *l, struct row *r, const struct hb_event *ev,
+			 const char *reason)
+{
+	const char *text = ev->text.p, *exact = ev->text.p;
+	size_t tn = ev->text.n, en = ev->text.n;
+
+	r->status = HB_INVALID;
+	keep_reading(l, r, ev);
+	if (ev->has_raw) {
+		text = exact = ev->raw.p;
+		tn = en = ev->raw.n;
+		if (ev->raw_b64.p) {
+			hb_buf_reset(&l->tmp);
+			if (hb_base64_decode(&l->tmp, ev->raw_b64.p, ev->raw_b64.n) == 0 && !l->tmp.oom) {
+				exact = l->tmp.p ? l->tmp.p : "";
+				en = l->tmp.len;
+			}
+		}
+	}
+	keep_raw(l, r, text, tn, exact, en);
+	keep_reason(l, r, reason, strlen(reason));
+	r->raw_length = ev->raw_length >= 0 ? ev->raw_length : (int64_t)en;
+}
+
+enum hb_status hb_loader_add(struct hb_loader *l, const char *line, size_t n,
+			     uint64_t true_len, uint64_t lineno, const char **why_out)
+{
+	static char why[HB_WHY_MAX + 80];
+	struct hb_event ev;
+	struct row *r;
+	int ok;
+
+	l->st.rows_in++;
+	if (true_len > n) {
+		r = push(&l->anom);
+		if (!r)
+			return HB_INVALID;
+		r->lineno = lineno;
+		add_cut(l, line, n, true_len, r, why, sizeof why);
+		l->st.status[HB_INVALID]++;
+		l->st.malformed++;
+		if (why_out)
+			*why_out = why;
+		return HB_INVALID;
+	}
+	ok = hb_event_parse(l->parser, line, n, &ev) == 0;
+	why[0] = '\0';
+	if (!ev.is_object || !ev.has_status) {
+		if (ev.is_object) {
+			l->st.unclassified++;
+			snprintf(why, sizeof why, "no \"status\": not a classified reading "
+				 "(put hbclassify before hbpgload)");
+		} else {
+			snprintf(why, sizeof why, "%s", ev.why);
+		}
+	} else if (ev.status == HB_INVALID) {
+		/* A classified INVALID record: sound input, stored with its reason. */
+		r = push(&l->anom);
+		if (!r)
+			return HB_INVALID;
+		if (ev.reason.p)
+			snprintf(why, sizeof why, "%.*s", (int)ev.reason.n, ev.reason.p);
+		else
+			snprintf(why, sizeof why, "INVALID (no reason given)");
+		fill_invalid(l, r, &ev, why);
+		why[0] = '\0';
+		goto done;
+	} else if (!ok) {
+		snprintf(why, sizeof why, "status %s but %s", hb_status_name(ev.status), ev.why);
+	} else if (ev.hr < INT32_MIN || ev.hr > INT32_MAX) {
+		snprintf(why, sizeof why, "status %s but heart_rate out of range",
+			 hb_status_name(ev.status));
+	}
+	if (why[0]) {
+		r = push(&l->anom);
+		if (!r)
+			return HB_INVALID;
+		fill_invalid(l, r, &ev, why);
+		l->st.malformed++;
+	} else {
+		r = push(ev.status == HB_NORMAL ? &l->rec : &l->anom);
+		if (!r)
+			return HB_INVALID;
+		r->status = (uint8_t)ev.status;
+		keep_reading(l, r, &ev);
+		keep_raw(l, r, ev.text.p, ev.text.n, ev.text.p, ev.text.n);
+		r->raw_length = (int64_t)ev.text.n;
+	}
+done:
+	r->lineno = lineno;
+	if (ev.has_coord) {
+		r->part = ev.coord.partition;
+		r->offset = ev.coord.offset;
+	}
+	l->st.status[r->status]++;
+	if (why_out)
+		*why_out = why[0] ? why : NULL;
+	return (enum hb_status)r->status;
+}
+
+/* ---- encoding ---- */
+
+static void encode_rec(struct hb_loader *l, const struct row *r, size_t lo, size_t hi)
+{
+	struct hb_buf *b = &l->copy;
+
+	hb_buf_reset(b);
+	hb_copy_begin(b);
+	for (size_t i = lo; i < hi; i++) {
+		if (r[i].refused)
+			continue;
+		hb_copy_row(b, 3);
+		hb_copy_text(b, l->arena.p + r[i].cid_off, r[i].cid_len);
+		hb_copy_ts(b, r[i].ts_us);
+		hb_copy_int4(b, r[i].hr);
+	}
+	hb_copy_end(b);
+}
+
+static void encode_anom(struct hb_loader *l, const struct row *r, size_t lo, size_t hi)
+{
+	struct hb_buf *b = &l->copy;
+	const char *a = l->arena.p;
+
+	hb_buf_reset(b);
+	hb_copy_begin(b);
+	for (size_t i = lo; i < hi; i++) {
+		const char *type = hb_status_name((enum hb_status)r[i].status);
+
+		if (r[i].refused)
+			continue;
+		hb_copy_row(b, 8);
+		hb_copy_text(b, type, strlen(type));
+		if (r[i].has_cid)
+			hb_copy_text(b, a + r[i].cid_off, r[i].cid_len);
+		else
+			hb_copy_null(b);
+		if (r[i].has_ts)
+			hb_copy_ts(b, r[i].ts_us);
+		else
+			hb_copy_null(b);
+		if (r[i].has_hr)
+			hb_copy_int4(b, r[i].hr);
+		else
+			hb_copy_null(b);
+		if (r[i].has_reason)
+			hb_copy_text(b, a + r[i].reason_off, r[i].reason_len);
+		else
+			hb_copy_null(b);
+		hb_copy_text(b, a + r[i].raw_off, r[i].raw_len);
+		if (r[i].has_bytes)
+			hb_copy_text(b, a + r[i].bytes_off, r[i].bytes_len);
+		else
+			hb_copy_null(b);
+		hb_copy_int4(b, r[i].raw_length > INT32_MAX ? INT32_MAX : (int32_t)r[i].raw_length);
+	}
+	hb_copy_end(b);
+}
+
+/* ---- storing ---- */
+
+struct table {
+	int anomalies;
+	struct rows *rows;
+};
+
+static size_t live_rows(const struct row *r, size_t lo, size_t hi)
+{
+	size_t k = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		k += !r[i].refused;
+	return k;
+}
+
+/* Rows [lo,hi) of t in mode m; adds to pend. */
+static enum hb_pgerr load_range(struct hb_loader *l, const struct table *t, size_t lo, size_t hi,
+				enum mode m, char *err, size_t errsz)
+{
+	size_t want = live_rows(t->rows->r, lo, hi);
+	long long got = 0;
+	enum hb_pgerr rc;
+
+	if (!want)
+		return HB_PGE_OK;
+	if (t->anomalies)
+		encode_anom(l, t->rows->r, lo, hi);
+	else
+		encode_rec(l, t->rows->r, lo, hi);
+	if (hb_buf_oom(&l->copy)) {
+		snprintf(err, errsz, "out of memory encoding a batch");
+		return HB_PGE_FATAL;
+	}
+	if (m == FAST) {
+		rc = hb_pg_copy(l->conn, t->anomalies ? COPY_ANOM : COPY_REC, l->copy.p, l->copy.len,
+				&got, err, errsz);
+	} else {
+		rc = hb_pg_copy(l->conn, t->anomalies ? COPY_ANOM_STAGE : COPY_REC_STAGE, l->copy.p,
+				l->copy.len, NULL, err, errsz);
+		if (rc == HB_PGE_OK)
+			rc = hb_pg_exec(l->conn, t->anomalies ? INS_ANOM : INS_REC, &got, err, errsz);
+		if (rc == HB_PGE_OK)
+			rc = hb_pg_exec(l->conn, t->anomalies ? "TRUNCATE hb_stage_anomalies" :
+					"TRUNCATE hb_stage_records", NULL, err, errsz);
+	}
+	if (rc == HB_PGE_OK) {
+		l->pend.stored += (uint64_t)got;
+		l->pend.duplicates += want - (size_t)got;
+		if ((size_t)got != want)
+			l->pend.fast_all = 0;
+	}
+	return rc;
+}
+
+/* An INVALID copy of a refused row, to be stored in its place. */
+static int add_refused(struct hb_loader *l, struct row *src, const char *msg)
+{
+	struct row *r = push(&l->anom), copy;
+	char reason[600];
+
+	if (!r)
+		return -1;
+	copy = *src;	/* src is a row of rec, or of anom before it grew: copy first */
+	*r = copy;
+	l->pend.moved[copy.status]++;
+	r->refused = 0;
+	r->status = HB_INVALID;
+	r->has_cid = r->has_ts = r->has_hr = 0;
+	snprintf(reason, sizeof reason, "database refused: %s", msg);
+	keep_reason(l, r, reason, strlen(reason));
+	if (r->raw_length < 0)
+		r->raw_length = r->raw_len;
+	l->pend.rejected++;
+	l->pend.fast_all = 0;
+	return 0;
+}
+
+/* Split [lo,hi) under savepoints until the refused rows are found. */
+static enum hb_pgerr bisect(struct hb_loader *l, const struct table *t, size_t lo, size_t hi,
+			    char *err, size_t errsz)
+{
+	enum hb_pgerr rc;
+	struct pending saved = l->pend;
+
+	if (!live_rows(t->rows->r, lo, hi))
+		return HB_PGE_OK;
+	if ((rc = hb_pg_exec(l->conn, "SAVEPOINT hb", NULL, err, errsz)) != HB_PGE_OK)
+		return rc;
+	rc = load_range(l, t, lo, hi, STAGE, err, errsz);
+	if (rc == HB_PGE_OK)
+		return hb_pg_exec(l->conn, "RELEASE SAVEPOINT hb", NULL, err, errsz);
+	if (rc != HB_PGE_DATA && rc != HB_PGE_DUP)
+		return rc;
+	l->pend = saved;
+	if ((rc = hb_pg_exec(l->conn, "ROLLBACK TO SAVEPOINT hb; RELEASE SAVEPOINT hb", NULL,
+			     err, errsz)) != HB_PGE_OK)
+		return rc;
+	if (hi - lo == 1) {
+		uint64_t lineno = t->rows->r[lo].lineno;
+		const struct row *r = &t->rows->r[lo];
+
+		if (t->anomalies && r->status == HB_INVALID && !r->has_cid && !r->has_ts && !r->has_hr) {
+			size_t k = strlen(err);
+
+			snprintf(err + k, errsz - k, " (line %llu, even stored as INVALID)",
+				 (unsigned long long)lineno);
+			return HB_PGE_FATAL;
+		}
+		t->rows->r[lo].refused = 1;
+		/* add_refused may move anom's rows: r is not used after it */
+		if (add_refused(l, &t->rows->r[lo], err) < 0) {
+			snprintf(err, errsz, "out of memory");
+			return HB_PGE_FATAL;
+		}
+		if (l->on_reject)
+			l->on_reject(l->reject_arg, lineno, err);
+		return HB_PGE_OK;
+	}
+	rc = bisect(l, t, lo, lo + (hi - lo) / 2, err, errsz);
+	if (rc == HB_PGE_OK)
+		rc = bisect(l, t, lo + (hi - lo) / 2, hi, err, errsz);
+	return rc;
+}
+
+/* Store a whole table's rows in mode m, or by bisection. */
+static enum hb_pgerr load_table(struct hb_loader *l, const struct table *t, enum mode m,
+				int split, char *err, size_t errsz)
+{
+	size_t done = 0;
+	enum hb_pgerr rc;
+
+	if (!split)
+		return load_range(l, t, 0, t->rows->n, m, err, errsz);
+	/* Refused rows append INVALID copies to anomalies: load those too. */
+	do {
+		size_t n = t->rows->n;
+
+		rc = bisect(l, t, done, n, err, errsz);
+		done = n;
+	} while (rc == HB_PGE_OK && t->anomalies && done < t->rows->n);
+	return rc;
+}
+
+static enum hb_load_rc fail(struct hb_loader *l, enum hb_pgerr e)
+{
+	if (e == HB_PGE_RETRY) {
+		hb_loader_disconnect(l);
+		return HB_LOAD_RETRY;
+	}
+	if (l->conn && PQtransactionStatus(l->conn) != PQTRANS_IDLE) {
+		PGresult *res = PQexec(l->conn, "ROLLBACK");
+
+		PQclear(res);
+	}
+	return HB_LOAD_FATAL;
+}
+
+static enum hb_load_rc connect_db(struct hb_loader *l, char *err, size_t errsz)
+{
+	int permanent;
+	PGresult *res;
+	char msg[512];
+	enum hb_pgerr e;
+
+	l->conn = hb_pg_connect(l->o.conninfo, "hbpgload", msg, sizeof msg, &permanent);
+	if (!l->conn) {
+		snprintf(err, errsz, "cannot connect to PostgreSQL: %s", msg);
+		return permanent ? HB_LOAD_CONFIG : HB_LOAD_RETRY;
+	}
+	PQsetNoticeProcessor(l->conn, NULL, NULL);
+	res = PQexec(l->conn, CHECK_SCHEMA);
+	if ((e = hb_pg_classify(l->conn, res)) != HB_PGE_OK || PQntuples(res) != 1) {
+		snprintf(err, errsz, "checking the schema: %s", hb_pg_msg(l->conn, res, msg, sizeof msg));
+		PQclear(res);
+		return e == HB_PGE_RETRY ? fail(l, e) : HB_LOAD_CONFIG;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		snprintf(err, errsz, "tables heartbeat_records, heartbeat_anomalies and pipeline_metrics "
+			 "not found in database \"%s\": apply sql/ first (scripts/hb-pg apply)",
+			 PQdb(l->conn));
+		PQclear(res);
+		return HB_LOAD_CONFIG;
+	}
+	PQclear(res);
+	res = PQexec(l->conn, CHECK_PRIV);
+	if (hb_pg_classify(l->conn, res) == HB_PGE_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		snprintf(err, errsz, "role \"%s\" may not INSERT into the hbmon tables "
+			 "(GRANT hbmon_loader TO %s)", PQuser(l->conn), PQuser(l->conn));
+		PQclear(res);
+		return HB_LOAD_CONFIG;
+	}
+	PQclear(res);
+	e = hb_pg_exec(l->conn, SETUP, NULL, msg, sizeof msg);
+	if (e != HB_PGE_OK) {
+		snprintf(err, errsz, "preparing the session: %s", msg);
+		return e == HB_PGE_RETRY ? fail(l, e) : HB_LOAD_CONFIG;
+	}
+	return HB_LOAD_OK;
+}
+
+/* The counters as they will be once the flush in progress commits. */
+static void project(const struct hb_loader *l, struct hb_load_stats *s)
+{
+	*s = l->st;
+	s->stored += l->pend.stored;
+	s->duplicates += l->pend.duplicates;
+	s->rejected += l->pend.rejected;
+	for (int i = 0; i < HB_STATUS_COUNT; i++) {
+		s->status[i] -= l->pend.moved[i];
+		s->status[HB_INVALID] += l->pend.moved[i];
+	}
+	s->batches += hb_loader_rows(l) > 0;
+}
+
+static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b)
+{
+	static struct hb_load_stats proj;	/* big (a histogram): not on the stack */
+	const struct hb_load_stats *s = &proj;
+	char inst[256];
+	size_t k = 0;
+
+	for (const char *p = l->o.instance ? l->o.instance : "hbpgload"; *p && k < sizeof inst - 2; p++)
+		if (*p != '\'' && *p != '\\')
+			inst[k++] = *p;
+	inst[k] = '\0';
+	project(l, &proj);
+	hb_buf_printf(b,
+		"INSERT INTO pipeline_metrics (source, instance, kind, rows_in, rows_stored, "
+		"duplicates_skipped, rejected, normal, bradycardia, tachycardia, invalid, batches, "
+		"lag_ms, latency_p50_ms, latency_p99_ms, extra) VALUES ('hbpgload', '%s', '%s', "
+		"%llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %lld, %.3f, %.3f, "
+		"'{\"unclassified\": %llu}')",
+		inst, kind, (unsigned long long)s->rows_in, (unsigned long long)s->stored,
+		(unsigned long long)s->duplicates, (unsigned long long)s->rejected,
+		(unsigned long long)s->status[HB_NORMAL],
+		(unsigned long long)s->status[HB_BRADYCARDIA],
+		(unsigned long long)s->status[HB_TACHYCARDIA],
+		(unsigned long long)s->status[HB_INVALID],
+		(unsigned long long)s->batches, (long long)s->lag_ms,
+		(double)hb_hist_quantile(&s->latency_us, 0.5) / 1000.0,
+		(double)hb_hist_quantile(&s->latency_us, 0.99) / 1000.0,
+		(unsigned long long)s->unclassified);
+}
+
+/* Highest offset per partition among the batch's rows. */
+static void collect_acks(struct hb_loader *l)
+{
+	const struct rows *all[2] = {&l->rec, &l->anom};
+
+	l->nacks = 0;
+	for (int t = 0; t < 2; t++) {
+		for (size_t i = 0; i < all[t]->n; i++) {
+			const struct row *r = &all[t]->r[i];
+			size_t k;
+
+			if (r->part < 0)
+				continue;
+			for (k = 0; k < l->nacks && l->acks[k].partition != r->part; k++)
+				;
+			if (k == l->nacks) {
+				if (l->nacks == l->capacks) {
+					size_t cap = l->capacks ? l->capacks * 2 : 16;
+					struct hb_coord *a = realloc(l->acks, cap * sizeof *a);
+
+					if (!a)
+						continue;
+					l->acks = a;
+					l->capacks = cap;
+				}
+				l->acks[l->nacks].partition = r->part;
+				l->acks[l->nacks++].offset = r->offset;
+			} else if (r->offset > l->acks[k].offset) {
+				l->acks[k].offset = r->offset;
+			}
+		}
+	}
+}
+
+static void committed(struct hb_loader *l)
+{
+	int64_t now = hb_time_now_us(), newest = INT64_MIN;
+	const struct rows *all[2] = {&l->rec, &l->anom};
+
+	for (int t = 0; t < 2; t++) {
+		for (size_t i = 0; i < all[t]->n; i++) {
+			const struct row *r = &all[t]->r[i];
+
+			if (!r->has_ts || r->refused)
+				continue;
+			if (r->ts_us > newest)
+				newest = r->ts_us;
+			if (l->pend.fast_all)
+				hb_hist_add(&l->st.latency_us, now - r->ts_us);
+		}
+	}
+	if (newest != INT64_MIN)
+		l->st.lag_ms = (now - newest) / 1000;
+	l->st.stored += l->pend.stored;
+	l->st.duplicates += l->pend.duplicates;
+	l->st.rejected += l->pend.rejected;
+	for (int i = 0; i < HB_STATUS_COUNT; i++) {
+		l->st.status[i] -= l->pend.moved[i];
+		l->st.status[HB_INVALID] += l->pend.moved[i];
+	}
+	l->st.batches += hb_loader_rows(l) > 0;
+	collect_acks(l);
+	if (l->nacks && l->on_commit)
+		l->on_commit(l->commit_arg, l->acks, l->nacks);
+	l->rec.n = l->anom.n = 0;
+	hb_buf_reset(&l->arena);
+	if (l->arena.cap > (64u << 20))
+		hb_buf_release(&l->arena);	/* a huge batch should not pin its memory */
+}
+
+/* Undo what a failed attempt did to the rows: INVALID copies of refused rows go. */
+static void undo_attempt(struct hb_loader *l, size_t nanom)
+{
+	for (size_t i = 0; i < l->rec.n; i++)
+		l->rec.r[i].refused = 0;
+	for (size_t i = 0; i < nanom; i++)
+		l->anom.r[i].refused = 0;
+	l->anom.n = nanom;
+}
+
+enum hb_load_rc hb_loader_flush(struct hb_loader *l, const char *metrics, char *err, size_t errsz)
+{
+	struct table rec = {0, &l->rec}, anom = {1, &l->anom};
+	size_t nanom = l->anom.n;
+	enum mode m = l->mode;
+	enum hb_pgerr e;
+	int split = 0;
+
+	if (!l->conn) {
+		enum hb_load_rc c = connect_db(l, err, errsz);
+
+		if (c != HB_LOAD_OK) {
+			hb_loader_disconnect(l);
+			return c;
+		}
+	}
+	if (!hb_loader_rows(l) && !metrics)
+		return HB_LOAD_OK;	/* only connected */
+	for (;;) {
+		memset(&l->pend, 0, sizeof l->pend);
+		l->pend.fast_all = 1;
+		e = hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
+		if (e == HB_PGE_OK)
+			e = load_table(l, &rec, m, split, err, errsz);
+		if (e == HB_PGE_OK)
+			e = load_table(l, &anom, m, split, err, errsz);
+		if (e == HB_PGE_OK && metrics) {
+			hb_buf_reset(&l->tmp);
+			snapshot_sql(l, metrics, &l->tmp);
+			hb_buf_putc(&l->tmp, '\0');
+			e = hb_pg_exec(l->conn, l->tmp.p, NULL, err, errsz);
+		}
+		if (e == HB_PGE_OK)
+			e = hb_pg_exec(l->conn, "COMMIT", NULL, err, errsz);
+		if (e == HB_PGE_OK)
+			break;
+		if (e == HB_PGE_RETRY) {
+			undo_attempt(l, nanom);
+			return fail(l, e);
+		}
+		{
+			char ignore[256];
+
+			hb_pg_exec(l->conn, "ROLLBACK", NULL, ignore, sizeof ignore);
+		}
+		undo_attempt(l, nanom);
+		if (e == HB_PGE_DUP && m == FAST) {
+			m = STAGE;		/* keys exist already: ON CONFLICT DO NOTHING */
+		} else if ((e == HB_PGE_DATA || e == HB_PGE_DUP) && !split) {
+			split = 1;		/* find the refused rows */
+		} else {
+			return fail(l, e);
+		}
+	}
+	/* Replays find duplicates batch after batch: stay in STAGE while they do. */
+	l->mode = l->pend.duplicates ? STAGE : FAST;
+	committed(l);
+	return HB_LOAD_OK;
+}
