@@ -140,18 +140,17 @@ static void open_object(struct hb_buf *out, const struct hb_verdict *v)
 static void classify_cut(struct hb_classifier *c, const char *line, size_t n, uint64_t true_len,
 			 struct hb_buf *out, struct hb_verdict *v)
 {
-	size_t skip = 0, keep;
+	uint64_t len;
 
-	v->has_coord = hb_coord_peek(line, n, &v->coord, &skip);
+	v->has_coord = hb_coord_excerpt(line, n, true_len, HB_RAW_EXCERPT, &v->coord,
+					&c->again, &len);
 	snprintf(c->reason, sizeof c->reason, "line too long: %llu bytes (limit %zu)",
-		 (unsigned long long)(true_len - skip), n);
-	keep = n - skip < HB_RAW_EXCERPT ? n - skip : HB_RAW_EXCERPT;
-	keep = hb_utf8_cut(line + skip, keep);
+		 (unsigned long long)len, n);
 	v->status = HB_INVALID;
 	v->reason = c->reason;
 	open_object(out, v);
 	put_status(out, HB_INVALID, v->has_coord);
-	put_invalid(out, c->reason, line + skip, keep, true_len - skip);
+	put_invalid(out, c->reason, c->again.p, hb_utf8_cut(c->again.p, c->again.len), len);
 	hb_buf_put(out, "}\n", 2);
 }
 
@@ -237,7 +236,7 @@ parse:
 	}
 	put_status(out, v->status, comma);
 	if (v->status == HB_INVALID)
-		put_invalid(out, c->reason, ev.text.p, ev.text.n, ev.text.n);
+		put_invalid(out, c->reason, ev.orig.p, ev.orig.n, ev.orig.n);
 	hb_buf_put(out, "}\n", 2);
 	c->last = ev;
 	v->ev = &c->last;

@@ -14,22 +14,40 @@ void hb_coord_open(struct hb_buf *out, const struct hb_coord *c)
 	hb_buf_putc(out, '}');
 }
 
+/*
+ * The inline form keeps the value's bytes exactly and is valid JSON only when
+ * the value is itself one JSON object starting at its first byte, on one line,
+ * with members (or exactly "{}").  Anything else travels base64-encoded.
+ */
+static int inline_ok(const char *val, size_t n)
+{
+	struct hb_jflat f;
+	size_t col;
+	const char *msg;
+
+	if (n < 2 || val[0] != '{' || memchr(val, '\n', n) || memchr(val, '\r', n) ||
+	    memchr(val, '\0', n))
+		return 0;
+	if (!hb_json_scan_flat(val, n, &f) && hb_json_validate(val, n, 64, NULL, &col, &msg) < 0)
+		return 0;
+	/* With members; or empty with nothing between the braces ("{}" + blanks). */
+	for (size_t i = 1; i < n; i++) {
+		if (val[i] == ' ' || val[i] == '\t')
+			continue;
+		return val[i] != '}' || i == 1;
+	}
+	return 0;
+}
+
 void hb_coord_wrap(struct hb_buf *out, const struct hb_coord *c, const char *val, size_t n)
 {
-	size_t i = 0, j;
-
-	while (i < n && (val[i] == ' ' || val[i] == '\t'))
-		i++;
-	if (i < n && val[i] == '{' && !memchr(val, '\n', n) && !memchr(val, '\r', n) &&
-	    !memchr(val, '\0', n)) {
+	if (inline_ok(val, n)) {
 		hb_coord_open(out, c);
-		for (j = i + 1; j < n && (val[j] == ' ' || val[j] == '\t'); j++)
-			;
-		if (j < n && val[j] == '}')
-			hb_buf_put(out, val + j, n - j);
-		else {
+		if (val[1] == '}') {
+			hb_buf_put(out, val + 1, n - 1);	/* {} */
+		} else {
 			hb_buf_putc(out, ',');
-			hb_buf_put(out, val + i + 1, n - i - 1);
+			hb_buf_put(out, val + 1, n - 1);
 		}
 		return;
 	}
@@ -68,7 +86,7 @@ static int lit(const char *s, size_t n, size_t *i, const char *t, size_t k)
 	return 0;
 }
 
-int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip)
+int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip, int *b64)
 {
 	size_t i = 0;
 	int64_t p, o;
@@ -77,16 +95,49 @@ int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip)
 	    read_uint(line, n, &i, INT32_MAX, &p) || lit(line, n, &i, ",\"o\":", 5) ||
 	    read_uint(line, n, &i, INT64_MAX, &o))
 		return 0;
+	*b64 = 0;
 	if (i < n && line[i] == '}') {
 		i++;
 		if (i < n && line[i] == ',')
 			i++;
-	} else if (lit(line, n, &i, ",\"b64\":\"", 8)) {
+	} else if (lit(line, n, &i, ",\"b64\":\"", 8) == 0) {
+		*b64 = 1;
+	} else {
 		return 0;
 	}
 	c->partition = (int32_t)p;
 	c->offset = o;
 	*skip = i;
+	return 1;
+}
+
+int hb_coord_excerpt(const char *line, size_t n, uint64_t true_len, size_t max,
+		     struct hb_coord *c, struct hb_buf *out, uint64_t *value_len)
+{
+	size_t skip = 0, k;
+	int b64 = 0, has = hb_coord_peek(line, n, c, &skip, &b64);
+
+	hb_buf_reset(out);
+	if (!has) {
+		hb_buf_put(out, line, n < max ? n : max);
+		*value_len = true_len;
+		return 0;
+	}
+	if (b64) {
+		/* whole groups of four only; the closing "}} is not part of the value */
+		k = (n - skip) / 4 * 4;
+		if (k > (max + 2) / 3 * 4)
+			k = (max + 2) / 3 * 4;
+		hb_base64_decode(out, line + skip, k);
+		if (out->len > max)
+			out->len = max;
+		*value_len = true_len > skip + 3 ? (true_len - skip - 3) / 4 * 3 : 0;
+		return 1;
+	}
+	hb_buf_putc(out, '{');	/* the value's own brace, shared with the prefix */
+	k = n - skip < max - 1 ? n - skip : max - 1;
+	hb_buf_put(out, line + skip, k);
+	*value_len = true_len - skip + 1;
 	return 1;
 }
 

@@ -45,10 +45,19 @@ int hb_coord_unwrap(const char *line, size_t n, struct hb_coord *c,
 
 /*
  * Read only the coordinates at the start of line (which may be cut short).
- * Returns 1 and sets *c and *skip (bytes up to where the value's own text
- * starts: after `},` or `}` of the inline form, after `"b64":"` of the
- * other), or 0.
+ * Returns 1 and sets *c, *b64 (which form) and *skip: where the value's own
+ * text goes on — after `},` of the inline form (the value is "{" and what
+ * follows), or after `"b64":"` of the other.  Returns 0 if there are none.
  */
-int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip);
+int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip, int *b64);
+
+/*
+ * For a line the reader cut (true_len > n): put the first max bytes (at most)
+ * of the value it carries into out and its true length in *value_len.
+ * Returns 1 with *c set when the line carries coordinates (the base64 form's
+ * length is then known to within 2 bytes), 0 when it is the value itself.
+ */
+int hb_coord_excerpt(const char *line, size_t n, uint64_t true_len, size_t max,
+		     struct hb_coord *c, struct hb_buf *out, uint64_t *value_len);
 
 #endif

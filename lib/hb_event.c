@@ -283,7 +283,7 @@ static int parse_slow(struct hb_parser *p, struct hb_event *ev)
 
 	if (hb_json_validate(s, n, HB_JSON_MAX_DEPTH, &p->spans, &col, &msg) < 0) {
 		if (n == 0 || (msg[0] == 'b' && strcmp(msg, "blank line") == 0))
-			why(ev, "not JSON: %s", n ? msg : "empty line");
+			why(ev, "not JSON: %s", n || ev->blank ? "blank line" : "empty line");
 		else
 			why(ev, "not JSON: %s at column %zu", msg, col);
 		return -1;
@@ -325,16 +325,17 @@ int hb_event_parse(struct hb_parser *p, const char *line, size_t n, struct hb_ev
 	p->obj = NULL;
 	p->path = 0;
 
-	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
-		n--;
+	ev->blank = n > 0;
+	ev->orig.p = line;
+	ev->orig.n = n;
 	if (n >= 10 && line[0] == '{' && line[2] == '_' &&
 	    hb_coord_unwrap(line, n, &ev->coord, &p->scratch, &val, &vlen)) {
 		ev->has_coord = 1;
-		line = val;
-		n = vlen;
-		while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
-			n--;
+		ev->orig.p = line = val;
+		ev->orig.n = n = vlen;
 	}
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+		n--;
 	ev->text.p = line;
 	ev->text.n = n;
 	if (hb_json_scan_flat(line, n, &p->flat)) {
@@ -345,44 +346,130 @@ int hb_event_parse(struct hb_parser *p, const char *line, size_t n, struct hb_ev
 	return parse_slow(p, ev);
 }
 
-static int skipped(const char *k, size_t kn, const char *const *skip)
+/*
+ * Does the raw key text (escapes as written) spell name?  Escapes are decoded
+ * as far as ASCII goes, so "st\u0061tus" is "status" as json-c sees it.
+ */
+static int raw_key_is(const char *k, size_t kn, const char *name)
+{
+	size_t i = 0;
+
+	for (; *name; name++) {
+		int ch;
+
+		if (i >= kn)
+			return 0;
+		if (k[i] != '\\') {
+			ch = (unsigned char)k[i++];
+		} else if (i + 1 < kn && k[i + 1] == 'u' && i + 6 <= kn) {
+			char hex[5] = {k[i + 2], k[i + 3], k[i + 4], k[i + 5], 0};
+			char *end;
+			long v = strtol(hex, &end, 16);
+
+			if (*end)
+				return 0;
+			ch = (int)v;
+			i += 6;
+		} else if (i + 1 < kn) {
+			static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+			const char *f = memchr(from, k[i + 1], sizeof from - 1);
+
+			if (!f)
+				return 0;
+			ch = (unsigned char)to[f - from];
+			i += 2;
+		} else {
+			return 0;
+		}
+		if (ch != (unsigned char)*name)
+			return 0;
+	}
+	return i == kn;
+}
+
+static int skipped(const char *k, size_t kn, const char *const *skip, int raw)
 {
 	for (; skip && *skip; skip++)
-		if (key_is(k, kn, *skip))
+		if (raw ? raw_key_is(k, kn, *skip) : key_is(k, kn, *skip))
 			return 1;
 	return 0;
+}
+
+/* A member's span, whichever path saw it. */
+struct span {
+	const char *start, *end, *key;
+	size_t key_len;
+};
+
+/*
+ * The object's inner text with the skipped members cut out, and with them
+ * the comma before (or, for leading ones, after) them: everything else stays
+ * byte for byte, so rewriting a rewritten line changes nothing more.
+ */
+static int put_without(struct hb_buf *out, const char *open, const char *close,
+		       const struct span *m, int n, const char *const *skip, int raw)
+{
+	int first = -1, kept = 0;
+	const char *pos;
+
+	for (int i = 0; i < n; i++) {
+		if (!skipped(m[i].key, m[i].key_len, skip, raw)) {
+			if (first < 0)
+				first = i;
+			kept++;
+		}
+	}
+	if (!kept)
+		return 0;
+	hb_buf_put(out, open + 1, (size_t)(m[0].start - (open + 1)));	/* leading blanks */
+	pos = m[first].start;
+	for (int i = first + 1; i < n; i++) {
+		const char *comma;
+
+		if (!skipped(m[i].key, m[i].key_len, skip, raw))
+			continue;
+		comma = memchr(m[i - 1].end, ',', (size_t)(m[i].start - m[i - 1].end));
+		if (!comma)
+			comma = m[i - 1].end;
+		if (comma > pos)
+			hb_buf_put(out, pos, (size_t)(comma - pos));
+		pos = m[i].end;
+	}
+	hb_buf_put(out, pos, (size_t)(close - pos));
+	return kept;
 }
 
 int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
 			 struct hb_buf *out, const char *const *skip)
 {
+	struct span m[HB_JSPAN_MAX > HB_JFLAT_MAX ? HB_JSPAN_MAX : HB_JFLAT_MAX];
 	int w = 0;
 
 	(void)ev;
 	if (p->path == 1) {
 		for (int i = 0; i < p->flat.n; i++) {
-			const struct hb_jmember *m = &p->flat.m[i];
-
-			if (skipped(m->key, m->key_len, skip))
-				continue;
-			if (w++)
-				hb_buf_putc(out, ',');
-			hb_buf_put(out, m->start, (size_t)(m->end - m->start));
+			m[i].start = p->flat.m[i].start;
+			m[i].end = p->flat.m[i].end;
+			m[i].key = p->flat.m[i].key;
+			m[i].key_len = p->flat.m[i].key_len;
 		}
-	} else if (p->path == 2 && !p->spans.overflow) {
+		return p->flat.n ? put_without(out, p->flat.open, p->flat.close, m, p->flat.n, skip, 0) : 0;
+	}
+	if (p->path == 2 && !p->spans.overflow) {
 		for (int i = 0; i < p->spans.n; i++) {
-			if (skipped(p->spans.m[i].key, p->spans.m[i].key_len, skip))
-				continue;
-			if (w++)
-				hb_buf_putc(out, ',');
-			hb_buf_put(out, p->spans.m[i].start,
-				   (size_t)(p->spans.m[i].end - p->spans.m[i].start));
+			m[i].start = p->spans.m[i].start;
+			m[i].end = p->spans.m[i].end;
+			m[i].key = p->spans.m[i].key;
+			m[i].key_len = p->spans.m[i].key_len;
 		}
-	} else if (p->path == 2) {
+		return p->spans.n ? put_without(out, p->spans.open, p->spans.close, m, p->spans.n,
+						skip, 1) : 0;
+	}
+	if (p->path == 2) {
 		json_object_object_foreach(p->obj, key, jv) {
 			const char *js;
 
-			if (skipped(key, strlen(key), skip))
+			if (skipped(key, strlen(key), skip, 0))
 				continue;
 			if (w++)
 				hb_buf_putc(out, ',');

@@ -31,7 +31,10 @@ struct hb_event {
 	struct hb_coord coord;
 	/* The value itself (without "_kafka"), trailing blanks and CR removed. */
 	struct hb_str text;
+	/* The same before trimming: the exact input, for the audit trail. */
+	struct hb_str orig;
 
+	int blank;         /* (internal) the line had bytes before trimming */
 	int is_object;     /* the value is a JSON object */
 	int members;       /* its members (without "_kafka") */
 	int reserved;      /* it already has status/reason/raw... members */

@@ -49,19 +49,17 @@ size_t hb_utf8_valid_prefix(const char *s, size_t n)
 size_t hb_utf8_cut(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = n, back = 0;
+	size_t back = 0, need;
+	unsigned char lead;
 
-	/* Step back over continuation bytes to the lead byte, if any. */
-	while (i > 0 && back < 4 && (u[i - 1] & 0xC0) == 0x80) {
-		i--;
+	/* Step back over up to three continuation bytes to a lead byte. */
+	while (back < 3 && back < n && (u[n - 1 - back] & 0xC0) == 0x80)
 		back++;
-	}
-	if (i > 0 && u[i - 1] >= 0xC0) {
-		size_t k = utf8_seq(u + i - 1, n - (i - 1));
-
-		return k == back + 1 ? n : i - 1;
-	}
-	return n;
+	if (back == n || u[n - 1 - back] < 0xC0)
+		return n;	/* ASCII or stray continuation bytes: nothing is cut in two */
+	lead = u[n - 1 - back];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+	return back + 1 < need ? n - 1 - back : n;
 }
 
 void hb_json_escape(struct hb_buf *b, const char *s, size_t n, int *lossy)
@@ -446,7 +444,8 @@ int hb_json_validate(const char *s, size_t n, int max_depth, struct hb_jspans *s
 		if (state == V_AFTER && depth == 0) {
 			if (i == n)
 				return 0;
-			msg = "trailing characters after the JSON value";
+			msg = s[i] ? "trailing characters after the JSON value" :
+			      "NUL byte after the JSON value";
 			goto fail;
 		}
 		if (i == n) {
@@ -494,6 +493,8 @@ int hb_json_validate(const char *s, size_t n, int max_depth, struct hb_jspans *s
 				i++;
 				state = top == '{' ? V_KEY : V_VALUE;
 			} else if ((s[i] == '}' && top == '{') || (s[i] == ']' && top == '[')) {
+				if (depth == 1 && spans)
+					spans->close = s + i;
 				i++;
 				depth--;
 				vend = i;
@@ -513,10 +514,14 @@ int hb_json_validate(const char *s, size_t n, int max_depth, struct hb_jspans *s
 			}
 			if (depth == 0 && s[i] == '[' && spans)
 				spans = NULL;	/* only objects' members are recorded */
+			if (depth == 0 && spans)
+				spans->open = spans->close = s + i;
 			stack[depth++] = s[i++];
 			while (i < n && is_ws(s[i]))
 				i++;
 			if (i < n && s[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
+				if (depth == 1 && spans)
+					spans->close = s + i;
 				i++;
 				depth--;
 				break;

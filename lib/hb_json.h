@@ -69,6 +69,7 @@ int hb_json_scan_flat(const char *s, size_t n, struct hb_jflat *out);
 struct hb_jspans {
 	int n;
 	int overflow;             /* more members than HB_JSPAN_MAX */
+	const char *open, *close; /* the object's braces */
 	struct {
 		const char *start, *end;  /* the member: key's quote .. end of value */
 		const char *key;          /* inside the quotes */

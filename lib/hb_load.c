@@ -234,18 +234,17 @@ static enum hb_status add_cut(struct hb_loader *l, const char *line, size_t n,
 			      uint64_t true_len, struct row *r, char *why, size_t whysz)
 {
 	struct hb_coord c;
-	size_t skip = 0, k;
+	uint64_t len;
 
-	if (hb_coord_peek(line, n, &c, &skip)) {
+	if (hb_coord_excerpt(line, n, true_len, HB_RAW_EXCERPT, &c, &l->tmp, &len)) {
 		r->part = c.partition;
 		r->offset = c.offset;
 	}
-	snprintf(why, whysz, "line too long: %llu bytes (limit %zu)",
-		 (unsigned long long)(true_len - skip), n);
-	k = hb_utf8_cut(line + skip, n - skip < HB_RAW_EXCERPT ? n - skip : HB_RAW_EXCERPT);
-	keep_raw(l, r, line + skip, k, line + skip, k);
+	snprintf(why, whysz, "line too long: %llu bytes (limit %zu)", (unsigned long long)len, n);
+	keep_raw(l, r, l->tmp.p ? l->tmp.p : "", hb_utf8_cut(l->tmp.p, l->tmp.len),
+		 l->tmp.p ? l->tmp.p : "", hb_utf8_cut(l->tmp.p, l->tmp.len));
 	keep_reason(l, r, why, strlen(why));
-	r->raw_length = (int64_t)(true_len - skip);
+	r->raw_length = (int64_t)len;
 	r->status = HB_INVALID;
 	return HB_INVALID;
 }
@@ -254,8 +253,8 @@ static enum hb_status add_cut(struct hb_loader *l, const char *line, size_t n,
 static void fill_invalid(struct hb_loader *l, struct row *r, const struct hb_event *ev,
 			 const char *reason)
 {
-	const char *text = ev->text.p, *exact = ev->text.p;
-	size_t tn = ev->text.n, en = ev->text.n;
+	const char *text = ev->orig.p, *exact = ev->orig.p;
+	size_t tn = ev->orig.n, en = ev->orig.n;
 
 	r->status = HB_INVALID;
 	keep_reading(l, r, ev);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int hb_opt_long(const char *opt, const char *s, long min, long max, long *out,
 		char *err, size_t errsz)
@@ -44,6 +45,21 @@ int hb_opt_double(const char *opt, const char *s, double min, double max, double
 	}
 	*out = v;
 	return 0;
+}
+
+void hb_opt_error(const char *prog, int c, char *const argv[], char *err, size_t errsz)
+{
+	extern int optind, optopt;
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	const char *what = c == ':' ? "needs a value" : "is unknown";
+	int len;
+
+	if (arg[0] == '-' && arg[1] == '-') {
+		len = (int)(strchr(arg, '=') ? (size_t)(strchr(arg, '=') - arg) : strlen(arg));
+		snprintf(err, errsz, "option '%.*s' %s (see %s --help)", len, arg, what, prog);
+	} else {
+		snprintf(err, errsz, "option '-%c' %s (see %s --help)", optopt ? optopt : '?', what, prog);
+	}
 }
 
 const char *hb_env(const char *name, const char *def)

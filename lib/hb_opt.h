@@ -23,6 +23,14 @@ int hb_opt_long(const char *opt, const char *s, long min, long max, long *out,
 int hb_opt_double(const char *opt, const char *s, double min, double max, double *out,
 		  char *err, size_t errsz);
 
+/*
+ * The one-line complaint for a getopt_long() error, when the option string
+ * starts with ':' (so getopt itself stays quiet): c is what getopt returned
+ * (':' for a missing value, '?' for an unknown option).  Writes into err
+ * "unknown option '--x' (see PROG --help)" or "option '-r' needs a value ...".
+ */
+void hb_opt_error(const char *prog, int c, char *const argv[], char *err, size_t errsz);
+
 /* getenv(name) when set and non-empty, else def. */
 const char *hb_env(const char *name, const char *def);
 

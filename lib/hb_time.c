@@ -152,13 +152,21 @@ int hb_time_parse(const char *s, size_t n, int64_t *us, char *err, size_t errsz)
 
 size_t hb_time_format(int64_t us, char *buf)
 {
-	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-	int64_t frac = us - secs * 1000000;
-	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	int64_t sod = secs - days * 86400, y;
+	/* Floor division, never negating: INT64_MIN must not overflow. */
+	int64_t secs = us / 1000000, frac = us % 1000000, days, sod, y;
 	unsigned m, d;
 	int len;
 
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	days = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
 	hb_civil_from_days(days, &y, &m, &d);
 	if (frac % 1000 == 0)
 		len = snprintf(buf, HB_TIME_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",

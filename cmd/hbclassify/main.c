@@ -90,7 +90,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	char err[256];
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, "b:T:sa:qvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:T:sa:qvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b': bad |= hb_opt_long("--brady", optarg, 0, 100000, &o->th.brady, err, sizeof err); break;
 		case 'T': bad |= hb_opt_long("--tachy", optarg, 0, 100000, &o->th.tachy, err, sizeof err); break;
@@ -105,7 +105,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'v': o->verbosity++; break;
 		case 'h': usage(0); break;
 		case 'V': printf("hbclassify %s\n", HB_VERSION); exit(0);
-		default: usage(HB_EXIT_USAGE);
+		default:
+			hb_opt_error("hbclassify", c, argv, err, sizeof err);
+			fprintf(stderr, "hbclassify: %s\n", err);
+			exit(HB_EXIT_USAGE);
 		}
 		if (bad) {
 			fprintf(stderr, "hbclassify: %s\n", err);

@@ -104,7 +104,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	char err[512];
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, "d:n:t:r:m:i:sqvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:n:t:r:m:i:sqvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dbname = optarg; break;
 		case 'n': bad = hb_opt_long("--batch-rows", optarg, 1, 1000000, &o->batch_rows, err, sizeof err); break;
@@ -121,7 +121,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'v': o->verbosity++; break;
 		case 'h': usage(0); break;
 		case 'V': printf("hbpgload %s\n", HB_VERSION); exit(0);
-		default: usage(HB_EXIT_USAGE);
+		default:
+			hb_opt_error("hbpgload", c, argv, err, sizeof err);
+			fprintf(stderr, "hbpgload: %s\n", err);
+			exit(HB_EXIT_USAGE);
 		}
 		if (bad) {
 			fprintf(stderr, "hbpgload: %s\n", err);
@@ -210,15 +213,18 @@ static int store(struct run *r, const char *metrics)
 		}
 		if ((r->o->retry_for && now - first_fail >= r->o->retry_for * 1000000LL) ||
 		    (hb_stop && now - r->stop_at >= STOP_GRACE_US)) {
-			hb_log(HB_LOG_ERROR, "database unreachable for %.0f s%s; %zu rows not stored "
-			       "(run the input again: loading is idempotent): %s",
-			       (double)(now - first_fail) / 1e6, hb_stop ? " (stopping)" : "",
-			       hb_loader_rows(r->ld), err);
+			hb_log(HB_LOG_ERROR, "database unreachable for %.0f s%s: %s; %zu rows waiting "
+			       "not stored, %llu stored before (run the input again: loading is idempotent)",
+			       (double)(now - first_fail) / 1e6,
+			       hb_stop ? " (stopping)" : " (--retry-for)", err, hb_loader_rows(r->ld),
+			       (unsigned long long)hb_loader_stats(r->ld)->stored);
 			return HB_EXIT_UNAVAILABLE;
 		}
 		if (hb_stop && !r->stop_at)
 			r->stop_at = now;
-		sleep_us(backoff);
+		if (r->o->retry_for && backoff > first_fail + r->o->retry_for * 1000000LL - now)
+			backoff = first_fail + r->o->retry_for * 1000000LL - now;
+		sleep_us(backoff > 0 ? backoff : 1000);
 		backoff = backoff * 2 > 5000000 ? 5000000 : backoff * 2;
 	}
 }

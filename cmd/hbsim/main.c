@@ -98,7 +98,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	long v;
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, "n:r:c:d:s:a:qvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:r:c:d:s:a:qvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			bad = hb_opt_long("--customers", optarg, 1, 10000000, &o->customers, err, sizeof err);
@@ -132,7 +132,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'v': o->verbosity++; break;
 		case 'h': usage(0); break;
 		case 'V': printf("hbsim %s\n", HB_VERSION); exit(0);
-		default: usage(HB_EXIT_USAGE);
+		default:
+			hb_opt_error("hbsim", c, argv, err, sizeof err);
+			fprintf(stderr, "hbsim: %s\n", err);
+			exit(HB_EXIT_USAGE);
 		}
 		if (bad)
 			die_usage(err);

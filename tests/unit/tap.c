@@ -80,6 +80,28 @@ int tap_check_int(long long a, const char *op, long long b, int ok,
 	return ok;
 }
 
+int tap_check_cmp(long long a, const char *op, long long b,
+		  const char *file, int line, const char *ea, const char *eb)
+{
+	int ok;
+
+	if (strcmp(op, "==") == 0)
+		ok = a == b;
+	else if (strcmp(op, "!=") == 0)
+		ok = a != b;
+	else if (strcmp(op, "<") == 0)
+		ok = a < b;
+	else if (strcmp(op, "<=") == 0)
+		ok = a <= b;
+	else if (strcmp(op, ">") == 0)
+		ok = a > b;
+	else if (strcmp(op, ">=") == 0)
+		ok = a >= b;
+	else
+		ok = 0;
+	return tap_check_int(a, op, b, ok, file, line, ea, eb);
+}
+
 int tap_check_str(const char *a, const char *b, const char *file, int line,
 		  const char *ea, const char *eb)
 {

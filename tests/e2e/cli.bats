@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# cli.bats — the conventions every program keeps: --help, --version, usage
+# errors (exit 2, one line), signals (clean summary, exit 0), closed stdout.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	hb_newdb
+}
+
+teardown_file() {
+	hb_dropdb
+}
+
+@test "--help prints usage on stdout and exits 0" {
+	for p in hbsim hbclassify hbpgload; do
+		run --separate-stderr "$p" --help
+		[ "$status" -eq 0 ]
+		[[ "$output" == "usage: $p "* ]]
+		[[ "$output" == *"Exit status"* ]]
+		[ -z "$stderr" ]
+		run "$p" -h
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "--version prints the version and exits 0" {
+	for p in hbsim hbclassify hbpgload; do
+		run "$p" --version
+		[ "$status" -eq 0 ]
+		[[ "$output" =~ ^$p\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+		run "$p" -V
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "unknown options and bad values exit 2 with one line on stderr" {
+	for p in hbsim hbclassify hbpgload; do
+		run --separate-stderr "$p" --no-such-option
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		assert_eq "$stderr" "$p: option '--no-such-option' is unknown (see $p --help)"
+	done
+	run hbsim --rate fast
+	[ "$status" -eq 2 ]
+	assert_eq "$output" "hbsim: --rate: not a number: 'fast'"
+	run hbsim --anomaly-rate 2
+	[ "$status" -eq 2 ]
+	run hbsim --start 2026-02-30T00:00:00Z
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"day 30 out of range for February 2026"* ]]
+	run hbclassify --brady 100 --tachy 90
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"min <= brady <= tachy <= max"* ]]
+	run hbclassify /no/such/file
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"cannot open /no/such/file"* ]]
+	run hbpgload -d 'host=localhost port=notaport = x'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"bad connection string"* ]]
+	[ "$(echo "$output" | wc -l)" -eq 1 ]
+}
+
+@test "hbpgload: missing schema and unknown database exit 2 at once, saying what to do" {
+	createdb "${PGDATABASE}_empty"
+	run hbpgload -d "dbname=${PGDATABASE}_empty" </dev/null
+	dropdb "${PGDATABASE}_empty"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"apply sql/ first"* ]]
+	run hbpgload -d "dbname=no_such_db_$$" </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"does not exist"* ]]
+}
+
+@test "hbsim: SIGTERM and SIGINT end it cleanly with a summary, exit 0" {
+	for sig in TERM INT; do
+		hbsim --rate 200 >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+		pid=$!
+		sleep 1
+		kill -"$sig" "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		assert_eq "$rc" 0
+		grep -q 'INFO stopped readings=' "$BATS_TEST_TMPDIR/err"
+		# every line written is whole
+		jq -e . "$BATS_TEST_TMPDIR/out" >/dev/null
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -gt 100 ]
+	done
+}
+
+@test "hbclassify: SIGTERM mid-stream flushes what it read, summary, exit 0" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	hbclassify <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	hbsim --count 500 --rate 0 -q >&7
+	sleep 0.5
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	exec 7>&-
+	assert_eq "$rc" 0
+	assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/out" | tr -d ' ')" 500
+	grep -q 'INFO stopped lines=500 ' "$BATS_TEST_TMPDIR/err"
+}
+
+@test "hbpgload: SIGTERM mid-stream stores what it read, summary, exit 0" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	hbpgload -t 60000 -n 100000 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	hbsim --seed 5 --start 2026-11-23T05:00:00Z --count 700 --rate 0 -q | hbclassify -qq >&7
+	sleep 0.5
+	# nothing stored yet: the batch waits for 60 s or 100,000 rows
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_records WHERE ts < '2026-11-23T06:00:00Z'")" 0
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	exec 7>&-
+	assert_eq "$rc" 0
+	grep -q 'INFO stopped rows_in=700 stored=700 ' "$BATS_TEST_TMPDIR/err"
+	assert_eq "$(q "SELECT (SELECT count(*) FROM heartbeat_records WHERE ts < '2026-11-23T06:00:00Z')
+	               + (SELECT count(*) FROM heartbeat_anomalies WHERE ts < '2026-11-23T06:00:00Z')")" 700
+}
+
+@test "a live stream is stored within a fraction of a second" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	hbpgload -q <"$BATS_TEST_TMPDIR/in" 3>&- &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	sleep 0.5	# connected and waiting
+	echo '{"customer_id":"CUST_LIVE","timestamp":"2026-11-23T07:00:00Z","heart_rate":70,"status":"NORMAL"}' >&7
+	# stored within half a second (batches close after 100 ms), the pipe still open
+	wait_for 0.5 bash -c "[ \"\$(psql -X -qAt -c \"SELECT count(*) FROM heartbeat_records WHERE customer_id = 'CUST_LIVE'\")\" = 1 ]"
+	exec 7>&-
+	wait "$pid"
+}
+
+@test "a closed stdout ends hbsim and hbclassify quietly" {
+	run bash -c 'set -o pipefail; hbsim --rate 0 2>err1 | head -n 3 >/dev/null; echo "sim=$?"; cat err1'
+	assert_eq "$output" "sim=0"
+	run bash -c 'set -o pipefail; hbsim --rate 0 -q | hbclassify -qq 2>err2 | head -n 3 >/dev/null; echo "cls=$?"; cat err2'
+	assert_eq "$output" "cls=0"
+}
