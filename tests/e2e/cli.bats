@@ -138,6 +138,7 @@ teardown_file() {
 }
 
 @test "a closed stdout ends hbsim and hbclassify quietly" {
+	cd "$BATS_TEST_TMPDIR"
 	run bash -c 'set -o pipefail; hbsim --rate 0 2>err1 | head -n 3 >/dev/null; echo "sim=$?"; cat err1'
 	assert_eq "$output" "sim=0"
 	run bash -c 'set -o pipefail; hbsim --rate 0 -q | hbclassify -qq 2>err2 | head -n 3 >/dev/null; echo "cls=$?"; cat err2'
