@@ -12,7 +12,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 PKGS    := rdkafka json-c libpq
-PROGS   := hbsim hbclassify hbpgload
+PROGS   := hbsim hbclassify hbpgload hbkafka-pub hbkafka-sub
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
@@ -49,7 +49,7 @@ PROG_BIN := $(PROGS:%=$(BIN)/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check-deps test unit e2e install uninstall clean demo bench man-check
+.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check
 all: check-deps $(PROG_BIN) $(UNIT_BIN)
 
 # One line saying exactly what is missing, rather than a wall of compiler errors.
@@ -78,10 +78,21 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/tap.o $(LIBHB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/unit/tap.o $(LIBHB) $(LIBS_ALL)
 
-# The whole suite: unit tests (TAP) and bats end-to-end tests against a real
-# PostgreSQL (and Kafka, when the Kafka programs exist) started by tests/run.
-test: all
+# The whole suite: unit tests (TAP) and bats end-to-end tests against real
+# servers that tests/run starts.  Missing Debian packages are installed first
+# (as root), or named in one line; then make runs again so pkg-config sees them.
+test:
+	@scripts/hb-deps test
+	@$(MAKE) --no-print-directory _test
+
+_test: all
 	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run
+
+# The live pipeline on a local PostgreSQL, until Ctrl-C.
+demo:
+	@scripts/hb-deps demo
+	@$(MAKE) --no-print-directory all
+	HB_BIN=$(abspath $(BIN)) scripts/hb-demo
 
 unit: all
 	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run --unit-only
@@ -100,7 +111,7 @@ man-check:
 	  if [ -s "$(BUILD)/man.err" ]; then cat "$(BUILD)/man.err" >&2; exit 1; fi; done
 
 bench: all
-	bench/core.sh
+	HB_BIN=$(abspath $(BIN)) bench/core.sh
 
 clean:
 	rm -rf build bin

@@ -5,12 +5,21 @@
 
 #define PREFIX "{\"_kafka\":{\"p\":"
 
-void hb_coord_open(struct hb_buf *out, const struct hb_coord *c)
+static void put_coords(struct hb_buf *out, const struct hb_coord *c)
 {
 	hb_buf_put(out, PREFIX, sizeof PREFIX - 1);
 	hb_buf_put_i64(out, c->partition);
 	hb_buf_put(out, ",\"o\":", 5);
 	hb_buf_put_i64(out, c->offset);
+	if (c->lag >= 0) {
+		hb_buf_put(out, ",\"l\":", 5);
+		hb_buf_put_i64(out, c->lag);
+	}
+}
+
+void hb_coord_open(struct hb_buf *out, const struct hb_coord *c)
+{
+	put_coords(out, c);
 	hb_buf_putc(out, '}');
 }
 
@@ -51,10 +60,7 @@ void hb_coord_wrap(struct hb_buf *out, const struct hb_coord *c, const char *val
 		}
 		return;
 	}
-	hb_buf_put(out, PREFIX, sizeof PREFIX - 1);
-	hb_buf_put_i64(out, c->partition);
-	hb_buf_put(out, ",\"o\":", 5);
-	hb_buf_put_i64(out, c->offset);
+	put_coords(out, c);
 	hb_buf_put(out, ",\"b64\":\"", 8);
 	hb_base64_encode(out, (const unsigned char *)val, n);
 	hb_buf_put(out, "\"}}", 3);
@@ -86,14 +92,33 @@ static int lit(const char *s, size_t n, size_t *i, const char *t, size_t k)
 	return 0;
 }
 
+/* `{"_kafka":{"p":P,"o":O[,"l":L]`: the coordinates; *i is left after them. */
+static int read_head(const char *line, size_t n, size_t *i, struct hb_coord *c)
+{
+	int64_t p, o, l = -1;
+	size_t j;
+
+	if (lit(line, n, i, PREFIX, sizeof PREFIX - 1) ||
+	    read_uint(line, n, i, INT32_MAX, &p) || lit(line, n, i, ",\"o\":", 5) ||
+	    read_uint(line, n, i, INT64_MAX, &o))
+		return -1;
+	j = *i;
+	if (lit(line, n, &j, ",\"l\":", 5) == 0 && read_uint(line, n, &j, INT64_MAX, &l) == 0)
+		*i = j;
+	else
+		l = -1;
+	c->partition = (int32_t)p;
+	c->offset = o;
+	c->lag = l;
+	return 0;
+}
+
 int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip, int *b64)
 {
 	size_t i = 0;
-	int64_t p, o;
+	struct hb_coord got;
 
-	if (lit(line, n, &i, PREFIX, sizeof PREFIX - 1) ||
-	    read_uint(line, n, &i, INT32_MAX, &p) || lit(line, n, &i, ",\"o\":", 5) ||
-	    read_uint(line, n, &i, INT64_MAX, &o))
+	if (read_head(line, n, &i, &got) < 0)
 		return 0;
 	*b64 = 0;
 	if (i < n && line[i] == '}') {
@@ -105,8 +130,7 @@ int hb_coord_peek(const char *line, size_t n, struct hb_coord *c, size_t *skip, 
 	} else {
 		return 0;
 	}
-	c->partition = (int32_t)p;
-	c->offset = o;
+	*c = got;
 	*skip = i;
 	return 1;
 }
@@ -145,14 +169,9 @@ int hb_coord_unwrap(const char *line, size_t n, struct hb_coord *c,
 		    struct hb_buf *scratch, const char **val, size_t *vlen)
 {
 	size_t i = 0, b;
-	int64_t p, o;
 
-	if (lit(line, n, &i, PREFIX, sizeof PREFIX - 1) ||
-	    read_uint(line, n, &i, INT32_MAX, &p) || lit(line, n, &i, ",\"o\":", 5) ||
-	    read_uint(line, n, &i, INT64_MAX, &o))
+	if (read_head(line, n, &i, c) < 0)
 		return 0;
-	c->partition = (int32_t)p;
-	c->offset = o;
 	if (i < n && line[i] == '}') {
 		i++;
 		hb_buf_reset(scratch);

@@ -3,8 +3,9 @@
  * hbkafka-sub (when asked) writes each message value as an ordinary JSON
  * object whose first member is "_kafka":
  *
- *   {"_kafka":{"p":0,"o":123},"customer_id":"CUST_00042",...}
+ *   {"_kafka":{"p":0,"o":123,"l":5},"customer_id":"CUST_00042",...}
  *
+ * ("l", the consumer's lag behind the partition's end, is optional)
  * i.e. the original object with one member put in front.  A value that
  * cannot be carried that way (it is not an object on one line, or has a NUL,
  * CR or LF byte) is carried whole, base64-encoded:
@@ -26,12 +27,13 @@
 struct hb_coord {
 	int32_t partition;
 	int64_t offset;
+	int64_t lag;        /* messages behind the partition's end when read, or -1 */
 };
 
 /* Append the coordinates and the value to out, as described above. */
 void hb_coord_wrap(struct hb_buf *out, const struct hb_coord *c, const char *val, size_t n);
 
-/* Append just `{"_kafka":{"p":P,"o":O}` — an object opened, one member in. */
+/* Append just `{"_kafka":{"p":P,"o":O[,"l":L]}` — an object opened, one member in. */
 void hb_coord_open(struct hb_buf *out, const struct hb_coord *c);
 
 /*

@@ -93,6 +93,12 @@ static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t
 	line->len = len;
 	line->true_len = true_len;
 	line->no = ++r->lineno;
+	line->unterminated = 0;
+}
+
+int hb_line_torn(const struct hb_line *l)
+{
+	return l->unterminated && l->len >= 10 && memcmp(l->p, "{\"_kafka\":", 10) == 0;
 }
 
 /*
@@ -168,6 +174,7 @@ enum hb_rd hb_reader_next(struct hb_reader *r, int timeout_ms, struct hb_line *l
 			if (!have)
 				return HB_RD_EOF;
 			emit(r, line, have, have);
+			line->unterminated = 1;
 			r->start = r->scan = r->end;
 			return HB_RD_LINE;
 		}

@@ -28,7 +28,16 @@ struct hb_line {
 	size_t len;
 	uint64_t true_len;  /* its length before cutting (== len unless cut) */
 	uint64_t no;        /* 1-based line number */
+	int unterminated;   /* the last line of the input, without a newline */
 };
+
+/*
+ * A last line without a newline that carries Kafka coordinates ("_kafka"
+ * first) was torn: the stage before us died while writing it.  Its message
+ * was never acknowledged, so Kafka delivers it again: the fragment must not
+ * be stored as if it were input.
+ */
+int hb_line_torn(const struct hb_line *l);
 
 struct hb_reader;
 

@@ -229,6 +229,12 @@ static int run_loop(struct run *r)
 		}
 		if (k != HB_RD_LINE)
 			continue;
+		if (hb_line_torn(&ln)) {
+			hb_log(HB_LOG_WARNING, "line %llu: a torn last line from a stage that died "
+			       "(Kafka delivers its message again): not classified",
+			       (unsigned long long)ln.no);
+			continue;
+		}
 		if ((rc = one_line(r, &ln)) >= 0)
 			return rc;
 	}

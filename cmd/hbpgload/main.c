@@ -190,9 +190,13 @@ static int store(struct run *r, const char *metrics)
 	char err[1024];
 
 	for (;;) {
+		int64_t t = hb_time_mono_us();
+		size_t rows = hb_loader_rows(r->ld);
 		enum hb_load_rc rc = hb_loader_flush(r->ld, metrics, err, sizeof err);
 		int64_t now = hb_time_mono_us();
 
+		if (rc == HB_LOAD_OK && hb_log_enabled(HB_LOG_DEBUG))
+			hb_log(HB_LOG_DEBUG, "batch rows=%zu ms=%.1f", rows, (double)(now - t) / 1000);
 		if (rc == HB_LOAD_OK) {
 			if (first_fail)
 				hb_log(HB_LOG_INFO, "database is back after %.1f s; batch stored retries=%llu",
@@ -297,6 +301,11 @@ static int run_loop(struct run *r)
 		if (k == HB_RD_ERROR) {
 			hb_log(HB_LOG_ERROR, "read error: %s", strerror(errno));
 			return HB_EXIT_FAIL;
+		}
+		if (k == HB_RD_LINE && hb_line_torn(&ln)) {
+			hb_log(HB_LOG_WARNING, "line %llu: a torn last line from a stage that died "
+			       "(Kafka delivers its message again): not stored", (unsigned long long)ln.no);
+			continue;
 		}
 		if (k == HB_RD_LINE && (rc = add_line(r, &ln)) >= 0)
 			return rc;

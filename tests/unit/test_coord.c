@@ -93,7 +93,7 @@ static void test_round_trip(void)
 		{"two objects (carried inline, wrapped line not JSON)", L("{}{}"), 1},
 	};
 	static const struct hb_coord coords[] = {
-		{0, 0}, {2, 123}, {INT32_MAX, INT64_MAX},
+		{0, 0, -1}, {2, 123, -1}, {INT32_MAX, INT64_MAX, -1}, {1, 7, 0}, {3, 9, 12345},
 	};
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
@@ -103,7 +103,7 @@ static void test_round_trip(void)
 		tap_begin("hb_coord wrap/unwrap round trip: %s", c->name);
 		for (size_t k = 0; k < NELEM(coords); k++) {
 			struct hb_buf w = {0}, scratch = {0};
-			struct hb_coord got = {-1, -1};
+			struct hb_coord got = {-1, -1, -1};
 			const char *val = NULL;
 			size_t vlen = 12345;
 			char *copy;
@@ -118,6 +118,7 @@ static void test_round_trip(void)
 			all_ok &= check_int(rc, ==, 1);
 			all_ok &= check_int(got.partition, ==, coords[k].partition);
 			all_ok &= check_int(got.offset, ==, coords[k].offset);
+			all_ok &= check_int(got.lag, ==, coords[k].lag);
 			all_ok &= check(val != NULL);
 			all_ok &= check_mem(val, vlen, c->val, c->n);
 			/* One line, an ordinary object for jq, the coordinates first. */
@@ -154,7 +155,7 @@ static void test_exact_forms(void)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct hb_buf w = {0};
-		struct hb_coord c = {cases[i].p, cases[i].o};
+		struct hb_coord c = {cases[i].p, cases[i].o, -1};
 
 		tap_begin("hb_coord_wrap writes exactly %s", cases[i].want);
 		hb_coord_wrap(&w, &c, cases[i].val, cases[i].n);
@@ -164,7 +165,7 @@ static void test_exact_forms(void)
 	}
 	{
 		struct hb_buf w = {0};
-		struct hb_coord c = {7, 9007199254740993LL};
+		struct hb_coord c = {7, 9007199254740993LL, -1};
 
 		tap_begin("hb_coord_open writes the object opened with one member");
 		hb_buf_puts(&w, "x");
@@ -222,7 +223,7 @@ static void test_unwrap_refuses(void)
 
 static void test_peek(void)
 {
-	static const struct hb_coord co = {2, 12345};
+	static const struct hb_coord co = {2, 12345, -1};
 	static const char reading[] =
 		"{\"customer_id\":\"CUST_00042\",\"timestamp\":\"2026-11-23T10:00:00.500Z\",\"heart_rate\":73}";
 	static const char inline_head[] = "{\"_kafka\":{\"p\":2,\"o\":12345}";
@@ -233,7 +234,7 @@ static void test_peek(void)
 	hb_coord_wrap(&w, &co, reading, sizeof reading - 1);
 	tap_begin("hb_coord_peek on every truncation of an inline line");
 	for (size_t n = 0; n <= w.len; n++) {
-		struct hb_coord c = {-1, -1};
+		struct hb_coord c = {-1, -1, -1};
 		size_t skip = 999999;
 		char *copy = malloc(n ? n : 1);
 		int rc, b64 = -1;
@@ -263,7 +264,7 @@ static void test_peek(void)
 	tap_begin("hb_coord_peek on every truncation of a b64 line");
 	check(starts_with(w.p, w.len, b64_head));
 	for (size_t n = 0; n <= w.len; n++) {
-		struct hb_coord c = {-1, -1};
+		struct hb_coord c = {-1, -1, -1};
 		size_t skip = 999999;
 		char *copy = malloc(n ? n : 1);
 		int rc, b64 = -1;
@@ -305,7 +306,7 @@ static void test_peek(void)
 static void test_scratch_reuse(void)
 {
 	struct hb_buf scratch = {0}, w1 = {0}, w2 = {0};
-	struct hb_coord a = {1, 10}, b = {2, 20}, c;
+	struct hb_coord a = {1, 10, -1}, b = {2, 20, -1}, c;
 	const char *v1, *v2;
 	size_t n1, n2;
 	int rc;

@@ -1,0 +1,559 @@
+/* hbkafka-pub — NDJSON lines on stdin to a Kafka topic, each one acknowledged or reported. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hb_envelope.h"
+#include "hb_event.h"
+#include "hb_io.h"
+#include "hb_json.h"
+#include "hb_kafka.h"
+#include "hb_log.h"
+#include "hb_opt.h"
+#include "hb_progress.h"
+#include "hb_signal.h"
+#include "hb_time.h"
+
+#define MAX_SETS 64
+
+struct opts {
+	const char *topic;
+	struct hb_kset sets[MAX_SETS];
+	int nsets;
+	int envelope;
+	int keep_partition;
+	long max_line;
+	const char *input;
+	int verbosity;
+};
+
+#define BATCH 1024
+
+/* Lines waiting to be queued together (rd_kafka_produce_batch: one topic
+ * lock for the lot instead of one per message). */
+struct batch {
+	rd_kafka_message_t m[BATCH];
+	int n;
+	struct hb_buf data;         /* the lines, copied out of the reader */
+	size_t off[BATCH], klen[BATCH], koff[BATCH];
+	int has_key[BATCH];
+};
+
+struct run {
+	struct opts *o;
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt;
+	struct batch b;
+	struct hb_reader *in;
+	struct hb_parser *parser;
+	struct hb_envreader *env;
+	struct hb_progress prog;
+	uint64_t lines, queued, delivered, failed, timed_out, bad_envelopes;
+	uint64_t failures_logged;
+	int fatal;
+	int64_t t0;
+};
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+"usage: hbkafka-pub [options] [FILE]\n"
+"\n"
+"Publish NDJSON lines (FILE or stdin) to a Kafka topic: each line is one\n"
+"message, its value the line as read, its key the line's customer_id (so each\n"
+"customer's readings stay in order on one partition; no key when there is\n"
+"none).  The producer is idempotent with acks=all and compression on.  Every\n"
+"line is either acknowledged by the broker or reported on stderr with its\n"
+"line number, and the exit status says whether all were delivered.\n"
+"\n"
+"  -b, --brokers LIST     bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS,\n"
+"                         default localhost:9092)\n"
+"  -t, --topic NAME       topic (env HB_TOPIC, default heartbeat-events)\n"
+"  -X NAME=VALUE          any librdkafka property (repeatable), e.g.\n"
+"                         -X security.protocol=SASL_SSL -X linger.ms=20\n"
+"  -F FILE                librdkafka properties file (NAME=VALUE lines), e.g.\n"
+"                         for passwords: they never belong on a command line\n"
+"  -E, --envelope         lines are envelopes as hbkafka-sub --envelope writes\n"
+"                         them: the message gets their key, value and timestamp\n"
+"      --keep-partition   with -E: also their partition (default: by key)\n"
+"      --max-line BYTES   longer lines are refused and reported (default 1048576)\n"
+"  -q, --quiet / -v, --verbose   less / more on stderr (-vv: librdkafka's debug)\n"
+"  -h, --help / -V, --version\n"
+"\n"
+"Defaults before -X/-F: enable.idempotence=true, acks=all,\n"
+"compression.codec=lz4, linger.ms=5.  A message not delivered within\n"
+"message.timeout.ms (300000 by default) counts as failed.\n"
+"\n"
+"Exit status: 0 every line delivered (also after SIGINT/SIGTERM: what was read\n"
+"is delivered first), 1 some lines failed, 2 usage or configuration,\n"
+"69 the broker was unreachable for longer than message.timeout.ms.\n"
+"\n"
+"Example:\n"
+"  hbsim --rate 40 | hbkafka-pub -b localhost:9092 -t heartbeat-events\n");
+	exit(status);
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_KEEP = 256, OPT_MAXLINE };
+	static const struct option lo[] = {
+		{"brokers", required_argument, NULL, 'b'},
+		{"topic", required_argument, NULL, 't'},
+		{"envelope", no_argument, NULL, 'E'},
+		{"keep-partition", no_argument, NULL, OPT_KEEP},
+		{"max-line", required_argument, NULL, OPT_MAXLINE},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	char err[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":b:t:X:F:EqvhV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+		case 'X':
+		case 'F':
+			if (o->nsets == MAX_SETS) {
+				fprintf(stderr, "hbkafka-pub: too many -b/-X/-F options (%d at most)\n", MAX_SETS);
+				exit(HB_EXIT_USAGE);
+			}
+			o->sets[o->nsets].kind = (char)c;
+			o->sets[o->nsets++].val = optarg;
+			break;
+		case 't': o->topic = optarg; break;
+		case 'E': o->envelope = 1; break;
+		case OPT_KEEP: o->keep_partition = 1; break;
+		case OPT_MAXLINE:
+			if (hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err) < 0) {
+				fprintf(stderr, "hbkafka-pub: %s\n", err);
+				exit(HB_EXIT_USAGE);
+			}
+			break;
+		case 'q': o->verbosity--; break;
+		case 'v': o->verbosity++; break;
+		case 'h': usage(0); break;
+		case 'V': printf("hbkafka-pub %s (librdkafka %s)\n", HB_VERSION, rd_kafka_version_str()); exit(0);
+		default:
+			hb_opt_error("hbkafka-pub", c, argv, err, sizeof err);
+			fprintf(stderr, "hbkafka-pub: %s\n", err);
+			exit(HB_EXIT_USAGE);
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "hbkafka-pub: one input file at most (got %d)\n", argc - optind);
+		exit(HB_EXIT_USAGE);
+	}
+	o->input = optind < argc ? argv[optind] : NULL;
+	if (!o->topic)
+		o->topic = hb_env("HB_TOPIC", HB_KAFKA_DEFAULT_TOPIC);
+	if (!hb_kafka_topic_valid(o->topic)) {
+		fprintf(stderr, "hbkafka-pub: -t '%s': not a valid topic name ([A-Za-z0-9._-], 1-249)\n", o->topic);
+		exit(HB_EXIT_USAGE);
+	}
+	if (o->keep_partition && !o->envelope) {
+		fprintf(stderr, "hbkafka-pub: --keep-partition goes with --envelope\n");
+		exit(HB_EXIT_USAGE);
+	}
+}
+
+/* Delivery reports: count them, and say which lines failed and why. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct run *r = opaque;
+
+	(void)rk;
+	if (!m->err) {
+		r->delivered++;
+		return;
+	}
+	r->failed++;
+	if (m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
+		r->timed_out++;
+	if (r->failures_logged++ < 20)
+		hb_log(HB_LOG_ERROR, "line %llu not delivered: %s%s",
+		       (unsigned long long)(uintptr_t)m->_private, rd_kafka_err2str(m->err),
+		       r->failures_logged == 20 ? " (no more of these; see the summary)" : "");
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct run *r = opaque;
+	char fatal[512];
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+		hb_log(HB_LOG_ERROR, "fatal producer error: %s", fatal);
+		r->fatal = 1;
+		hb_stop = SIGTERM;
+		return;
+	}
+	/* Transient: librdkafka retries by itself.  "All brokers down" is the one to see. */
+	hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG,
+	       "%s: %s (retrying)", err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ?
+	       "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	hb_log(level <= 3 && hb_log_enabled(HB_LOG_DEBUG) ? HB_LOG_WARNING : HB_LOG_DEBUG,
+	       "librdkafka %s: %s", fac, buf);
+}
+
+static rd_kafka_t *make_producer(struct run *r)
+{
+	static const char *const defaults[] = {
+		"enable.idempotence", "true",
+		"acks", "all",
+		"compression.codec", "lz4",
+		"linger.ms", "5",
+		"client.id", "hbkafka-pub",
+		NULL,
+	};
+	char err[512], warn[512];
+	rd_kafka_conf_t *conf = hb_kafka_conf(defaults, r->o->sets, r->o->nsets, err, sizeof err,
+					      warn, sizeof warn);
+	rd_kafka_t *rk;
+
+	if (!conf) {
+		hb_log(HB_LOG_ERROR, "%s", err);
+		exit(HB_EXIT_USAGE);
+	}
+	if (warn[0])
+		hb_log(HB_LOG_WARNING, "%s", warn);
+	if (r->o->verbosity > HB_LOG_DEBUG)
+		rd_kafka_conf_set(conf, "debug", "broker,topic,msg", NULL, 0);
+	rd_kafka_conf_set_opaque(conf, r);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		hb_log(HB_LOG_ERROR, "cannot create the producer: %s", err);
+		exit(HB_EXIT_USAGE);
+	}
+	return rk;
+}
+
+/*
+ * A topic that does not exist is a configuration error, said at once; a
+ * broker that does not answer yet is not: deliveries wait for it, up to
+ * message.timeout.ms.
+ */
+static int check_topic(struct run *r)
+{
+	const struct rd_kafka_metadata *md;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 0, r->rkt, &md, 5000);
+	int rc = 0;
+
+	if (e) {
+		hb_log(HB_LOG_WARNING, "no answer from the broker yet (%s); will keep trying",
+		       rd_kafka_err2str(e));
+		return 0;
+	}
+	if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+		hb_log(HB_LOG_ERROR, "topic %s does not exist (create it, e.g. scripts/hb-kafka topic "
+		       "--topic %s)", r->o->topic, r->o->topic);
+		rc = -1;
+	}
+	rd_kafka_metadata_destroy(md);
+	return rc;
+}
+
+/* The key of a reading: its customer_id, if it has a sound one. */
+static void key_of(struct run *r, const char *line, size_t n, const char **k, size_t *kn)
+{
+	struct hb_jflat f;
+	const struct hb_jmember *m;
+	struct hb_event ev;
+
+	*k = NULL;
+	*kn = 0;
+	/* Our own readings start with the id: take it without scanning the line. */
+	if (n > 17 && memcmp(line, "{\"customer_id\":\"", 16) == 0) {
+		const char *e = memchr(line + 16, '"', n - 16 < 80 ? n - 16 : 80);
+
+		if (e && hb_cid_valid(line + 16, (size_t)(e - line - 16))) {
+			*k = line + 16;
+			*kn = (size_t)(e - line - 16);
+			return;
+		}
+	}
+	if (hb_json_scan_flat(line, n, &f)) {
+		m = hb_jflat_get(&f, "customer_id");
+		if (m && m->type == HB_J_STRING && hb_cid_valid(m->val, m->val_len)) {
+			*k = m->val;
+			*kn = m->val_len;
+		}
+		return;
+	}
+	hb_event_parse(r->parser, line, n, &ev);
+	if (ev.cid_ok) {
+		*k = ev.cid.p;
+		*kn = ev.cid.n;
+	}
+}
+
+/* Queue one message, waiting while the local queue is full. */
+static int produce(struct run *r, const char *val, size_t vn, const char *key, size_t kn,
+		   int32_t part, int64_t ts_ms, uint64_t lineno)
+{
+	for (;;) {
+		rd_kafka_resp_err_t e = rd_kafka_producev(r->rk,
+			RD_KAFKA_V_TOPIC(r->o->topic),
+			RD_KAFKA_V_PARTITION(part),
+			RD_KAFKA_V_KEY(key, kn),
+			RD_KAFKA_V_VALUE((void *)val, vn),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_TIMESTAMP(ts_ms > 0 ? ts_ms : 0),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)lineno),
+			RD_KAFKA_V_END);
+
+		if (!e) {
+			r->queued++;
+			return 0;
+		}
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			r->failed++;
+			hb_log(HB_LOG_ERROR, "line %llu not delivered: %s", (unsigned long long)lineno,
+			       rd_kafka_err2str(e));
+			return e == RD_KAFKA_RESP_ERR__FATAL ? -1 : 0;
+		}
+		rd_kafka_poll(r->rk, 100);	/* deliveries free room */
+		if (r->fatal)
+			return -1;
+	}
+}
+
+/* Queue the batched lines; those the full local queue refused wait and go again. */
+static int flush_batch(struct run *r)
+{
+	struct batch *b = &r->b;
+	int done = 0;
+
+	for (int i = 0; i < b->n; i++) {
+		b->m[i].payload = b->data.p + b->off[i];
+		b->m[i].key = b->has_key[i] ? b->data.p + b->koff[i] : NULL;
+		b->m[i].key_len = b->has_key[i] ? b->klen[i] : 0;
+	}
+	while (done < b->n) {
+		int left = b->n - done, ok, j = done;
+
+		ok = rd_kafka_produce_batch(r->rkt, RD_KAFKA_PARTITION_UA,
+					    RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION,
+					    b->m + done, left);
+		r->queued += (uint64_t)ok;
+		/* the refused ones keep their err; full queue: serve reports, retry them */
+		for (int i = done; i < b->n; i++) {
+			if (!b->m[i].err)
+				continue;
+			if (b->m[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+				r->failed++;
+				hb_log(HB_LOG_ERROR, "line %llu not delivered: %s",
+				       (unsigned long long)(uintptr_t)b->m[i]._private,
+				       rd_kafka_err2str(b->m[i].err));
+				continue;
+			}
+			b->m[j] = b->m[i];
+			b->m[j++].err = 0;
+		}
+		if (j == done)
+			break;
+		b->n = j;
+		rd_kafka_poll(r->rk, 100);
+		if (r->fatal)
+			return -1;
+	}
+	b->n = 0;
+	hb_buf_reset(&b->data);
+	return 0;
+}
+
+static int add_to_batch(struct run *r, const struct hb_line *ln, const char *key, size_t kn)
+{
+	struct batch *b = &r->b;
+	int i = b->n++;
+
+	memset(&b->m[i], 0, sizeof b->m[i]);
+	b->off[i] = b->data.len;
+	b->m[i].len = ln->len;
+	b->m[i]._private = (void *)(uintptr_t)ln->no;
+	hb_buf_put(&b->data, ln->p, ln->len);
+	b->has_key[i] = key != NULL;
+	if (key) {
+		b->koff[i] = b->data.len;
+		b->klen[i] = kn;
+		hb_buf_put(&b->data, key, kn);
+	}
+	if (hb_buf_oom(&b->data)) {
+		hb_log(HB_LOG_ERROR, "out of memory at line %llu", (unsigned long long)ln->no);
+		return -1;
+	}
+	return b->n == BATCH ? flush_batch(r) : 0;
+}
+
+static int one_line(struct run *r, const struct hb_line *ln)
+{
+	const char *key;
+	size_t kn;
+
+	r->lines++;
+	if (ln->true_len > ln->len) {
+		r->failed++;
+		hb_log(HB_LOG_ERROR, "line %llu not delivered: %llu bytes, more than --max-line %ld",
+		       (unsigned long long)ln->no, (unsigned long long)ln->true_len, r->o->max_line);
+		return 0;
+	}
+	if (r->o->envelope) {
+		struct hb_envelope e;
+		char err[300];
+
+		if (hb_envelope_read(r->env, ln->p, ln->len, &e, err, sizeof err) < 0) {
+			r->failed++;
+			r->bad_envelopes++;
+			hb_log(HB_LOG_ERROR, "line %llu not delivered: %s", (unsigned long long)ln->no, err);
+			return 0;
+		}
+		return produce(r, e.value, e.value_len, e.key, e.key_len,
+			       r->o->keep_partition && e.partition >= 0 ? e.partition : RD_KAFKA_PARTITION_UA,
+			       e.timestamp_ms, ln->no);
+	}
+	key_of(r, ln->p, ln->len, &key, &kn);
+	return add_to_batch(r, ln, key, kn);
+}
+
+static int run_loop(struct run *r)
+{
+	struct hb_line ln;
+
+	while (!hb_stop) {
+		enum hb_rd k = hb_reader_next(r->in, 100, &ln);
+
+		if (k != HB_RD_LINE || !hb_reader_ready(r->in)) {
+			if (flush_batch(r) < 0)	/* nothing more at hand: send what we have */
+				return HB_EXIT_FAIL;
+		}
+		if (k == HB_RD_EOF)
+			break;
+		if (k == HB_RD_ERROR) {
+			hb_log(HB_LOG_ERROR, "read error after line %llu: %s",
+			       (unsigned long long)r->lines, strerror(errno));
+			return HB_EXIT_FAIL;
+		}
+		if (k != HB_RD_LINE || r->lines % 1024 == 0) {
+			rd_kafka_poll(r->rk, 0);	/* serve delivery reports */
+			hb_progress_tick(&r->prog, r->lines);
+		}
+		if (k == HB_RD_LINE && one_line(r, &ln) < 0)
+			return HB_EXIT_FAIL;
+	}
+	return -1;
+}
+
+/* Wait for every queued message to be delivered or to time out. */
+static void drain(struct run *r)
+{
+	int64_t last = 0;
+
+	while (rd_kafka_outq_len(r->rk) > 0 && !r->fatal) {
+		int64_t now = hb_time_mono_us();
+
+		rd_kafka_flush(r->rk, 1000);
+		if (rd_kafka_outq_len(r->rk) > 0 && now - last > 10000000) {
+			hb_log(HB_LOG_INFO, "waiting for %d messages to be delivered",
+			       rd_kafka_outq_len(r->rk));
+			last = now;
+		}
+	}
+}
+
+static int status_of(struct run *r, int rc)
+{
+	if (rc >= 0)
+		return rc;
+	if (r->fatal)
+		return HB_EXIT_FAIL;
+	if (r->failed == 0)
+		return HB_EXIT_OK;
+	if (r->timed_out == r->failed) {
+		hb_log(HB_LOG_ERROR, "%llu lines not delivered: the broker was unreachable for longer "
+		       "than message.timeout.ms (try again later)", (unsigned long long)r->failed);
+		return HB_EXIT_UNAVAILABLE;
+	}
+	hb_log(HB_LOG_ERROR, "%llu of %llu lines not delivered", (unsigned long long)r->failed,
+	       (unsigned long long)r->lines);
+	return HB_EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO };
+	struct run r = { .o = &o };
+	int rc, in_fd = 0;
+	double secs;
+
+	hb_log_init("hbkafka-pub", o.verbosity);
+	parse_opts(argc, argv, &o);
+	hb_log_init("hbkafka-pub", o.verbosity);
+	if (hb_signal_setup() < 0) {
+		hb_log(HB_LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
+		return HB_EXIT_FAIL;
+	}
+	if (o.input && strcmp(o.input, "-") != 0 && (in_fd = open(o.input, O_RDONLY | O_CLOEXEC)) < 0) {
+		hb_log(HB_LOG_ERROR, "cannot open %s: %s", o.input, strerror(errno));
+		return HB_EXIT_USAGE;
+	}
+	r.rk = make_producer(&r);
+	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
+	if (!r.rkt) {
+		hb_log(HB_LOG_ERROR, "topic %s: %s", o.topic, rd_kafka_err2str(rd_kafka_last_error()));
+		return HB_EXIT_USAGE;
+	}
+	if (check_topic(&r) < 0) {
+		rd_kafka_topic_destroy(r.rkt);
+		rd_kafka_destroy(r.rk);
+		return HB_EXIT_USAGE;
+	}
+	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
+	r.parser = hb_parser_new();
+	r.env = hb_envreader_new();
+	if (!r.in || !r.parser || !r.env) {
+		hb_log(HB_LOG_ERROR, "out of memory");
+		return HB_EXIT_FAIL;
+	}
+	hb_progress_init(&r.prog, in_fd);
+	r.t0 = hb_time_mono_us();
+
+	rc = run_loop(&r);
+	if (flush_batch(&r) < 0 && rc < 0)
+		rc = HB_EXIT_FAIL;
+	drain(&r);
+	hb_progress_done(&r.prog);
+	rc = status_of(&r, rc);
+	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
+	hb_log(HB_LOG_INFO, "%s lines=%llu delivered=%llu failed=%llu seconds=%.3f lines_per_s=%.0f",
+	       hb_stop ? "stopped" : "done", (unsigned long long)r.lines,
+	       (unsigned long long)r.delivered, (unsigned long long)r.failed, secs,
+	       secs > 0 ? (double)r.lines / secs : 0.0);
+
+	rd_kafka_topic_destroy(r.rkt);
+	rd_kafka_destroy(r.rk);
+	hb_buf_release(&r.b.data);
+	hb_reader_free(r.in);
+	hb_parser_free(r.parser);
+	hb_envreader_free(r.env);
+	if (in_fd > 0)
+		close(in_fd);
+	return rc;
+}

@@ -1,0 +1,806 @@
+/* hbkafka-sub — a Kafka topic to NDJSON on stdout, in a consumer group, committing only what is done. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hb_buf.h"
+#include "hb_coord.h"
+#include "hb_envelope.h"
+#include "hb_kafka.h"
+#include "hb_log.h"
+#include "hb_opt.h"
+#include "hb_signal.h"
+#include "hb_time.h"
+
+#define MAX_SETS 64
+#define MAX_PARTS 1024
+#define OUT_HIGH (8u << 20)     /* pause fetching above this much unwritten output */
+#define OUT_LOW (1u << 20)      /* and resume below this */
+
+enum mode { PLAIN, COORDS, ENVELOPE };
+
+struct opts {
+	const char *topic, *group, *offset, *ack_from;
+	struct hb_kset sets[MAX_SETS];
+	int nsets;
+	enum mode mode;
+	int exit_at_end;
+	long count;              /* -1: no limit */
+	long retry_for;
+	int verbosity;
+};
+
+/* Per partition: where -e ends, and what is written but not yet stored. */
+struct part {
+	int64_t end;             /* high-water mark seen at start, -1 unknown */
+	int64_t pending;         /* highest offset written out, not yet stored (plain/envelope), -1 */
+	int assigned, done;
+};
+
+#define BATCH 1000
+
+struct run {
+	struct opts *o;
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *queue;
+	rd_kafka_message_t *batch[BATCH];
+	struct hb_buf out;
+	int out_err, paused;
+	int64_t stalled_since;
+	struct part p[MAX_PARTS];
+	int nparts;
+	int ack_fd;
+	char ackbuf[4096];
+	size_t acklen;
+	uint64_t messages, bytes, acks, errors;
+	int64_t t0, last_ok, last_probe;
+	int assigned_once, fatal, config_error;
+	char fatal_msg[512];
+};
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+"usage: hbkafka-sub [options]\n"
+"\n"
+"Consume a Kafka topic in a consumer group and write each message value as a\n"
+"line of NDJSON on stdout.  Offsets are committed only for messages that are\n"
+"done: written out (by default), or acknowledged by the end of the pipeline\n"
+"(--ack-from, fed by hbpgload --ack-to) — so a crash anywhere re-delivers,\n"
+"and never loses, what was not stored.\n"
+"\n"
+"  -b, --brokers LIST    bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS,\n"
+"                        default localhost:9092)\n"
+"  -t, --topic NAME      topic (env HB_TOPIC, default heartbeat-events)\n"
+"  -G, --group ID        consumer group (env HB_GROUP, default\n"
+"                        heartbeat-consumer-group)\n"
+"  -o, --offset WHERE    where to start in each assigned partition: stored\n"
+"                        (the group's committed offsets; default, else the\n"
+"                        beginning), beginning, end, N (an offset), -N (N from\n"
+"                        the end), s@MS (the first message at or after MS,\n"
+"                        milliseconds since the epoch)\n"
+"  -e, --exit-at-end     exit when every assigned partition reaches the end it\n"
+"                        had when we started (so it always ends)\n"
+"  -c, --count N         exit after N messages\n"
+"  -K, --coords          put the Kafka coordinates in each line as a first\n"
+"                        member \"_kafka\":{\"p\":P,\"o\":O,\"l\":LAG}\n"
+"  -E, --envelope        write envelopes: {\"topic\",\"partition\",\"offset\",\n"
+"                        \"timestamp\",\"key\",\"value\"} (hbkafka-pub -E reads them)\n"
+"  -A, --ack-from FILE   read \"PARTITION OFFSET\" acknowledgements from FILE (a\n"
+"                        FIFO hbpgload --ack-to writes) and commit only those;\n"
+"                        implies --coords\n"
+"  -X NAME=VALUE         any librdkafka property (repeatable)\n"
+"  -F FILE               librdkafka properties file (for secrets)\n"
+"  -r, --retry-for SECS  give up (exit 69) when the broker stays unreachable\n"
+"                        this long (default 300; 0 = never)\n"
+"  -q, --quiet / -v, --verbose   less / more on stderr\n"
+"  -h, --help / -V, --version\n"
+"\n"
+"A value that is not one line of text (it holds a newline, CR or NUL) is\n"
+"written as {\"_kafka\":{...,\"b64\":\"...\"}} with its exact bytes, so one\n"
+"message is always one line.  Output waits for a slow reader: fetching pauses\n"
+"while more than 8 MiB is unwritten, and the consumer stays in its group.\n"
+"\n"
+"Exit status: 0 done (-e, -c, SIGINT/SIGTERM, or a closed stdout), 1 failure,\n"
+"2 usage or configuration (no such topic), 69 broker unreachable for longer\n"
+"than --retry-for.\n"
+"\n"
+"Example:\n"
+"  mkfifo acks; hbkafka-sub -A acks | hbclassify | hbpgload --ack-to acks\n");
+	exit(status);
+}
+
+static void die_usage(const char *msg)
+{
+	fprintf(stderr, "hbkafka-sub: %s\n", msg);
+	exit(HB_EXIT_USAGE);
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"brokers", required_argument, NULL, 'b'},
+		{"topic", required_argument, NULL, 't'},
+		{"group", required_argument, NULL, 'G'},
+		{"offset", required_argument, NULL, 'o'},
+		{"exit-at-end", no_argument, NULL, 'e'},
+		{"count", required_argument, NULL, 'c'},
+		{"coords", no_argument, NULL, 'K'},
+		{"envelope", no_argument, NULL, 'E'},
+		{"ack-from", required_argument, NULL, 'A'},
+		{"retry-for", required_argument, NULL, 'r'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	char err[512];
+	int c, bad = 0;
+
+	while ((c = getopt_long(argc, argv, ":b:t:G:o:ec:KEA:X:F:r:qvhV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+		case 'X':
+		case 'F':
+			if (o->nsets == MAX_SETS)
+				die_usage("too many -b/-X/-F options");
+			o->sets[o->nsets].kind = (char)c;
+			o->sets[o->nsets++].val = optarg;
+			break;
+		case 't': o->topic = optarg; break;
+		case 'G': o->group = optarg; break;
+		case 'o': o->offset = optarg; break;
+		case 'e': o->exit_at_end = 1; break;
+		case 'c': bad = hb_opt_long("--count", optarg, 1, LONG_MAX, &o->count, err, sizeof err); break;
+		case 'K': o->mode = COORDS; break;
+		case 'E': o->mode = ENVELOPE; break;
+		case 'A': o->ack_from = optarg; break;
+		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
+		case 'q': o->verbosity--; break;
+		case 'v': o->verbosity++; break;
+		case 'h': usage(0); break;
+		case 'V': printf("hbkafka-sub %s (librdkafka %s)\n", HB_VERSION, rd_kafka_version_str()); exit(0);
+		default:
+			hb_opt_error("hbkafka-sub", c, argv, err, sizeof err);
+			die_usage(err);
+		}
+		if (bad)
+			die_usage(err);
+	}
+	if (optind < argc) {
+		snprintf(err, sizeof err, "unexpected argument '%s' (see hbkafka-sub --help)", argv[optind]);
+		die_usage(err);
+	}
+	if (!o->topic)
+		o->topic = hb_env("HB_TOPIC", HB_KAFKA_DEFAULT_TOPIC);
+	if (!o->group)
+		o->group = hb_env("HB_GROUP", HB_KAFKA_DEFAULT_GROUP);
+	if (!hb_kafka_topic_valid(o->topic)) {
+		snprintf(err, sizeof err, "-t '%s': not a valid topic name ([A-Za-z0-9._-], 1-249)", o->topic);
+		die_usage(err);
+	}
+	if (o->ack_from && o->mode == ENVELOPE)
+		die_usage("--ack-from goes with --coords, not --envelope");
+	if (o->ack_from)
+		o->mode = COORDS;
+}
+
+/* -o: the start offset librdkafka understands, or a timestamp (*ts_ms >= 0). */
+static int parse_offset(const char *s, int64_t *off, int64_t *ts_ms)
+{
+	char *end;
+	long long v;
+
+	*ts_ms = -1;
+	if (!s || strcmp(s, "stored") == 0) {
+		*off = RD_KAFKA_OFFSET_STORED;
+		return 0;
+	}
+	if (strcmp(s, "beginning") == 0) {
+		*off = RD_KAFKA_OFFSET_BEGINNING;
+		return 0;
+	}
+	if (strcmp(s, "end") == 0) {
+		*off = RD_KAFKA_OFFSET_END;
+		return 0;
+	}
+	errno = 0;
+	if (s[0] == 's' && s[1] == '@') {
+		v = strtoll(s + 2, &end, 10);
+		if (!s[2] || *end || errno || v < 0)
+			return -1;
+		*ts_ms = v;
+		return 0;
+	}
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return -1;
+	*off = v >= 0 ? v : RD_KAFKA_OFFSET_TAIL(-v);
+	return 0;
+}
+
+static struct part *part(struct run *r, int32_t p)
+{
+	return p >= 0 && p < MAX_PARTS ? &r->p[p] : NULL;
+}
+
+/* Store offset+1 of the highest message done in partition p (committed soon after). */
+static void store(struct run *r, int32_t p, int64_t offset)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t e;
+
+	rd_kafka_topic_partition_list_add(l, r->o->topic, p)->offset = offset + 1;
+	e = rd_kafka_offsets_store(r->rk, l);
+	/* a partition taken away meanwhile: its new owner starts from the last commit */
+	if (e && e != RD_KAFKA_RESP_ERR__STATE)
+		hb_log(HB_LOG_DEBUG, "storing offset %lld of partition %d: %s", (long long)offset + 1, p,
+		       rd_kafka_err2str(e));
+	else if (!e && l->elems[0].err && l->elems[0].err != RD_KAFKA_RESP_ERR__STATE)
+		hb_log(HB_LOG_DEBUG, "storing offset of partition %d: %s", p,
+		       rd_kafka_err2str(l->elems[0].err));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Everything written out: its offsets may be committed (without --ack-from). */
+static void store_written(struct run *r)
+{
+	for (int i = 0; i < r->nparts; i++) {
+		if (r->p[i].pending >= 0) {
+			store(r, i, r->p[i].pending);
+			r->p[i].pending = -1;
+		}
+	}
+}
+
+/*
+ * Write what the output buffer holds, as far as the reader takes it without
+ * waiting longer than wait_ms: stdout is non-blocking when it is a pipe (see
+ * main), so a stalled reader never stops us from polling the consumer.
+ * Returns -1 when stdout is gone.
+ */
+static int drain_out(struct run *r, int wait_ms)
+{
+	size_t off = 0;
+
+	while (off < r->out.len) {
+		ssize_t k = write(1, r->out.p + off, r->out.len - off);
+
+		if (k >= 0) {
+			off += (size_t)k;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+
+			if (wait_ms <= 0 || poll(&pfd, 1, wait_ms) <= 0)
+				break;
+			wait_ms = 0;	/* wait once per call */
+			continue;
+		}
+		if (errno == EINTR)
+			break;
+		r->out_err = errno;
+		return -1;
+	}
+	if (off) {
+		memmove(r->out.p, r->out.p + off, r->out.len - off);
+		r->out.len -= off;
+	}
+	if (r->out.len == 0 && !r->o->ack_from)
+		store_written(r);
+	return 0;
+}
+
+/*
+ * A slow reader: above OUT_HIGH unwritten bytes we stop taking messages
+ * (librdkafka's own queue is bounded, so fetching stops by itself).  Only
+ * when the reader stays stuck for long — the database is down, say — are
+ * the partitions paused, so that we can go on polling and stay in the group
+ * (max.poll.interval.ms); they resume once the output drains.
+ */
+#define STALL_PAUSE_US (30 * 1000000LL)
+
+static void backpressure(struct run *r)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	int64_t now = hb_time_mono_us();
+	int pause;
+
+	if (r->out.len <= OUT_HIGH)
+		r->stalled_since = 0;
+	else if (!r->stalled_since)
+		r->stalled_since = now;
+	pause = r->stalled_since && now - r->stalled_since > STALL_PAUSE_US;
+	if (pause == r->paused || (!pause && r->out.len > OUT_LOW))
+		return;
+	if (rd_kafka_assignment(r->rk, &a) || !a)
+		return;
+	if (pause)
+		rd_kafka_pause_partitions(r->rk, a);
+	else
+		rd_kafka_resume_partitions(r->rk, a);
+	r->paused = pause;
+	hb_log(HB_LOG_INFO, "%s fetching: %zu bytes are waiting for the reader", pause ? "paused" :
+	       "resumed", r->out.len);
+	rd_kafka_topic_partition_list_destroy(a);
+}
+
+/* Acknowledgements "PARTITION OFFSET\n" from hbpgload: store what is stored. */
+static void read_acks(struct run *r)
+{
+	for (;;) {
+		ssize_t k = read(r->ack_fd, r->ackbuf + r->acklen, sizeof r->ackbuf - r->acklen);
+		char *nl, *line;
+
+		if (k <= 0)
+			return;
+		r->acklen += (size_t)k;
+		line = r->ackbuf;
+		while ((nl = memchr(line, '\n', r->acklen - (size_t)(line - r->ackbuf)))) {
+			long p;
+			long long o;
+
+			*nl = '\0';
+			if (sscanf(line, "%ld %lld", &p, &o) == 2 && p >= 0 && p < MAX_PARTS && o >= 0) {
+				store(r, (int32_t)p, o);
+				r->acks++;
+			} else {
+				hb_log(HB_LOG_WARNING, "ignoring a malformed acknowledgement: %.60s", line);
+			}
+			line = nl + 1;
+		}
+		r->acklen -= (size_t)(line - r->ackbuf);
+		memmove(r->ackbuf, line, r->acklen);
+		if (r->acklen == sizeof r->ackbuf)
+			r->acklen = 0;	/* a line this long is no acknowledgement */
+	}
+}
+
+/* -o s@MS: turn the timestamp into offsets, partition by partition. */
+static void offsets_for_time(struct run *r, rd_kafka_topic_partition_list_t *parts, int64_t ts)
+{
+	rd_kafka_resp_err_t e;
+
+	for (int i = 0; i < parts->cnt; i++)
+		parts->elems[i].offset = ts;
+	e = rd_kafka_offsets_for_times(r->rk, parts, 10000);
+	if (e)
+		hb_log(HB_LOG_WARNING, "looking up offsets for time %lld: %s (starting at the end)",
+		       (long long)ts, rd_kafka_err2str(e));
+	for (int i = 0; i < parts->cnt; i++)
+		if (e || parts->elems[i].err || parts->elems[i].offset < 0)
+			parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct run *r = opaque;
+	int64_t off, ts;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		parse_offset(r->o->offset, &off, &ts);
+		if (ts >= 0)
+			offsets_for_time(r, parts, ts);
+		else if (off != RD_KAFKA_OFFSET_STORED)
+			for (int i = 0; i < parts->cnt; i++)
+				parts->elems[i].offset = off;
+		for (int i = 0; i < parts->cnt; i++) {
+			struct part *p = part(r, parts->elems[i].partition);
+
+			if (p) {
+				p->assigned = 1;
+				p->done = 0;
+			}
+		}
+		r->assigned_once = 1;
+		r->paused = 0;
+		hb_log(HB_LOG_INFO, "assigned %d partition(s) of %s", parts->cnt, r->o->topic);
+		rd_kafka_assign(rk, parts);
+		return;
+	}
+	/* Revoked: commit what is done now, so the next owner starts right after it. */
+	if (!r->o->ack_from && drain_out(r, 1000) == 0 && r->out.len == 0)
+		store_written(r);
+	if (r->o->ack_from)
+		read_acks(r);
+	rd_kafka_commit(rk, NULL, 0);
+	for (int i = 0; i < parts->cnt; i++) {
+		struct part *p = part(r, parts->elems[i].partition);
+
+		if (p)
+			p->assigned = 0;
+	}
+	hb_log(HB_LOG_INFO, "revoked %d partition(s) of %s", parts->cnt, r->o->topic);
+	rd_kafka_assign(rk, NULL);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct run *r = opaque;
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, r->fatal_msg, sizeof r->fatal_msg);
+		r->fatal = 1;
+		return;
+	}
+	hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG,
+	       "%s: %s (retrying)", err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ?
+	       "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	(void)level;
+	hb_log(HB_LOG_DEBUG, "librdkafka %s: %s", fac, buf);
+}
+
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+		      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	struct run *r = opaque;
+
+	(void)rk;
+	(void)offsets;
+	if (!err)
+		r->last_ok = hb_time_mono_us();
+	else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		hb_log(HB_LOG_DEBUG, "commit: %s", rd_kafka_err2str(err));
+}
+
+static rd_kafka_t *make_consumer(struct run *r)
+{
+	const char *const defaults[] = {
+		"group.id", r->o->group,
+		"client.id", "hbkafka-sub",
+		"enable.auto.commit", "true",
+		"auto.commit.interval.ms", "1000",
+		"enable.auto.offset.store", "false",
+		"auto.offset.reset", "earliest",
+		"enable.partition.eof", "true",
+		"session.timeout.ms", "10000",
+		"heartbeat.interval.ms", "2000",
+		NULL,
+	};
+	char err[512], warn[512];
+	rd_kafka_conf_t *conf = hb_kafka_conf(defaults, r->o->sets, r->o->nsets, err, sizeof err,
+					      warn, sizeof warn);
+	rd_kafka_t *rk;
+
+	if (!conf) {
+		hb_log(HB_LOG_ERROR, "%s", err);
+		exit(HB_EXIT_USAGE);
+	}
+	if (warn[0])
+		hb_log(HB_LOG_WARNING, "%s", warn);
+	if (r->o->verbosity > HB_LOG_DEBUG)
+		rd_kafka_conf_set(conf, "debug", "cgrp,topic,fetch", NULL, 0);
+	rd_kafka_conf_set_opaque(conf, r);
+	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		hb_log(HB_LOG_ERROR, "cannot create the consumer: %s", err);
+		exit(HB_EXIT_USAGE);
+	}
+	rd_kafka_poll_set_consumer(rk);
+	r->queue = rd_kafka_queue_get_consumer(rk);
+	return rk;
+}
+
+/*
+ * The topic's partitions and, for -e, their high-water marks now.  Returns 1
+ * when known, 0 when the broker does not answer (try again), -1 when the
+ * topic does not exist.
+ */
+static int learn_topic(struct run *r)
+{
+	const struct rd_kafka_metadata *md;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, r->o->topic, NULL);
+	rd_kafka_resp_err_t e;
+	int rc = 1;
+
+	if (!rkt)
+		return 0;
+	e = rd_kafka_metadata(r->rk, 0, rkt, &md, 5000);
+	rd_kafka_topic_destroy(rkt);
+	if (e)
+		return 0;
+	if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+		rd_kafka_metadata_destroy(md);
+		return -1;
+	}
+	r->nparts = md->topics[0].partition_cnt < MAX_PARTS ? md->topics[0].partition_cnt : MAX_PARTS;
+	rd_kafka_metadata_destroy(md);
+	for (int i = 0; i < r->nparts && r->o->exit_at_end && rc == 1; i++) {
+		int64_t lo, hi;
+
+		if (rd_kafka_query_watermark_offsets(r->rk, r->o->topic, i, &lo, &hi, 5000))
+			rc = 0;
+		else
+			r->p[i].end = hi;
+	}
+	r->last_ok = hb_time_mono_us();
+	return rc;
+}
+
+static void mark_done(struct run *r, int32_t p, int64_t next)
+{
+	struct part *pp = part(r, p);
+
+	if (pp && r->o->exit_at_end && pp->end >= 0 && next >= pp->end)
+		pp->done = 1;
+}
+
+/* All assigned partitions have reached their end (for -e). */
+static int at_end(const struct run *r)
+{
+	if (!r->o->exit_at_end || !r->assigned_once)
+		return 0;
+	for (int i = 0; i < r->nparts; i++)
+		if (r->p[i].assigned && !r->p[i].done)
+			return 0;
+	return 1;
+}
+
+static void write_message(struct run *r, const rd_kafka_message_t *m)
+{
+	struct hb_coord c = { .partition = m->partition, .offset = m->offset, .lag = -1 };
+	const char *v = m->payload ? m->payload : "";
+	int64_t lo, hi;
+
+	if (r->o->mode == ENVELOPE) {
+		rd_kafka_timestamp_type_t tt;
+		struct hb_envelope e = {
+			.topic = r->o->topic, .partition = m->partition, .offset = m->offset,
+			.timestamp_ms = rd_kafka_message_timestamp(m, &tt),
+			.key = m->key, .key_len = m->key_len,
+			.value = m->payload, .value_len = m->len,
+		};
+		hb_envelope_write(&r->out, &e);
+		return;
+	}
+	if (r->o->mode == COORDS) {
+		if (rd_kafka_get_watermark_offsets(r->rk, r->o->topic, m->partition, &lo, &hi) == 0 &&
+		    hi > m->offset)
+			c.lag = hi - m->offset - 1;
+		hb_coord_wrap(&r->out, &c, v, m->len);
+	} else if (memchr(v, '\n', m->len) || memchr(v, '\r', m->len) || memchr(v, '\0', m->len)) {
+		hb_coord_wrap(&r->out, &c, v, m->len);
+	} else {
+		hb_buf_put(&r->out, v, m->len);
+	}
+	hb_buf_putc(&r->out, '\n');
+}
+
+/* One polled event.  Returns an exit status, or -1 to go on. */
+static int handle(struct run *r, rd_kafka_message_t *m)
+{
+	struct part *p;
+
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		mark_done(r, m->partition, m->offset);
+		r->last_ok = hb_time_mono_us();
+		return -1;
+	}
+	if (m->err) {
+		if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+		    m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+			hb_log(HB_LOG_ERROR, "topic %s does not exist", r->o->topic);
+			return HB_EXIT_USAGE;
+		}
+		if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+		    m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+			hb_log(HB_LOG_ERROR, "%s", rd_kafka_message_errstr(m));
+			return HB_EXIT_USAGE;
+		}
+		r->errors++;
+		hb_log(HB_LOG_WARNING, "consumer: %s", rd_kafka_message_errstr(m));
+		return -1;
+	}
+	r->last_ok = hb_time_mono_us();
+	write_message(r, m);
+	r->messages++;
+	r->bytes += m->len;
+	if ((p = part(r, m->partition)) && !r->o->ack_from)
+		p->pending = m->offset;
+	mark_done(r, m->partition, m->offset + 1);
+	if (r->o->count > 0 && r->messages >= (uint64_t)r->o->count)
+		return HB_EXIT_OK;
+	return -1;
+}
+
+/* When idle, ask the broker for metadata: no answer for --retry-for seconds is exit 69. */
+static int check_broker(struct run *r)
+{
+	int64_t now = hb_time_mono_us();
+	int k;
+
+	if (now - r->last_ok < 5000000 || now - r->last_probe < 5000000)
+		return -1;
+	r->last_probe = now;
+	k = learn_topic(r);
+	if (k < 0) {
+		hb_log(HB_LOG_ERROR, "topic %s does not exist", r->o->topic);
+		return HB_EXIT_USAGE;
+	}
+	now = hb_time_mono_us();
+	if (k == 0 && r->o->retry_for && now - r->last_ok >= r->o->retry_for * 1000000LL) {
+		hb_log(HB_LOG_ERROR, "broker unreachable for %.0f s (--retry-for); nothing consumed "
+		       "since is lost: offsets are committed only for what was done",
+		       (double)(now - r->last_ok) / 1e6);
+		return HB_EXIT_UNAVAILABLE;
+	}
+	return -1;
+}
+
+static int run_loop(struct run *r)
+{
+	int rc, rc_stop = -1, got_any;
+
+	while (!hb_stop) {
+		rd_kafka_message_t *m;
+		int wait = r->out.len ? 0 : 100;
+
+		if (r->fatal) {
+			hb_log(HB_LOG_ERROR, "fatal consumer error: %s", r->fatal_msg);
+			return HB_EXIT_FAIL;
+		}
+		/* take what is there (a batch at a time), then write it out in one go */
+		got_any = 0;
+		for (int round = 0; round < 10 && (r->out.len <= OUT_HIGH || (r->paused && !round)); round++) {
+			ssize_t got = rd_kafka_consume_batch_queue(r->queue, round ? 0 : wait, r->batch, BATCH);
+
+			for (ssize_t k = 0; k < got; k++) {
+				m = r->batch[k];
+				rc = rc_stop >= 0 ? rc_stop : handle(r, m);
+				rd_kafka_message_destroy(m);
+				if (rc >= 0)
+					rc_stop = rc;
+			}
+			if (rc_stop >= 0)
+				return rc_stop;
+			got_any |= got > 0;
+			if (got < BATCH)
+				break;
+		}
+		if (r->ack_fd >= 0)
+			read_acks(r);
+		/* nothing new: wait for the reader (up to 100 ms) rather than spin */
+		if (r->out.len && drain_out(r, got_any ? 0 : 100) < 0)
+			return HB_EXIT_OK;	/* the reader is gone: end quietly */
+		backpressure(r);
+		if (at_end(r))
+			return HB_EXIT_OK;
+		if ((rc = check_broker(r)) >= 0)
+			return rc;
+	}
+	return HB_EXIT_OK;
+}
+
+/* Start: the topic must exist; the broker may need a while to answer. */
+static int start(struct run *r)
+{
+	rd_kafka_topic_partition_list_t *sub;
+	rd_kafka_resp_err_t e;
+	int64_t t0 = hb_time_mono_us();
+	int k;
+
+	while ((k = learn_topic(r)) == 0 && !hb_stop) {
+		if (r->o->retry_for && hb_time_mono_us() - t0 >= r->o->retry_for * 1000000LL) {
+			hb_log(HB_LOG_ERROR, "broker unreachable for %ld s (--retry-for); try again later",
+			       r->o->retry_for);
+			return HB_EXIT_UNAVAILABLE;
+		}
+		hb_log(HB_LOG_WARNING, "waiting for the broker to answer");
+	}
+	if (hb_stop)
+		return HB_EXIT_OK;
+	if (k < 0) {
+		hb_log(HB_LOG_ERROR, "topic %s does not exist (create it, e.g. scripts/hb-kafka topic "
+		       "--topic %s)", r->o->topic, r->o->topic);
+		return HB_EXIT_USAGE;
+	}
+	sub = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(sub, r->o->topic, RD_KAFKA_PARTITION_UA);
+	e = rd_kafka_subscribe(r->rk, sub);
+	rd_kafka_topic_partition_list_destroy(sub);
+	if (e) {
+		hb_log(HB_LOG_ERROR, "cannot subscribe to %s: %s", r->o->topic, rd_kafka_err2str(e));
+		return HB_EXIT_FAIL;
+	}
+	return -1;
+}
+
+static int open_acks(const char *path)
+{
+	/* O_RDWR: a FIFO opened so never reports end of file while hbpgload restarts. */
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		hb_log(HB_LOG_ERROR, "cannot open --ack-from %s: %s", path, strerror(errno));
+		exit(HB_EXIT_USAGE);
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .count = -1, .retry_for = 300, .verbosity = HB_LOG_INFO };
+	static struct run r;
+	struct stat st;
+	int stdout_flags = -1;
+	int64_t off, ts;
+	double secs;
+	int rc;
+
+	r.o = &o;
+	r.ack_fd = -1;
+	hb_log_init("hbkafka-sub", o.verbosity);
+	parse_opts(argc, argv, &o);
+	hb_log_init("hbkafka-sub", o.verbosity);
+	if (parse_offset(o.offset, &off, &ts) < 0) {
+		fprintf(stderr, "hbkafka-sub: -o '%s': want stored, beginning, end, N, -N or s@MS\n", o.offset);
+		return HB_EXIT_USAGE;
+	}
+	if (hb_signal_setup() < 0) {
+		hb_log(HB_LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
+		return HB_EXIT_FAIL;
+	}
+	for (int i = 0; i < MAX_PARTS; i++)
+		r.p[i].end = r.p[i].pending = -1;
+	if (o.ack_from)
+		r.ack_fd = open_acks(o.ack_from);
+	if (fstat(1, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		stdout_flags = fcntl(1, F_GETFL);
+		if (stdout_flags >= 0)
+			fcntl(1, F_SETFL, stdout_flags | O_NONBLOCK);
+	}
+	r.rk = make_consumer(&r);
+	r.t0 = hb_time_mono_us();
+
+	rc = start(&r);
+	if (rc < 0)
+		rc = run_loop(&r);
+	/* finish: write what is read, let the last acknowledgements in, commit */
+	if (!r.out_err)
+		while (r.out.len && drain_out(&r, 1000) == 0 && (r.out.len == 0 || !r.out_err))
+			if (hb_stop > 1 && r.out.len)
+				break;
+	if (r.ack_fd >= 0) {
+		usleep(200000);
+		read_acks(&r);
+	}
+	rd_kafka_queue_destroy(r.queue);
+	rd_kafka_consumer_close(r.rk);
+	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
+	if (r.out_err != EPIPE)
+		hb_log(HB_LOG_INFO, "%s messages=%llu bytes=%llu acks=%llu errors=%llu seconds=%.3f "
+		       "messages_per_s=%.0f", hb_stop ? "stopped" : "done",
+		       (unsigned long long)r.messages, (unsigned long long)r.bytes,
+		       (unsigned long long)r.acks, (unsigned long long)r.errors, secs,
+		       secs > 0 ? (double)r.messages / secs : 0.0);
+	rd_kafka_destroy(r.rk);
+	hb_buf_release(&r.out);
+	if (stdout_flags >= 0)
+		fcntl(1, F_SETFL, stdout_flags);	/* the pipe may be shared: put it back */
+	if (r.ack_fd >= 0)
+		close(r.ack_fd);
+	return rc;
+}

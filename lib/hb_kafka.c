@@ -1,0 +1,136 @@
+/* hb_kafka — -b/-X/-F configuration for librdkafka. */
+#include "hb_kafka.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int set(rd_kafka_conf_t *c, const char *name, const char *val, char *err, size_t errsz)
+{
+	char msg[512];
+
+	if (rd_kafka_conf_set(c, name, val, msg, sizeof msg) != RD_KAFKA_CONF_OK) {
+		snprintf(err, errsz, "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* "name=value": split at the first '='. */
+static int set_nv(rd_kafka_conf_t *c, const char *nv, const char *where, char *err, size_t errsz)
+{
+	const char *eq = strchr(nv, '=');
+	char name[256], msg[512];
+
+	if (!eq || eq == nv || (size_t)(eq - nv) >= sizeof name) {
+		snprintf(err, errsz, "%s: want name=value, got '%.80s'", where, nv);
+		return -1;
+	}
+	memcpy(name, nv, (size_t)(eq - nv));
+	name[eq - nv] = '\0';
+	if (set(c, name, eq + 1, msg, sizeof msg) < 0) {
+		snprintf(err, errsz, "%s: %s", where, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s), i = 0;
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	while (s[i] == ' ' || s[i] == '\t')
+		i++;
+	memmove(s, s + i, n - i + 1);
+}
+
+static int load_file(rd_kafka_conf_t *c, const char *path, char *err, size_t errsz,
+		     char *warn, size_t warnsz)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	char line[4096], where[300];
+	int no = 0;
+
+	if (!f) {
+		snprintf(err, errsz, "-F %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) && !*warn)
+		snprintf(warn, warnsz, "-F %s is readable by others (mode %03o): it may hold secrets; "
+			 "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+	while (fgets(line, sizeof line, f)) {
+		no++;
+		trim(line);
+		if (!line[0] || line[0] == '#')
+			continue;
+		snprintf(where, sizeof where, "-F %s:%d", path, no);
+		if (set_nv(c, line, where, err, errsz) < 0) {
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+rd_kafka_conf_t *hb_kafka_conf(const char *const *defaults, const struct hb_kset *sets, int nsets,
+			       char *err, size_t errsz, char *warn, size_t warnsz)
+{
+	rd_kafka_conf_t *c = rd_kafka_conf_new();
+	const char *env = getenv("KAFKA_BOOTSTRAP_SERVERS");
+	char msg[512];
+
+	warn[0] = '\0';
+	for (; defaults && defaults[0]; defaults += 2) {
+		if (set(c, defaults[0], defaults[1], msg, sizeof msg) < 0) {
+			snprintf(err, errsz, "default %s=%s: %s", defaults[0], defaults[1], msg);
+			goto fail;
+		}
+	}
+	if (set(c, "bootstrap.servers", env && *env ? env : HB_KAFKA_DEFAULT_BROKERS, err, errsz) < 0)
+		goto fail;
+	for (int i = 0; i < nsets; i++) {
+		int rc = 0;
+
+		switch (sets[i].kind) {
+		case 'b':
+			rc = set(c, "bootstrap.servers", sets[i].val, msg, sizeof msg);
+			if (rc < 0)
+				snprintf(err, errsz, "-b %s: %s", sets[i].val, msg);
+			break;
+		case 'X':
+			rc = set_nv(c, sets[i].val, "-X", err, errsz);
+			break;
+		case 'F':
+			rc = load_file(c, sets[i].val, err, errsz, warn, warnsz);
+			break;
+		}
+		if (rc < 0)
+			goto fail;
+	}
+	return c;
+fail:
+	rd_kafka_conf_destroy(c);
+	return NULL;
+}
+
+int hb_kafka_topic_valid(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n < 1 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = t[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}

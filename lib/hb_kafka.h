@@ -1,0 +1,37 @@
+/* hb_kafka — librdkafka configuration the way kcat takes it: -b, -X, -F.
+ *
+ * Ownership (librdkafka): hb_kafka_conf() returns a conf the caller passes to
+ * rd_kafka_new() (which takes it on success) or destroys with
+ * rd_kafka_conf_destroy().
+ */
+#ifndef HB_KAFKA_H
+#define HB_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#define HB_KAFKA_DEFAULT_BROKERS "localhost:9092"
+#define HB_KAFKA_DEFAULT_TOPIC "heartbeat-events"
+#define HB_KAFKA_DEFAULT_GROUP "heartbeat-consumer-group"
+
+/* One configuration step from the command line, applied in order. */
+struct hb_kset {
+	char kind;            /* 'b' brokers, 'X' name=value, 'F' properties file */
+	const char *val;
+};
+
+/*
+ * A conf with defaults (name, value pairs, NULL-terminated; may be NULL),
+ * then bootstrap.servers from $KAFKA_BOOTSTRAP_SERVERS (or localhost:9092),
+ * then each set in order: later settings win, options beat the environment.
+ * Returns NULL with a one-line reason in err on a bad property, value or
+ * file.  A properties file that others may read gets a one-line warning in
+ * warn (empty otherwise): it may hold passwords.
+ */
+rd_kafka_conf_t *hb_kafka_conf(const char *const *defaults, const struct hb_kset *sets, int nsets,
+			       char *err, size_t errsz, char *warn, size_t warnsz);
+
+/* A topic name Kafka accepts: 1-249 of [A-Za-z0-9._-], not "." or "..". */
+int hb_kafka_topic_valid(const char *t);
+
+#endif
