@@ -169,6 +169,7 @@ void hb_classify_line(struct hb_classifier *c, const char *line, size_t n, uint6
 {
 	struct hb_event ev;
 	int ok, again = 0, comma;
+	size_t mark;
 
 	memset(v, 0, sizeof *v);
 	if (true_len > n) {
@@ -216,6 +217,7 @@ parse:
 	}
 	v->reason = v->status == HB_INVALID ? c->reason : NULL;
 
+	mark = out->len;
 	open_object(out, v);
 	comma = v->has_coord;
 	if (ev.is_object && ev.members > 0) {
@@ -237,6 +239,15 @@ parse:
 	put_status(out, v->status, comma);
 	if (v->status == HB_INVALID)
 		put_invalid(out, c->reason, ev.orig.p, ev.orig.n, ev.orig.n);
+	/*
+	 * A valid object can hold CR or LF only as blanks between tokens (a value
+	 * carried base64 through Kafka, say); as blanks they mean nothing, but
+	 * on our output they would cut the line in two.
+	 */
+	if (ev.is_object && (memchr(ev.text.p, '\n', ev.text.n) || memchr(ev.text.p, '\r', ev.text.n)))
+		for (size_t i = mark; i < out->len; i++)
+			if (out->p[i] == '\n' || out->p[i] == '\r')
+				out->p[i] = ' ';
 	hb_buf_put(out, "}\n", 2);
 	c->last = ev;
 	v->ev = &c->last;

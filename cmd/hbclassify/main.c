@@ -13,6 +13,7 @@
 #include "hb_json.h"
 #include "hb_log.h"
 #include "hb_opt.h"
+#include "hb_progress.h"
 #include "hb_signal.h"
 #include "hb_time.h"
 
@@ -31,6 +32,7 @@ struct run {
 	struct hb_writer out;
 	struct hb_writer alerts;
 	struct hb_classifier *cl;
+	struct hb_progress prog;
 	uint64_t count[HB_STATUS_COUNT];
 	uint64_t lines;
 	int64_t t0;
@@ -237,6 +239,8 @@ static int run_loop(struct run *r)
 		}
 		if ((rc = one_line(r, &ln)) >= 0)
 			return rc;
+		if ((r->lines & 0xFFFF) == 0)
+			hb_progress_tick(&r->prog, r->lines);
 	}
 	return HB_EXIT_OK;
 }
@@ -319,9 +323,11 @@ int main(int argc, char **argv)
 		return HB_EXIT_FAIL;
 	}
 	hb_reader_on_block(r.in, flush_out, &r);
+	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
 
 	rc = run_loop(&r);
+	hb_progress_done(&r.prog);
 	rc = finish(&r, rc);
 
 	hb_reader_free(r.in);

@@ -12,6 +12,7 @@
 #include "hb_load.h"
 #include "hb_log.h"
 #include "hb_opt.h"
+#include "hb_progress.h"
 #include "hb_pg.h"
 #include "hb_signal.h"
 #include "hb_time.h"
@@ -33,6 +34,7 @@ struct run {
 	struct opts *o;
 	struct hb_reader *in;
 	struct hb_loader *ld;
+	struct hb_progress prog;
 	int ack_fd;
 	uint64_t retries, malformed_logged;
 	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
@@ -309,6 +311,8 @@ static int run_loop(struct run *r)
 		}
 		if (k == HB_RD_LINE && (rc = add_line(r, &ln)) >= 0)
 			return rc;
+		if (k == HB_RD_LINE && (ln.no & 0xFFFF) == 0)
+			hb_progress_tick(&r->prog, ln.no);
 	}
 }
 
@@ -381,6 +385,7 @@ int main(int argc, char **argv)
 	}
 	hb_loader_on_commit(r.ld, on_commit, &r);
 	hb_loader_on_reject(r.ld, on_reject, &r);
+	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
 	r.next_metrics = r.t0 + o.metrics_ms * 1000;
 	r.last_metrics = r.t0;
@@ -397,6 +402,7 @@ int main(int argc, char **argv)
 	}
 	if (rc < 0)
 		rc = HB_EXIT_OK;
+	hb_progress_done(&r.prog);
 	summary(&r, rc);
 
 	hb_loader_free(r.ld);

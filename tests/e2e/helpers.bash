@@ -46,3 +46,25 @@ wait_for() {
 	done
 	return 1
 }
+
+# ---- Kafka (tests/run has started a broker: KAFKA_BOOTSTRAP_SERVERS, HB_KAFKA_DIR)
+
+# A fresh topic (3 partitions) for this test; exports HB_TOPIC and a fresh HB_GROUP.
+hb_newtopic() {
+	local name
+	name="t_$(basename "$BATS_TEST_FILENAME" .bats)_${BATS_TEST_NUMBER}_$$_${RANDOM}"
+	name=${name//[^A-Za-z0-9_]/_}
+	"$HB_REPO/scripts/hb-kafka" topic --dir "$HB_KAFKA_DIR" --topic "$name" --partitions "${1:-3}" 2>/dev/null
+	export HB_TOPIC=$name HB_GROUP="g_$name"
+}
+
+# Run the consumer pipeline once, to the end of the topic (hbkafka-sub -e).
+consume_all() {
+	HB_KAFKA_OPTS="-e ${HB_KAFKA_OPTS:-}" HB_RUN_DIR="$BATS_TEST_TMPDIR/run" \
+		"$HB_REPO/scripts/hb-pipeline" worker --once 3>&-
+}
+
+# Stored rows in both tables.
+stored() {
+	q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)'
+}

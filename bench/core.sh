@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench/core.sh — the core tool chain's speed and memory, side by side with
+# what people would use instead, measured in one run on this machine:
+#
+#   hbclassify vs jq doing the same classification (same file)
+#   hbpgload vs psql \copy of the same valid rows into the same indexed table
+#   peak RSS of hbsim, hbclassify, hbpgload over a long stream
+#
+#   BENCH_LINES=1000000 BENCH_RSS_LINES=10000000 BENCH_RUNS=3 bench/core.sh
+#
+# It starts its own PostgreSQL in a temp dir (stopped at the end).  Figures,
+# not assertions: it prints them and exits 0 unless something failed to run.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+lines=${BENCH_LINES:-1000000}
+rss_lines=${BENCH_RSS_LINES:-10000000}
+runs=${BENCH_RUNS:-3}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-bench.XXXXXX")
+chmod 755 "$tmp"
+cleanup() {
+	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+# median of the arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
+
+echo "hbmon core benchmark — $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+echo "$(hbclassify --version), $(jq --version), $(psql --version | head -n 1)"
+echo
+
+# ---- inputs
+hbsim --seed 1 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 -q >"$tmp/readings.ndjson"
+hbsim --seed 2 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 --anomaly-rate 0 -q |
+	hbclassify -qq >"$tmp/valid.ndjson"
+jq -r '[.customer_id, .timestamp, .heart_rate] | @csv' "$tmp/valid.ndjson" >"$tmp/valid.csv"
+
+# ---- hbclassify vs jq
+# The same rules: an object with a string customer_id and timestamp and an
+# integer heart_rate, INVALID outside 1..300, else the three statuses.
+jq_prog='if type == "object" and (.customer_id | type) == "string"
+	and (.timestamp | type) == "string" and (.heart_rate | type) == "number"
+	and (.heart_rate | floor) == .heart_rate then
+	(if .heart_rate < 1 or .heart_rate > 300 then . + {status: "INVALID", reason: "out of range"}
+	 elif .heart_rate < 40 then . + {status: "BRADYCARDIA"}
+	 elif .heart_rate > 180 then . + {status: "TACHYCARDIA"}
+	 else . + {status: "NORMAL"} end)
+	else {status: "INVALID", reason: "bad reading"} end'
+t_cls=() t_jq=()
+for _ in $(seq 1 "$runs"); do
+	s=$(now); hbclassify -qq <"$tmp/readings.ndjson" >"$tmp/out.cls"; e=$(now)
+	t_cls+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
+	s=$(now); jq -c "$jq_prog" <"$tmp/readings.ndjson" >"$tmp/out.jq"; e=$(now)
+	t_jq+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
+done
+# both gave the same statuses
+cmp -s <(jq -r .status "$tmp/out.cls") <(jq -r .status "$tmp/out.jq") ||
+	{ echo "bench: hbclassify and jq disagree on the statuses" >&2; exit 1; }
+tc=$(median "${t_cls[@]}") tj=$(median "${t_jq[@]}")
+rc=$(rate "$lines" "$tc") rj=$(rate "$lines" "$tj")
+
+# ---- hbpgload vs psql \copy
+hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
+set -a
+# shellcheck disable=SC1091
+. "$tmp/pg.env"
+set +a
+q() { psql -X -qAt -c "$1"; }
+t_load=() t_copy=() t_reload=()
+for _ in $(seq 1 "$runs"); do
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics; CHECKPOINT'
+	s=$(now); hbpgload -q "$tmp/valid.ndjson"; e=$(now)
+	t_load+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
+	[[ $(q 'SELECT count(*) FROM heartbeat_records') == "$lines" ]] || { echo "bench: hbpgload stored the wrong count" >&2; exit 1; }
+	s=$(now); hbpgload -q "$tmp/valid.ndjson"; e=$(now)	# all duplicates
+	t_reload+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
+	q 'TRUNCATE heartbeat_records; CHECKPOINT'
+	s=$(now); psql -X -q -c "\\copy heartbeat_records (customer_id, ts, heart_rate) FROM '$tmp/valid.csv' CSV"; e=$(now)
+	t_copy+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
+done
+tl=$(median "${t_load[@]}") tp=$(median "${t_copy[@]}") tr=$(median "${t_reload[@]}")
+rl=$(rate "$lines" "$tl") rp=$(rate "$lines" "$tp") rr=$(rate "$lines" "$tr")
+
+# ---- peak RSS over a long stream (all three at once, as in production)
+q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics'
+s=$(now)
+/usr/bin/time -f '%M' -o "$tmp/rss.sim" hbsim --seed 3 --start 2026-01-01T00:00:00Z --count "$rss_lines" --rate 0 \
+	--invalid-rate 0.001 --malformed-rate 0.001 -q |
+	/usr/bin/time -f '%M' -o "$tmp/rss.cls" hbclassify -qq |
+	/usr/bin/time -f '%M' -o "$tmp/rss.load" hbpgload -q
+e=$(now)
+stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
+tt=$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')
+
+echo "| what | figure | reference | ratio | goal |"
+echo "|---|---|---|---|---|"
+printf '| hbclassify, %s lines | %s lines/s | jq: %s lines/s | %s× | ≥ 1,000,000 lines/s and ≥ 10× jq |\n' \
+	"$(fmt "$lines")" "$(fmt "$rc")" "$(fmt "$rj")" "$(ratio "$rc" "$rj")"
+printf '| hbpgload, %s new rows | %s rows/s | psql \\copy: %s rows/s | %s× | ≥ 150,000 rows/s and ≥ 0.6× \\copy |\n' \
+	"$(fmt "$lines")" "$(fmt "$rl")" "$(fmt "$rp")" "$(ratio "$rl" "$rp")"
+printf '| hbpgload, the same rows again (all duplicates) | %s rows/s | | | stores nothing more |\n' "$(fmt "$rr")"
+printf '| hbsim → hbclassify → hbpgload, %s readings | %s readings/s end to end, %s rows stored | | | |\n' \
+	"$(fmt "$rss_lines")" "$(fmt "$(rate "$rss_lines" "$tt")")" "$(fmt "$stored")"
+printf '| peak RSS over that stream | hbsim %s MB, hbclassify %s MB, hbpgload %s MB | | | each < 50 MB |\n' \
+	"$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.sim")" "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.cls")" \
+	"$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.load")"
+echo
+echo "median of $runs runs; hbpgload into heartbeat_records (primary key (customer_id, ts) + BRIN on ts),"
+echo "deduplication on, on a local PostgreSQL started by this script (fsync=off for both loaders)."

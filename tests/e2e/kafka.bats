@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# kafka.bats — the pipeline through a real Apache Kafka broker: exactly once,
+# in order per customer, bad messages in the audit trail, envelopes, offsets.
+
+load helpers
+
+setup_file() {
+	hb_newdb
+	export R="$BATS_FILE_TMPDIR/readings.ndjson" C="$BATS_FILE_TMPDIR/classified.ndjson"
+	hbsim --seed 21 --start 2026-11-23T14:00:00Z --count 100000 --rate 0 -q >"$R"
+	hbclassify -qq "$R" >"$C"
+}
+
+teardown_file() {
+	hb_dropdb
+}
+
+setup() {
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+}
+
+@test "100,000 readings through Kafka arrive exactly once with the right per-status counts" {
+	hb_newtopic
+	run hbkafka-pub "$R"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"done lines=100000 delivered=100000 failed=0"* ]]
+	consume_all
+	assert_eq "$(stored)" 100000
+	for s in BRADYCARDIA TACHYCARDIA; do
+		assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type = '$s'")" "$(count_status "$C" "$s")"
+	done
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" "$(count_status "$C" NORMAL)"
+	# the offsets were committed: consuming again stores nothing and reads nothing
+	consume_all
+	grep -q 'done messages=0 ' "$BATS_TEST_TMPDIR/run/worker.1.log"
+	assert_eq "$(stored)" 100000
+}
+
+@test "each customer stays on one partition, its readings in order" {
+	hb_newtopic
+	hbkafka-pub -q "$R"
+	hbkafka-sub -E -e -q -o beginning >"$BATS_TEST_TMPDIR/env.ndjson"
+	assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/env.ndjson" | tr -d ' ')" 100000
+	# one partition per customer
+	assert_eq "$(jq -r '[.key, .partition] | @tsv' "$BATS_TEST_TMPDIR/env.ndjson" | sort -u | cut -f1 | uniq -d | wc -l | tr -d ' ')" 0
+	# within a partition, by offset, each customer's timestamps only grow
+	bad=$(jq -r '[.partition, .offset, .key, .value.timestamp] | @tsv' "$BATS_TEST_TMPDIR/env.ndjson" |
+		sort -k1,1n -k2,2n | awk -F'\t' '{ k = $1 "/" $3; if (k in last && $4 <= last[k]) bad++; last[k] = $4 } END { print bad + 0 }')
+	assert_eq "$bad" 0
+	# the key is the customer_id of the value
+	assert_eq "$(jq -r 'select(.key != .value.customer_id) | 1' "$BATS_TEST_TMPDIR/env.ndjson" | wc -l | tr -d ' ')" 0
+}
+
+@test "malformed messages put on the topic directly end in the audit trail, byte for byte" {
+	hb_newtopic
+	# kcat puts each line as it is, garbage included (it skips the empty one),
+	# and two values with a newline inside
+	kcat -P -b "$KAFKA_BOOTSTRAP_SERVERS" -t "$HB_TOPIC" <"$HB_REPO/tests/data/bad_input.ndjson"
+	# values with a newline inside: as envelopes, whose value_b64 holds any bytes
+	for v in 'line one\nline two' '{"customer_id":"CUST_00001",\n"timestamp":"2026-11-23T10:59:00Z","heart_rate":72}'; do
+		printf '{"key":null,"value_b64":"%s"}\n' "$(printf "$v" | base64 -w0)"
+	done | hbkafka-pub -E -q
+	consume_all
+	want_invalid=$(grep -c $'\tINVALID\t' "$HB_REPO/tests/data/bad_input.expected")	# -1 empty, +1 "line one..."
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type = 'INVALID'")" "$want_invalid"
+	# the value with a newline went through whole and, being JSON, counts as a reading
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_records WHERE ts = '2026-11-23T10:59:00Z'")" 1
+	assert_eq "$(q "SELECT raw_bytes IS NULL FROM heartbeat_anomalies WHERE raw = E'line one\\nline two'")" t
+	# a line with a NUL byte keeps its exact bytes
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE position('\\x00'::bytea IN raw_bytes) > 0")" 3
+}
+
+@test "envelopes round-trip: hbkafka-sub -E | jq | hbkafka-pub -E" {
+	hb_newtopic
+	src=$HB_TOPIC
+	head -n 1000 "$R" | hbkafka-pub -q
+	printf 'not json\xff\n' | hbkafka-pub -q
+	hb_newtopic
+	dst=$HB_TOPIC
+	hbkafka-sub -t "$src" -G "g_copy_$$" -E -e -q | jq -c 'select(true)' | hbkafka-pub -E --keep-partition -t "$dst" -q
+	a=$(hbkafka-sub -t "$src" -G "g_a_$$" -E -e -q | jq -c '[.partition, .key, .timestamp, (.value // .value_b64)]' | sort | md5sum)
+	b=$(hbkafka-sub -t "$dst" -G "g_b_$$" -E -e -q | jq -c '[.partition, .key, .timestamp, (.value // .value_b64)]' | sort | md5sum)
+	assert_eq "$b" "$a"
+	assert_eq "$(hbkafka-sub -t "$dst" -G "g_c_$$" -E -e -q | wc -l | tr -d ' ')" 1001
+}
+
+@test "-o beginning, end, N and s@MS, -c and -e" {
+	hb_newtopic 1
+	head -n 100 "$R" | hbkafka-pub -q
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-1" -o beginning -e -q | wc -l | tr -d ' ')" 100
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-2" -o 90 -e -q | wc -l | tr -d ' ')" 10
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-3" -o -5 -e -q | wc -l | tr -d ' ')" 5
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-4" -o end -e -q | wc -l | tr -d ' ')" 0
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-5" -c 7 -q | wc -l | tr -d ' ')" 7
+	# the group goes on where -c stopped
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-5" -e -q | wc -l | tr -d ' ')" 93
+	now=$(($(date +%s) * 1000 + 1000))
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-6" -o "s@$now" -e -q | wc -l | tr -d ' ')" 0
+	assert_eq "$(hbkafka-sub -G "$HB_GROUP-7" -o "s@0" -e -q | wc -l | tr -d ' ')" 100
+	# --coords lines carry partition, offset and lag first; jq sees an object
+	run bash -c "hbkafka-sub -G '$HB_GROUP-8' -K -c 1 -q -o beginning | jq -c '._kafka'"
+	assert_eq "$output" '{"p":0,"o":0,"l":99}'
+}
+
+@test "a file replayed through Kafka stores the same rows as straight into the database" {
+	hb_newtopic
+	hbclassify -qq "$R" | hbpgload -q
+	q "COPY (SELECT customer_id, ts, heart_rate FROM heartbeat_records ORDER BY 1, 2) TO STDOUT" >"$BATS_TEST_TMPDIR/direct.tsv"
+	q "COPY (SELECT anomaly_type, customer_id, ts, heart_rate FROM heartbeat_anomalies ORDER BY 2, 3) TO STDOUT" >>"$BATS_TEST_TMPDIR/direct.tsv"
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies' >/dev/null
+	"$HB_REPO/scripts/hb-replay" "$R" 2>"$BATS_TEST_TMPDIR/replay.err"
+	consume_all
+	q "COPY (SELECT customer_id, ts, heart_rate FROM heartbeat_records ORDER BY 1, 2) TO STDOUT" >"$BATS_TEST_TMPDIR/kafka.tsv"
+	q "COPY (SELECT anomaly_type, customer_id, ts, heart_rate FROM heartbeat_anomalies ORDER BY 2, 3) TO STDOUT" >>"$BATS_TEST_TMPDIR/kafka.tsv"
+	cmp "$BATS_TEST_TMPDIR/direct.tsv" "$BATS_TEST_TMPDIR/kafka.tsv"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/kafka.tsv")" -eq 100000 ]
+}
+
+@test "hbkafka-pub and hbkafka-sub: missing topic exits 2, unreachable broker exits 69" {
+	run hbkafka-pub -t "no_such_topic_$$" <"$R"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"topic no_such_topic_$$ does not exist"* ]]
+	run hbkafka-sub -t "no_such_topic_$$" -e
+	[ "$status" -eq 2 ]
+	run bash -c "head -n 3 '$R' | hbkafka-pub -b 127.0.0.1:1 -X message.timeout.ms=2000"
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"3 lines not delivered: the broker was unreachable"* ]]
+	run hbkafka-sub -b 127.0.0.1:1 --retry-for 3 -e
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"broker unreachable for"* ]]
+}
