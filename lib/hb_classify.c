@@ -178,6 +178,23 @@ void hb_classify_line(struct hb_classifier *c, const char *line, size_t n, uint6
 	}
 parse:
 	ok = hb_event_parse(c->parser, line, n, &ev) == 0;
+	if (ev.is_object && ev.has_status && ev.status == HB_INVALID && ev.has_raw &&
+	    ev.raw_length >= 0 && (uint64_t)ev.raw_length != ev.raw.n && ev.reason.p) {
+		/* Our INVALID record of a cut line: the input is gone; keep it as it is. */
+		v->status = HB_INVALID;
+		v->has_coord = ev.has_coord;
+		v->coord = ev.coord;
+		snprintf(c->reason, sizeof c->reason, "%.*s", (int)ev.reason.n, ev.reason.p);
+		v->reason = c->reason;
+		open_object(out, v);
+		if (v->has_coord)
+			hb_buf_putc(out, ',');
+		hb_event_put_members(c->parser, &ev, out, NULL);
+		hb_buf_put(out, "}\n", 2);
+		c->last = ev;
+		v->ev = &c->last;
+		return;
+	}
 	if (!again && ev.is_object && ev.has_status && ev.status == HB_INVALID && ev.has_raw &&
 	    (ev.raw_length < 0 || (uint64_t)ev.raw_length == ev.raw.n)) {
 		/* Our own INVALID record: classify its raw text again. */

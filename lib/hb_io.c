@@ -1,6 +1,8 @@
 /* hb_io — line reader and writer on file descriptors. */
 #include "hb_io.h"
 
+#include "hb_signal.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -132,8 +134,8 @@ static enum hb_rd discard_rest(struct hb_reader *r, struct hb_line *line)
 		}
 		dropped += r->end - keep_end;
 		r->end = keep_end;
-		if (r->eof)
-			break;
+		if (r->eof || hb_stop)
+			break;	/* a stop request ends the line here: the caller stops too */
 		rc = fill(r, keep_end, -1, &got);
 		if (rc == HB_RD_INTR)
 			break;

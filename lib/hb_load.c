@@ -16,6 +16,7 @@ struct row {
 	int64_t ts_us;
 	int64_t raw_length;
 	int64_t offset;
+	int64_t lag;            /* consumer lag when read, -1 unknown */
 	int32_t hr;
 	int32_t part;           /* -1: no Kafka coordinates */
 	uint32_t cid_off, cid_len;
@@ -52,6 +53,8 @@ struct hb_loader {
 	struct hb_load_stats st;
 	struct hb_coord *acks;
 	size_t nacks, capacks;
+	struct hb_hist window;   /* latencies since the last metrics snapshot */
+	int snapshot;            /* the flush in progress writes one */
 	void (*on_commit)(void *, const struct hb_coord *, size_t);
 	void *commit_arg;
 	void (*on_reject)(void *, uint64_t, const char *);
@@ -99,6 +102,7 @@ struct hb_loader *hb_loader_new(const struct hb_load_opts *o)
 	if (!l)
 		return NULL;
 	l->o = *o;
+	l->st.consumer_lag = -1;
 	if (!l->o.batch_bytes)
 		l->o.batch_bytes = 32u << 20;
 	l->parser = hb_parser_new();
@@ -174,6 +178,7 @@ static struct row *push(struct rows *rs)
 	}
 	memset(&rs->r[rs->n], 0, sizeof rs->r[0]);
 	rs->r[rs->n].part = -1;
+	rs->r[rs->n].lag = -1;
 	return &rs->r[rs->n++];
 }
 
@@ -239,6 +244,7 @@ static enum hb_status add_cut(struct hb_loader *l, const char *line, size_t n,
 	if (hb_coord_excerpt(line, n, true_len, HB_RAW_EXCERPT, &c, &l->tmp, &len)) {
 		r->part = c.partition;
 		r->offset = c.offset;
+		r->lag = c.lag;
 	}
 	snprintf(why, whysz, "line too long: %llu bytes (limit %zu)", (unsigned long long)len, n);
 	keep_raw(l, r, l->tmp.p ? l->tmp.p : "", hb_utf8_cut(l->tmp.p, l->tmp.len),
@@ -343,6 +349,7 @@ done:
 	if (ev.has_coord) {
 		r->part = ev.coord.partition;
 		r->offset = ev.coord.offset;
+		r->lag = ev.coord.lag;
 	}
 	l->st.status[r->status]++;
 	if (why_out)
@@ -638,9 +645,10 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 	project(l, &proj);
 	hb_buf_printf(b,
 		"INSERT INTO pipeline_metrics (source, instance, kind, rows_in, rows_stored, "
-		"duplicates_skipped, rejected, normal, bradycardia, tachycardia, invalid, batches, "
-		"lag_ms, latency_p50_ms, latency_p99_ms, extra) VALUES ('hbpgload', '%s', '%s', "
-		"%llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %lld, %.3f, %.3f, "
+		"duplicates_skipped, rejected, normal, bradycardia, tachycardia, invalid, batches, retries, "
+		"lag_ms, latency_p50_ms, latency_p99_ms, consumer_lag, extra) VALUES ('hbpgload', "
+		"'%s', '%s', %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %lld, %.3f, %.3f, "
+		"nullif(%lld, -1), "
 		"'{\"unclassified\": %llu}')",
 		inst, kind, (unsigned long long)s->rows_in, (unsigned long long)s->stored,
 		(unsigned long long)s->duplicates, (unsigned long long)s->rejected,
@@ -648,10 +656,10 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 		(unsigned long long)s->status[HB_BRADYCARDIA],
 		(unsigned long long)s->status[HB_TACHYCARDIA],
 		(unsigned long long)s->status[HB_INVALID],
-		(unsigned long long)s->batches, (long long)s->lag_ms,
-		(double)hb_hist_quantile(&s->latency_us, 0.5) / 1000.0,
-		(double)hb_hist_quantile(&s->latency_us, 0.99) / 1000.0,
-		(unsigned long long)s->unclassified);
+		(unsigned long long)s->batches, (unsigned long long)s->retries, (long long)s->lag_ms,
+		(double)hb_hist_quantile(&l->window, 0.5) / 1000.0,
+		(double)hb_hist_quantile(&l->window, 0.99) / 1000.0,
+		(long long)s->consumer_lag, (unsigned long long)s->unclassified);
 }
 
 /* Highest offset per partition among the batch's rows. */
@@ -690,23 +698,29 @@ static void collect_acks(struct hb_loader *l)
 
 static void committed(struct hb_loader *l)
 {
-	int64_t now = hb_time_now_us(), newest = INT64_MIN;
+	int64_t now = hb_time_now_us(), newest = INT64_MIN, lag = -1;
 	const struct rows *all[2] = {&l->rec, &l->anom};
 
 	for (int t = 0; t < 2; t++) {
 		for (size_t i = 0; i < all[t]->n; i++) {
 			const struct row *r = &all[t]->r[i];
 
+			if (r->lag > lag)
+				lag = r->lag;
 			if (!r->has_ts || r->refused)
 				continue;
 			if (r->ts_us > newest)
 				newest = r->ts_us;
-			if (l->pend.fast_all)
+			if (l->pend.fast_all) {
 				hb_hist_add(&l->st.latency_us, now - r->ts_us);
+				hb_hist_add(&l->window, now - r->ts_us);
+			}
 		}
 	}
 	if (newest != INT64_MIN)
 		l->st.lag_ms = (now - newest) / 1000;
+	if (hb_loader_rows(l))
+		l->st.consumer_lag = lag;
 	l->st.stored += l->pend.stored;
 	l->st.duplicates += l->pend.duplicates;
 	l->st.rejected += l->pend.rejected;
@@ -734,7 +748,7 @@ static void undo_attempt(struct hb_loader *l, size_t nanom)
 	l->anom.n = nanom;
 }
 
-enum hb_load_rc hb_loader_flush(struct hb_loader *l, const char *metrics, char *err, size_t errsz)
+static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char *err, size_t errsz)
 {
 	struct table rec = {0, &l->rec}, anom = {1, &l->anom};
 	size_t nanom = l->anom.n;
@@ -790,6 +804,16 @@ enum hb_load_rc hb_loader_flush(struct hb_loader *l, const char *metrics, char *
 	}
 	/* Replays find duplicates batch after batch: stay in STAGE while they do. */
 	l->mode = l->pend.duplicates ? STAGE : FAST;
+	if (metrics)
+		hb_hist_reset(&l->window);	/* each snapshot gives the latency since the last */
 	committed(l);
 	return HB_LOAD_OK;
+}
+
+enum hb_load_rc hb_loader_flush(struct hb_loader *l, const char *metrics, char *err, size_t errsz)
+{
+	enum hb_load_rc rc = flush_once(l, metrics, err, errsz);
+
+	l->st.retries += rc == HB_LOAD_RETRY;
+	return rc;
 }

@@ -44,7 +44,9 @@ struct hb_load_stats {
 	uint64_t unclassified;     /* lines without a status (stored as INVALID) */
 	uint64_t malformed;        /* lines that were not sound classified readings */
 	uint64_t batches;
+	uint64_t retries;          /* flushes that found the database unreachable */
 	int64_t lag_ms;            /* age of the newest reading at the last commit */
+	int64_t consumer_lag;      /* Kafka: messages behind the end, last batch's most; -1 */
 	struct hb_hist latency_us; /* reading timestamp -> commit, per stored row */
 };
 

@@ -25,7 +25,8 @@ const char *hb_log_prog(void)
 
 int hb_log_enabled(enum hb_level level)
 {
-	return (int)level <= log_verbosity;
+	/* ERROR always shows: every failing exit says why, however quiet. */
+	return level == HB_LOG_ERROR || (int)level <= log_verbosity;
 }
 
 void hb_log(enum hb_level level, const char *fmt, ...)

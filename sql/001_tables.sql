@@ -63,6 +63,9 @@ COMMENT ON TABLE heartbeat_anomalies IS
 
 -- Counters of each hbpgload run (cumulative within a run, so the latest row of
 -- an instance is its total), written every few seconds and at the end.
+-- lag_ms: age of the newest reading at its commit; latency_p50/p99_ms:
+-- reading timestamp to commit, over the rows since the previous snapshot;
+-- consumer_lag: Kafka messages behind the partitions' end when last read.
 CREATE TABLE IF NOT EXISTS pipeline_metrics (
     id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     recorded_at        timestamptz NOT NULL DEFAULT now(),

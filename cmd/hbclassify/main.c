@@ -59,16 +59,22 @@ static void usage(int status)
 "  -s, --strict         stop at the first INVALID line: error on stderr, exit 65\n"
 "  -a, --alerts FILE    write alerts as NDJSON to FILE (or FIFO) instead of stderr\n"
 "      --max-line BYTES lines longer than this are INVALID, cut (default 1048576)\n"
-"  -q, --quiet          less on stderr (-q: no summary, -qq: no alerts either)\n"
+"  -q, --quiet          less on stderr (-q: no summary, -qq: no WARNING alerts\n"
+"                       either; --alerts gets every alert regardless)\n"
 "  -v, --verbose        more on stderr\n"
 "  -h, --help           this help\n"
 "  -V, --version        version\n"
 "\n"
-"Exit status: 0 done (also after SIGINT/SIGTERM), 1 read or write error,\n"
-"2 usage, 65 an INVALID line under --strict.\n"
+"INVALID lines carry \"raw_base64\" (the exact bytes) when the input was not\n"
+"UTF-8, and lines cut at --max-line keep a 1 KiB excerpt in \"raw\" with their\n"
+"true length in \"raw_length\".  Classifying output again changes nothing.\n"
+"\n"
+"Exit status: 0 done (also after SIGINT/SIGTERM or a closed stdout), 1 read\n"
+"or write error, 2 usage or a FILE/--alerts that cannot be opened,\n"
+"65 an INVALID line under --strict.\n"
 "\n"
 "Example:\n"
-"  hbsim --count 1000 --rate 0 | hbclassify | jq -c 'select(.status != \"NORMAL\")'\n");
+"  hbsim --count 1000 --rate 0 | hbclassify -qq | jq -c 'select(.status != \"NORMAL\")'\n");
 	exit(status);
 }
 
@@ -220,6 +226,8 @@ static int run_loop(struct run *r)
 	while (!hb_stop) {
 		enum hb_rd k = hb_reader_next(r->in, -1, &ln);
 
+		if (r->out.err == EPIPE)
+			return HB_EXIT_OK;	/* flushed while waiting for input: the reader is gone */
 		if (k == HB_RD_INTR)
 			continue;
 		if (k == HB_RD_EOF)
@@ -291,7 +299,7 @@ static int finish(struct run *r, int rc)
 	if (hb_log_enabled(HB_LOG_INFO))
 		hb_log(HB_LOG_INFO, "%s lines=%llu normal=%llu bradycardia=%llu tachycardia=%llu "
 		       "invalid=%llu seconds=%.3f lines_per_s=%.0f",
-		       hb_stop ? "stopped" : "done", (unsigned long long)r->lines,
+		       rc ? "failed" : hb_stop ? "stopped" : "done", (unsigned long long)r->lines,
 		       (unsigned long long)r->count[HB_NORMAL],
 		       (unsigned long long)r->count[HB_BRADYCARDIA],
 		       (unsigned long long)r->count[HB_TACHYCARDIA],

@@ -384,6 +384,29 @@ static void offsets_for_time(struct run *r, rd_kafka_topic_partition_list_t *par
 			parts->elems[i].offset = RD_KAFKA_OFFSET_END;
 }
 
+/*
+ * -o stored: ask for the committed offsets here and start from them, or, where
+ * there are none, where auto.offset.reset says.  librdkafka would do the same
+ * but waits 100 ms on a timer before the reset, at every start of a new group.
+ */
+static void committed_or_reset(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+	char reset[32];
+	size_t n = sizeof reset;
+	int64_t dflt = RD_KAFKA_OFFSET_BEGINNING;
+
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK &&
+	    (strcmp(reset, "latest") == 0 || strcmp(reset, "largest") == 0 || strcmp(reset, "end") == 0))
+		dflt = RD_KAFKA_OFFSET_END;
+	else if (strcmp(reset, "error") == 0)
+		return;	/* the user wants librdkafka's error: leave it to librdkafka */
+	if (rd_kafka_committed(rk, parts, 10000))
+		return;	/* no answer: librdkafka asks again itself */
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].err || parts->elems[i].offset < 0)
+			parts->elems[i].offset = dflt;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -397,6 +420,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		else if (off != RD_KAFKA_OFFSET_STORED)
 			for (int i = 0; i < parts->cnt; i++)
 				parts->elems[i].offset = off;
+		else
+			committed_or_reset(rk, parts);
 		for (int i = 0; i < parts->cnt; i++) {
 			struct part *p = part(r, parts->elems[i].partition);
 
@@ -665,7 +690,21 @@ static int run_loop(struct run *r)
 		/* take what is there (a batch at a time), then write it out in one go */
 		got_any = 0;
 		for (int round = 0; round < 10 && (r->out.len <= OUT_HIGH || (r->paused && !round)); round++) {
-			ssize_t got = rd_kafka_consume_batch_queue(r->queue, round ? 0 : wait, r->batch, BATCH);
+			/*
+			 * A batch call waits for a full batch or its timeout, which on a
+			 * quiet stream is latency: wait for one message, then take what
+			 * is there without waiting.
+			 */
+			ssize_t got = 0;
+
+			if (!round && wait > 0) {
+				if ((r->batch[0] = rd_kafka_consumer_poll(r->rk, wait)))
+					got = 1 + rd_kafka_consume_batch_queue(r->queue, 0, r->batch + 1, BATCH - 1);
+			} else {
+				got = rd_kafka_consume_batch_queue(r->queue, 0, r->batch, BATCH);
+			}
+			if (got < 0)
+				got = 0;
 
 			for (ssize_t k = 0; k < got; k++) {
 				m = r->batch[k];

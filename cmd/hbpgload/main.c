@@ -36,7 +36,7 @@ struct run {
 	struct hb_loader *ld;
 	struct hb_progress prog;
 	int ack_fd;
-	uint64_t retries, malformed_logged;
+	uint64_t malformed_logged;
 	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
 	uint64_t rows_at_snapshot;
 };
@@ -59,8 +59,8 @@ static void usage(int status)
 "  -d, --dbname CONNINFO    libpq connection string or URI (default: the PG*\n"
 "                           variables and ~/.pgpass; never put a password here)\n"
 "  -n, --batch-rows N       rows per transaction at most (default 10000)\n"
-"  -t, --batch-ms MS        store a row at most this long after it arrived\n"
-"                           (default 100)\n"
+"      --batch-ms MS        store a row at most this long after it arrived\n"
+"                           (default 50)\n"
 "  -r, --retry-for SECONDS  give up (exit 69) when the database stays unreachable\n"
 "                           this long (default 300; 0 = never give up)\n"
 "  -m, --metrics-ms MS      pipeline_metrics snapshot interval (default 2000)\n"
@@ -74,10 +74,14 @@ static void usage(int status)
 "  -q, --quiet / -v, --verbose   less / more on stderr\n"
 "  -h, --help / -V, --version\n"
 "\n"
+"SIGINT/SIGTERM: stop reading, store what was read (if the database is down,\n"
+"keep retrying for 10 s more), print the summary.  A second signal kills.\n"
+"\n"
 "Exit status: 0 all stored (also after SIGINT/SIGTERM), 1 failure, 2 usage,\n"
-"bad connection settings or schema not applied, 65 bad input under --strict,\n"
-"69 database unreachable for longer than --retry-for.  Any exit but 0 means\n"
-"some rows were not stored: run the same input again, it is idempotent.\n"
+"bad connection settings, no INSERT privilege, schema not applied, or a FILE\n"
+"that cannot be opened, 65 bad input under --strict, 69 database unreachable\n"
+"for longer than --retry-for.  Any exit but 0 means some rows were not\n"
+"stored: run the same input again, loading is idempotent.\n"
 "\n"
 "Example:\n"
 "  hbsim --count 100000 --rate 0 | hbclassify | hbpgload -d 'host=localhost dbname=hbmon'\n");
@@ -86,11 +90,11 @@ static void usage(int status)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_ACK = 256, OPT_MAXLINE };
+	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS };
 	static const struct option lo[] = {
 		{"dbname", required_argument, NULL, 'd'},
 		{"batch-rows", required_argument, NULL, 'n'},
-		{"batch-ms", required_argument, NULL, 't'},
+		{"batch-ms", required_argument, NULL, OPT_BATCHMS},
 		{"retry-for", required_argument, NULL, 'r'},
 		{"metrics-ms", required_argument, NULL, 'm'},
 		{"instance", required_argument, NULL, 'i'},
@@ -106,11 +110,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	char err[512];
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, ":d:n:t:r:m:i:sqvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:n:r:m:i:sqvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dbname = optarg; break;
 		case 'n': bad = hb_opt_long("--batch-rows", optarg, 1, 1000000, &o->batch_rows, err, sizeof err); break;
-		case 't': bad = hb_opt_long("--batch-ms", optarg, 0, 3600000, &o->batch_ms, err, sizeof err); break;
+		case OPT_BATCHMS: bad = hb_opt_long("--batch-ms", optarg, 0, 3600000, &o->batch_ms, err, sizeof err); break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
 		case 'm': bad = hb_opt_long("--metrics-ms", optarg, 100, 3600000, &o->metrics_ms, err, sizeof err); break;
 		case 'i': o->instance = optarg; break;
@@ -202,14 +206,14 @@ static int store(struct run *r, const char *metrics)
 		if (rc == HB_LOAD_OK) {
 			if (first_fail)
 				hb_log(HB_LOG_INFO, "database is back after %.1f s; batch stored retries=%llu",
-				       (double)(now - first_fail) / 1e6, (unsigned long long)r->retries);
+				       (double)(now - first_fail) / 1e6,
+				       (unsigned long long)hb_loader_stats(r->ld)->retries);
 			return -1;
 		}
 		if (rc == HB_LOAD_CONFIG || rc == HB_LOAD_FATAL) {
 			hb_log(HB_LOG_ERROR, "%s; %zu rows not stored", err, hb_loader_rows(r->ld));
 			return rc == HB_LOAD_CONFIG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
 		}
-		r->retries++;
 		if (!first_fail)
 			first_fail = now;
 		if (now - last_log >= 10000000) {
@@ -217,6 +221,8 @@ static int store(struct run *r, const char *metrics)
 			       hb_loader_rows(r->ld), err);
 			last_log = now;
 		}
+		if (hb_stop && !r->stop_at)
+			r->stop_at = now;
 		if ((r->o->retry_for && now - first_fail >= r->o->retry_for * 1000000LL) ||
 		    (hb_stop && now - r->stop_at >= STOP_GRACE_US)) {
 			hb_log(HB_LOG_ERROR, "database unreachable for %.0f s%s: %s; %zu rows waiting "
@@ -226,8 +232,6 @@ static int store(struct run *r, const char *metrics)
 			       (unsigned long long)hb_loader_stats(r->ld)->stored);
 			return HB_EXIT_UNAVAILABLE;
 		}
-		if (hb_stop && !r->stop_at)
-			r->stop_at = now;
 		if (r->o->retry_for && backoff > first_fail + r->o->retry_for * 1000000LL - now)
 			backoff = first_fail + r->o->retry_for * 1000000LL - now;
 		sleep_us(backoff > 0 ? backoff : 1000);
@@ -332,7 +336,7 @@ static void summary(struct run *r, int rc)
 	       (unsigned long long)s->status[HB_NORMAL], (unsigned long long)s->status[HB_BRADYCARDIA],
 	       (unsigned long long)s->status[HB_TACHYCARDIA], (unsigned long long)s->status[HB_INVALID],
 	       (unsigned long long)s->malformed, (unsigned long long)s->batches,
-	       (unsigned long long)r->retries, secs, secs > 0 ? (double)s->rows_in / secs : 0.0,
+	       (unsigned long long)s->retries, secs, secs > 0 ? (double)s->rows_in / secs : 0.0,
 	       (double)hb_hist_quantile(&s->latency_us, 0.5) / 1000.0,
 	       (double)hb_hist_quantile(&s->latency_us, 0.99) / 1000.0);
 }
@@ -350,7 +354,7 @@ static int open_file(const char *path, int flags, const char *what)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .batch_rows = 10000, .batch_ms = 100, .metrics_ms = 2000,
+	struct opts o = { .batch_rows = 10000, .batch_ms = 50, .metrics_ms = 2000,
 			  .retry_for = 300, .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO };
 	struct run r = { .o = &o, .ack_fd = -1 };
 	struct hb_load_opts lo = {0};

@@ -50,14 +50,17 @@ static void usage(int status)
 "                           0 = as fast as possible\n"
 "  -c, --count N            stop after N readings\n"
 "  -d, --duration SECONDS   stop after this long (of the readings' clock)\n"
-"  -s, --seed N             random seed (default: from the clock; shown with -v)\n"
+"  -s, --seed N             random seed (default: from the clock; the summary\n"
+"                           on stderr says which, to run it again)\n"
 "      --start TIME         RFC 3339 time of the first reading: a virtual clock,\n"
 "                           readings 1/R s apart (1/40 s with --rate 0); with\n"
-"                           --seed the output is the same byte for byte\n"
+"                           --seed the output is the same byte for byte.  A\n"
+"                           rate above 0 still paces the output in real time\n"
 "  -a, --anomaly-rate P     share of readings in anomaly episodes (default 0.05)\n"
 "      --invalid-rate P     share of readings that are JSON but invalid (default 0)\n"
 "      --malformed-rate P   share of lines that are not JSON at all (default 0)\n"
-"  -q, --quiet / -v, --verbose   less / more on stderr\n"
+"  -q, --quiet              no summary on stderr (-qq: errors only)\n"
+"  -v, --verbose            more on stderr\n"
 "  -h, --help / -V, --version\n"
 "\n"
 "Without --start the readings carry the wall-clock time they were written at.\n"
@@ -65,7 +68,7 @@ static void usage(int status)
 "Exit status: 0 done, 1 write error, 2 usage.\n"
 "\n"
 "Example:\n"
-"  hbsim --seed 7 --start 2026-11-23T10:00:00Z --count 100000 --rate 0 | hbclassify\n");
+"  hbsim --seed 7 --start 2026-11-23T10:00:00Z --count 100000 --rate 0 | hbclassify -qq\n");
 	exit(status);
 }
 

@@ -14,7 +14,7 @@ teardown_file() {
 }
 
 @test "--help prints usage on stdout and exits 0" {
-	for p in hbsim hbclassify hbpgload; do
+	for p in hbsim hbclassify hbpgload hbkafka-pub hbkafka-sub; do
 		run --separate-stderr "$p" --help
 		[ "$status" -eq 0 ]
 		[[ "$output" == "usage: $p "* ]]
@@ -26,17 +26,17 @@ teardown_file() {
 }
 
 @test "--version prints the version and exits 0" {
-	for p in hbsim hbclassify hbpgload; do
+	for p in hbsim hbclassify hbpgload hbkafka-pub hbkafka-sub; do
 		run "$p" --version
 		[ "$status" -eq 0 ]
-		[[ "$output" =~ ^$p\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+		[[ "$output" =~ ^$p\ [0-9]+\.[0-9]+\.[0-9]+( \(librdkafka [0-9.]+\))?$ ]]
 		run "$p" -V
 		[ "$status" -eq 0 ]
 	done
 }
 
 @test "unknown options and bad values exit 2 with one line on stderr" {
-	for p in hbsim hbclassify hbpgload; do
+	for p in hbsim hbclassify hbpgload hbkafka-pub hbkafka-sub; do
 		run --separate-stderr "$p" --no-such-option
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
@@ -107,7 +107,7 @@ teardown_file() {
 
 @test "hbpgload: SIGTERM mid-stream stores what it read, summary, exit 0" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
-	hbpgload -t 60000 -n 100000 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	hbpgload --batch-ms 60000 -n 100000 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	hbsim --seed 5 --start 2026-11-23T05:00:00Z --count 700 --rate 0 -q | hbclassify -qq >&7
@@ -135,6 +135,25 @@ teardown_file() {
 	wait_for 0.5 bash -c "[ \"\$(psql -X -qAt -c \"SELECT count(*) FROM heartbeat_records WHERE customer_id = 'CUST_LIVE'\")\" = 1 ]"
 	exec 7>&-
 	wait "$pid"
+}
+
+@test "hbkafka-pub and hbkafka-sub: SIGTERM drains, summary, exit 0" {
+	hb_newtopic
+	hbsim --rate 500 -q | hbkafka-pub 2>"$BATS_TEST_TMPDIR/pub.err" 3>&- &
+	sleep 2
+	pkill -TERM -x -f "hbsim --rate 500 -q" || pkill -TERM -x hbkafka-pub
+	wait || true
+	grep -Eq 'INFO (done|stopped) lines=[0-9]+ delivered=([0-9]+) failed=0' "$BATS_TEST_TMPDIR/pub.err"
+	hbkafka-sub -o beginning >"$BATS_TEST_TMPDIR/sub.out" 2>"$BATS_TEST_TMPDIR/sub.err" 3>&- &
+	pid=$!
+	sleep 3
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_eq "$rc" 0
+	grep -q 'INFO stopped messages=' "$BATS_TEST_TMPDIR/sub.err"
+	delivered=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/pub.err")
+	assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/sub.out" | tr -d ' ')" "$delivered"
 }
 
 @test "a closed stdout ends hbsim and hbclassify quietly" {

@@ -47,7 +47,7 @@ reset_tables() {
 
 @test "PostgreSQL crashes in the middle of a load: the load finishes, nothing lost or doubled" {
 	reset_tables
-	(slow_feed | hbpgload -n 2000 -t 50 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
+	(slow_feed | hbpgload -n 2000 --batch-ms 50 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
 	pid=$!
 	sleep 1.5
 	"$HB_REPO/scripts/hb-pg" stop --dir "$HB_PG_DIR" --mode immediate
@@ -62,7 +62,7 @@ reset_tables() {
 
 @test "PostgreSQL shut down cleanly in the middle of a load: the same" {
 	reset_tables
-	(slow_feed | hbpgload -n 1000 -t 20 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
+	(slow_feed | hbpgload -n 1000 --batch-ms 20 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
 	pid=$!
 	sleep 1
 	"$HB_REPO/scripts/hb-pg" stop --dir "$HB_PG_DIR" --mode fast

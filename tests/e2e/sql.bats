@@ -70,11 +70,18 @@ teardown_file() {
 	[[ "$output" == *"may not INSERT into the hbmon tables"* ]]
 }
 
-@test "the demo runs the live pipeline into the database and stops cleanly" {
-	HB_DEMO_DB="dbname=$PGDATABASE" HB_DEMO_SECONDS=3 HB_DEMO_RATE=100 run "$HB_REPO/scripts/hb-demo"
+@test "the demo runs the live pipeline through Kafka into the database and stops cleanly" {
+	hb_newtopic
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+	HB_DEMO_DB="dbname=$PGDATABASE" HB_DEMO_SECONDS=5 HB_DEMO_RATE=100 HB_DEMO_WORKERS=2 \
+		HB_DEMO_STATE="$BATS_TEST_TMPDIR/demo" run "$HB_REPO/scripts/hb-demo"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"in "*"/s  stored"* ]]
+	[[ "$output" == *" readings/s  stored "* ]]
 	[[ "$output" == *"readings_stored"* ]]
-	n=$(q "SELECT rows_stored FROM pipeline_metrics WHERE instance LIKE 'demo-%' AND kind = 'final'")
-	[ "$n" -ge 200 ]
+	# what the producer sent was stored, once, by the two workers together
+	sent=$(sed -n 's/.*hbkafka-pub INFO \(done\|stopped\) lines=\([0-9]*\) delivered=\([0-9]*\).*/\3/p' \
+		"$BATS_TEST_TMPDIR/demo/run/producer.log" | tail -n 1)
+	[ "$sent" -ge 300 ]
+	assert_eq "$(stored)" "$sent"
+	assert_eq "$(q "SELECT count(DISTINCT instance) FROM pipeline_metrics WHERE instance LIKE 'worker-%'")" 2
 }

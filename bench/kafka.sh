@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# bench/kafka.sh — the Kafka leg measured side by side with kcat, in one run,
+# on one broker (started here, single node, KRaft) and one PostgreSQL:
+#
+#   hbkafka-pub vs kcat -P     1,000,000 readings, acks=all, idempotence, lz4, linger.ms=5 on both
+#   hbkafka-sub vs kcat -C -e  the same 1,000,000 messages, to /dev/null
+#   hbsim -> Kafka -> hbpgload  end to end, readings/s until all are stored
+#   latency                     reading timestamp -> commit in PostgreSQL at 1,000 readings/s
+#
+#   BENCH_LINES=1000000 BENCH_RUNS=3 BENCH_LATENCY_SECONDS=30 bench/kafka.sh
+#
+# Figures, not assertions.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+lines=${BENCH_LINES:-1000000}
+runs=${BENCH_RUNS:-3}
+lat_secs=${BENCH_LATENCY_SECONDS:-30}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-bench.XXXXXX")
+chmod 755 "$tmp"
+cleanup() {
+	pkill -TERM -f -- "$tmp" 2>/dev/null || true
+	hb-kafka stop --dir "$tmp/kafka" >/dev/null 2>&1 || true
+	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
+
+hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
+hb-kafka fetch >/dev/null
+# the broker with its optimising JIT on (hb-kafka turns it off for a fast start)
+HB_KAFKA_JVM_OPTS="-XX:TieredStopAtLevel=4 ${HB_KAFKA_JVM_OPTS:-}" HB_KAFKA_HEAP=1g \
+	hb-kafka start --dir "$tmp/kafka" >"$tmp/kafka.env" 2>/dev/null
+set -a
+# shellcheck disable=SC1091
+. "$tmp/pg.env"
+# shellcheck disable=SC1091
+. "$tmp/kafka.env"
+set +a
+B=$KAFKA_BOOTSTRAP_SERVERS
+n=0
+# a fresh topic in $t (not in $(...): the counter must survive)
+topic() { n=$((n + 1)); t="bench_$n"; hb-kafka topic --dir "$tmp/kafka" --topic "$t" --partitions 3 2>/dev/null; }
+q() { psql -X -qAt -c "$1"; }
+
+echo "hbmon Kafka benchmark — $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); Apache Kafka 3.9 (1 broker, KRaft), PostgreSQL $(psql -X -qAt -c 'SHOW server_version')"
+echo "$(hbkafka-pub --version); kcat $(kcat -V 2>&1 | grep -o "Version [^ ]*" | head -n 1 | cut -d" " -f2)"
+echo
+
+hbsim --seed 1 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 -q >"$tmp/readings.ndjson"
+props=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=5)
+
+# warm the broker up (JIT, page cache) before anything is timed
+topic
+kcat -P -b "$B" -t "$t" "${props[@]}" <"$tmp/readings.ndjson"
+kcat -C -q -b "$B" -t "$t" -o beginning -e >/dev/null
+hbkafka-pub -q -b "$B" -t "$t" "$tmp/readings.ndjson"
+hbkafka-sub -q -b "$B" -t "$t" -G warmup -e >/dev/null
+
+# ---- producers
+t_pub=() t_kcatp=()
+pub_ours() { topic; s=$(now); hbkafka-pub -q -b "$B" -t "$t" "${props[@]}" "$tmp/readings.ndjson"; t_pub+=("$(since "$s")"); }
+pub_kcat() { topic; s=$(now); kcat -P -b "$B" -t "$t" "${props[@]}" <"$tmp/readings.ndjson"; t_kcatp+=("$(since "$s")"); }
+for i in $(seq 1 "$runs"); do
+	if ((i % 2)); then pub_ours; pub_kcat; else pub_kcat; pub_ours; fi
+done
+topic
+src=$t
+hbkafka-pub -q -b "$B" -t "$src" "$tmp/readings.ndjson"
+
+# ---- consumers (the same topic, from the beginning, to the end)
+t_sub=() t_kcatc=()
+sub_ours() { s=$(now); hbkafka-sub -q -b "$B" -t "$src" -G "bench_g_$1" -o beginning -e >/dev/null; t_sub+=("$(since "$s")"); }
+sub_kcat() { s=$(now); kcat -C -q -b "$B" -t "$src" -o beginning -e >/dev/null; t_kcatc+=("$(since "$s")"); }
+for i in $(seq 1 "$runs"); do
+	if ((i % 2)); then sub_ours "$i"; sub_kcat; else sub_kcat; sub_ours "$i"; fi
+done
+got=$(hbkafka-sub -q -b "$B" -t "$src" -G bench_count -e | wc -l)
+[[ $got -eq $lines ]] || { echo "bench: hbkafka-sub read $got of $lines" >&2; exit 1; }
+
+# ---- end to end: produce as fast as possible while one consumer pipeline stores
+topic
+e2e=$t
+mkfifo "$tmp/acks"
+s=$(now)
+(hbsim --seed 2 --start 2026-11-24T00:00:00Z --count "$lines" --rate 0 -q | hbkafka-pub -q -b "$B" -t "$e2e") &
+hbkafka-sub -q -b "$B" -t "$e2e" -G bench_e2e -A "$tmp/acks" -c "$lines" |
+	hbclassify -qq | hbpgload -q --ack-to "$tmp/acks" -i bench-e2e
+t_e2e=$(since "$s")
+wait
+stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
+
+# ---- latency at 1,000 readings/s
+q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics'
+topic
+lat=$t
+(hbkafka-sub -q -b "$B" -t "$lat" -G bench_lat -A "$tmp/acks" -o end |
+	hbclassify -qq | hbpgload --ack-to "$tmp/acks" -i bench-latency 2>"$tmp/lat.log") &
+sleep 3
+hbsim --rate 1000 --duration "$lat_secs" -q | hbkafka-pub -q -b "$B" -t "$lat"
+sleep 2
+pkill -TERM -f -- "-A $tmp/acks -o end" || true
+wait
+lat_line=$(grep -o 'rows_in=[0-9]* .*latency_p50_ms=[0-9.]* latency_p99_ms=[0-9.]*' "$tmp/lat.log" | tail -n 1)
+p50=$(sed -n 's/.*latency_p50_ms=\([0-9.]*\).*/\1/p' <<<"$lat_line")
+p99=$(sed -n 's/.*latency_p99_ms=\([0-9.]*\).*/\1/p' <<<"$lat_line")
+lat_rows=$(sed -n 's/^rows_in=\([0-9]*\).*/\1/p' <<<"$lat_line")
+
+tp=$(median "${t_pub[@]}") tk=$(median "${t_kcatp[@]}") ts=$(median "${t_sub[@]}") tc=$(median "${t_kcatc[@]}")
+echo "| what | hbmon | reference | ratio | goal |"
+echo "|---|---|---|---|---|"
+printf '| hbkafka-pub, %s readings | %s msg/s | kcat -P: %s msg/s | %s× | ≥ 1× kcat |\n' "$(fmt "$lines")" \
+	"$(fmt "$(rate "$lines" "$tp")")" "$(fmt "$(rate "$lines" "$tk")")" "$(ratio "$tk" "$tp")"
+printf '| hbkafka-sub -e, %s messages | %s msg/s | kcat -C -e: %s msg/s | %s× | ≥ 1× kcat |\n' "$(fmt "$lines")" \
+	"$(fmt "$(rate "$lines" "$ts")")" "$(fmt "$(rate "$lines" "$tc")")" "$(ratio "$tc" "$ts")"
+printf '| hbsim → hbkafka-pub → Kafka → hbkafka-sub → hbclassify → hbpgload | %s readings/s (%s stored) | | | ≥ 50,000/s |\n' \
+	"$(fmt "$(rate "$lines" "$t_e2e")")" "$(fmt "$stored")"
+printf '| latency, reading → commit, at 1,000 readings/s for %s s (%s rows) | p50 %s ms, p99 %s ms | | | p99 ≤ 250 ms |\n' \
+	"$lat_secs" "$(fmt "${lat_rows:-0}")" "${p50:-?}" "${p99:-?}"
+echo
+echo "median of $runs runs; kcat and hbkafka-pub with the same -X settings; consumers in a fresh group"
+echo "(hbkafka-sub) and as a simple consumer (kcat -C); end to end with acknowledgements and one consumer pipeline."
