@@ -112,6 +112,7 @@ man-check:
 
 bench: all
 	HB_BIN=$(abspath $(BIN)) bench/core.sh
+	HB_BIN=$(abspath $(BIN)) bench/kafka.sh
 
 clean:
 	rm -rf build bin

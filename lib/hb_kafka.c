@@ -119,6 +119,31 @@ fail:
 	return NULL;
 }
 
+rd_kafka_t *hb_kafka_new(rd_kafka_type_t type, const char *const *defaults,
+			 const struct hb_kset *sets, int nsets, const char *debug,
+			 void (*setup)(rd_kafka_conf_t *conf, void *opaque), void *opaque,
+			 char *err, size_t errsz, char *warn, size_t warnsz)
+{
+	rd_kafka_conf_t *conf = hb_kafka_conf(defaults, sets, nsets, err, errsz, warn, warnsz);
+	char msg[512];
+	rd_kafka_t *rk;
+
+	if (!conf)
+		return NULL;
+	if (debug)
+		rd_kafka_conf_set(conf, "debug", debug, NULL, 0);
+	rd_kafka_conf_set_opaque(conf, opaque);
+	if (setup)
+		setup(conf, opaque);
+	rk = rd_kafka_new(type, conf, msg, sizeof msg);
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(err, errsz, "cannot create the %s: %s",
+			 type == RD_KAFKA_PRODUCER ? "producer" : "consumer", msg);
+	}
+	return rk;
+}
+
 int hb_kafka_topic_valid(const char *t)
 {
 	size_t n = strlen(t);

@@ -31,6 +31,17 @@ struct hb_kset {
 rd_kafka_conf_t *hb_kafka_conf(const char *const *defaults, const struct hb_kset *sets, int nsets,
 			       char *err, size_t errsz, char *warn, size_t warnsz);
 
+/*
+ * A producer or consumer: its conf from hb_kafka_conf(), "debug" set to
+ * debug when not NULL, opaque attached, and setup(conf, opaque) called to
+ * register the caller's callbacks.  Returns the handle, or NULL with a
+ * one-line reason in err (the conf is freed).  warn as for hb_kafka_conf().
+ */
+rd_kafka_t *hb_kafka_new(rd_kafka_type_t type, const char *const *defaults,
+			 const struct hb_kset *sets, int nsets, const char *debug,
+			 void (*setup)(rd_kafka_conf_t *conf, void *opaque), void *opaque,
+			 char *err, size_t errsz, char *warn, size_t warnsz);
+
 /* A topic name Kafka accepts: 1-249 of [A-Za-z0-9._-], not "." or "..". */
 int hb_kafka_topic_valid(const char *t);
 

@@ -62,6 +62,16 @@ void hb_opt_error(const char *prog, int c, char *const argv[], char *err, size_t
 	}
 }
 
+int hb_opt_input(int argc, char *const argv[], int optind_, const char **input, char *err, size_t errsz)
+{
+	if (argc - optind_ > 1) {
+		snprintf(err, errsz, "one input file at most (got %d)", argc - optind_);
+		return -1;
+	}
+	*input = optind_ < argc ? argv[optind_] : NULL;
+	return 0;
+}
+
 const char *hb_env(const char *name, const char *def)
 {
 	const char *v = getenv(name);

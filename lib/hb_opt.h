@@ -31,6 +31,20 @@ int hb_opt_double(const char *opt, const char *s, double min, double max, double
  */
 void hb_opt_error(const char *prog, int c, char *const argv[], char *err, size_t errsz);
 
+/* The long options every program has; ends the struct option array. */
+#define HB_OPT_COMMON \
+	{"quiet", no_argument, NULL, 'q'}, \
+	{"verbose", no_argument, NULL, 'v'}, \
+	{"help", no_argument, NULL, 'h'}, \
+	{"version", no_argument, NULL, 'V'}, \
+	{0, 0, 0, 0}
+
+/*
+ * The operands after the options: at most one input file (NULL: stdin).
+ * Returns 0, or -1 with a one-line complaint in err.
+ */
+int hb_opt_input(int argc, char *const argv[], int optind_, const char **input, char *err, size_t errsz);
+
 /* getenv(name) when set and non-empty, else def. */
 const char *hb_env(const char *name, const char *def);
 

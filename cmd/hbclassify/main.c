@@ -78,6 +78,12 @@ static void usage(int status)
 	exit(status);
 }
 
+static void die_usage(const char *msg)
+{
+	fprintf(stderr, "hbclassify: %s\n", msg);
+	exit(HB_EXIT_USAGE);
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE };
@@ -89,11 +95,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"strict", no_argument, NULL, 's'},
 		{"alerts", required_argument, NULL, 'a'},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+		HB_OPT_COMMON,
 	};
 	char err[256];
 	int c, bad = 0;
@@ -115,23 +117,14 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'V': printf("hbclassify %s\n", HB_VERSION); exit(0);
 		default:
 			hb_opt_error("hbclassify", c, argv, err, sizeof err);
-			fprintf(stderr, "hbclassify: %s\n", err);
-			exit(HB_EXIT_USAGE);
+			bad = 1;
 		}
-		if (bad) {
-			fprintf(stderr, "hbclassify: %s\n", err);
-			exit(HB_EXIT_USAGE);
-		}
+		if (bad)
+			die_usage(err);
 	}
-	if (argc - optind > 1) {
-		fprintf(stderr, "hbclassify: one input file at most (got %d)\n", argc - optind);
-		exit(HB_EXIT_USAGE);
-	}
-	o->input = optind < argc ? argv[optind] : NULL;
-	if (hb_thresholds_check(&o->th, err, sizeof err) < 0) {
-		fprintf(stderr, "hbclassify: %s\n", err);
-		exit(HB_EXIT_USAGE);
-	}
+	if (hb_opt_input(argc, argv, optind, &o->input, err, sizeof err) < 0 ||
+	    hb_thresholds_check(&o->th, err, sizeof err) < 0)
+		die_usage(err);
 }
 
 static void flush_out(void *arg)

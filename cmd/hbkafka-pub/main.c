@@ -100,6 +100,12 @@ static void usage(int status)
 	exit(status);
 }
 
+static void die_usage(const char *msg)
+{
+	fprintf(stderr, "hbkafka-pub: %s\n", msg);
+	exit(HB_EXIT_USAGE);
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_KEEP = 256, OPT_MAXLINE };
@@ -109,11 +115,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"envelope", no_argument, NULL, 'E'},
 		{"keep-partition", no_argument, NULL, OPT_KEEP},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+		HB_OPT_COMMON,
 	};
 	char err[512];
 	int c;
@@ -123,10 +125,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'b':
 		case 'X':
 		case 'F':
-			if (o->nsets == MAX_SETS) {
-				fprintf(stderr, "hbkafka-pub: too many -b/-X/-F options (%d at most)\n", MAX_SETS);
-				exit(HB_EXIT_USAGE);
-			}
+			if (o->nsets == MAX_SETS)
+				die_usage("too many -b/-X/-F options");
 			o->sets[o->nsets].kind = (char)c;
 			o->sets[o->nsets++].val = optarg;
 			break;
@@ -134,10 +134,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'E': o->envelope = 1; break;
 		case OPT_KEEP: o->keep_partition = 1; break;
 		case OPT_MAXLINE:
-			if (hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err) < 0) {
-				fprintf(stderr, "hbkafka-pub: %s\n", err);
-				exit(HB_EXIT_USAGE);
-			}
+			if (hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err) < 0)
+				die_usage(err);
 			break;
 		case 'q': o->verbosity--; break;
 		case 'v': o->verbosity++; break;
@@ -145,25 +143,19 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'V': printf("hbkafka-pub %s (librdkafka %s)\n", HB_VERSION, rd_kafka_version_str()); exit(0);
 		default:
 			hb_opt_error("hbkafka-pub", c, argv, err, sizeof err);
-			fprintf(stderr, "hbkafka-pub: %s\n", err);
-			exit(HB_EXIT_USAGE);
+			die_usage(err);
 		}
 	}
-	if (argc - optind > 1) {
-		fprintf(stderr, "hbkafka-pub: one input file at most (got %d)\n", argc - optind);
-		exit(HB_EXIT_USAGE);
-	}
-	o->input = optind < argc ? argv[optind] : NULL;
+	if (hb_opt_input(argc, argv, optind, &o->input, err, sizeof err) < 0)
+		die_usage(err);
 	if (!o->topic)
 		o->topic = hb_env("HB_TOPIC", HB_KAFKA_DEFAULT_TOPIC);
 	if (!hb_kafka_topic_valid(o->topic)) {
-		fprintf(stderr, "hbkafka-pub: -t '%s': not a valid topic name ([A-Za-z0-9._-], 1-249)\n", o->topic);
-		exit(HB_EXIT_USAGE);
+		snprintf(err, sizeof err, "-t '%s': not a valid topic name ([A-Za-z0-9._-], 1-249)", o->topic);
+		die_usage(err);
 	}
-	if (o->keep_partition && !o->envelope) {
-		fprintf(stderr, "hbkafka-pub: --keep-partition goes with --envelope\n");
-		exit(HB_EXIT_USAGE);
-	}
+	if (o->keep_partition && !o->envelope)
+		die_usage("--keep-partition goes with --envelope");
 }
 
 /* Delivery reports: count them, and say which lines failed and why. */
@@ -210,6 +202,14 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 	       "librdkafka %s: %s", fac, buf);
 }
 
+static void set_callbacks(rd_kafka_conf_t *conf, void *opaque)
+{
+	(void)opaque;
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+}
+
 static rd_kafka_t *make_producer(struct run *r)
 {
 	static const char *const defaults[] = {
@@ -221,26 +221,14 @@ static rd_kafka_t *make_producer(struct run *r)
 		NULL,
 	};
 	char err[512], warn[512];
-	rd_kafka_conf_t *conf = hb_kafka_conf(defaults, r->o->sets, r->o->nsets, err, sizeof err,
-					      warn, sizeof warn);
-	rd_kafka_t *rk;
+	rd_kafka_t *rk = hb_kafka_new(RD_KAFKA_PRODUCER, defaults, r->o->sets, r->o->nsets,
+				      r->o->verbosity > HB_LOG_DEBUG ? "broker,topic,msg" : NULL,
+				      set_callbacks, r, err, sizeof err, warn, sizeof warn);
 
-	if (!conf) {
-		hb_log(HB_LOG_ERROR, "%s", err);
-		exit(HB_EXIT_USAGE);
-	}
 	if (warn[0])
 		hb_log(HB_LOG_WARNING, "%s", warn);
-	if (r->o->verbosity > HB_LOG_DEBUG)
-		rd_kafka_conf_set(conf, "debug", "broker,topic,msg", NULL, 0);
-	rd_kafka_conf_set_opaque(conf, r);
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_conf_set_error_cb(conf, on_error);
-	rd_kafka_conf_set_log_cb(conf, on_log);
-	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
 	if (!rk) {
-		rd_kafka_conf_destroy(conf);
-		hb_log(HB_LOG_ERROR, "cannot create the producer: %s", err);
+		hb_log(HB_LOG_ERROR, "%s", err);
 		exit(HB_EXIT_USAGE);
 	}
 	return rk;

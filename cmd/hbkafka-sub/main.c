@@ -139,11 +139,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"envelope", no_argument, NULL, 'E'},
 		{"ack-from", required_argument, NULL, 'A'},
 		{"retry-for", required_argument, NULL, 'r'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+		HB_OPT_COMMON,
 	};
 	char err[512];
 	int c, bad = 0;
@@ -486,6 +482,15 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		hb_log(HB_LOG_DEBUG, "commit: %s", rd_kafka_err2str(err));
 }
 
+static void set_callbacks(rd_kafka_conf_t *conf, void *opaque)
+{
+	(void)opaque;
+	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+}
+
 static rd_kafka_t *make_consumer(struct run *r)
 {
 	const char *const defaults[] = {
@@ -501,27 +506,14 @@ static rd_kafka_t *make_consumer(struct run *r)
 		NULL,
 	};
 	char err[512], warn[512];
-	rd_kafka_conf_t *conf = hb_kafka_conf(defaults, r->o->sets, r->o->nsets, err, sizeof err,
-					      warn, sizeof warn);
-	rd_kafka_t *rk;
+	rd_kafka_t *rk = hb_kafka_new(RD_KAFKA_CONSUMER, defaults, r->o->sets, r->o->nsets,
+				      r->o->verbosity > HB_LOG_DEBUG ? "cgrp,topic,fetch" : NULL,
+				      set_callbacks, r, err, sizeof err, warn, sizeof warn);
 
-	if (!conf) {
-		hb_log(HB_LOG_ERROR, "%s", err);
-		exit(HB_EXIT_USAGE);
-	}
 	if (warn[0])
 		hb_log(HB_LOG_WARNING, "%s", warn);
-	if (r->o->verbosity > HB_LOG_DEBUG)
-		rd_kafka_conf_set(conf, "debug", "cgrp,topic,fetch", NULL, 0);
-	rd_kafka_conf_set_opaque(conf, r);
-	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-	rd_kafka_conf_set_error_cb(conf, on_error);
-	rd_kafka_conf_set_log_cb(conf, on_log);
-	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
 	if (!rk) {
-		rd_kafka_conf_destroy(conf);
-		hb_log(HB_LOG_ERROR, "cannot create the consumer: %s", err);
+		hb_log(HB_LOG_ERROR, "%s", err);
 		exit(HB_EXIT_USAGE);
 	}
 	rd_kafka_poll_set_consumer(rk);

@@ -88,6 +88,12 @@ static void usage(int status)
 	exit(status);
 }
 
+static void die_usage(const char *msg)
+{
+	fprintf(stderr, "hbpgload: %s\n", msg);
+	exit(HB_EXIT_USAGE);
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS };
@@ -101,11 +107,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"ack-to", required_argument, NULL, OPT_ACK},
 		{"strict", no_argument, NULL, 's'},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+		HB_OPT_COMMON,
 	};
 	char err[512];
 	int c, bad = 0;
@@ -129,19 +131,13 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'V': printf("hbpgload %s\n", HB_VERSION); exit(0);
 		default:
 			hb_opt_error("hbpgload", c, argv, err, sizeof err);
-			fprintf(stderr, "hbpgload: %s\n", err);
-			exit(HB_EXIT_USAGE);
+			bad = 1;
 		}
-		if (bad) {
-			fprintf(stderr, "hbpgload: %s\n", err);
-			exit(HB_EXIT_USAGE);
-		}
+		if (bad)
+			die_usage(err);
 	}
-	if (argc - optind > 1) {
-		fprintf(stderr, "hbpgload: one input file at most (got %d)\n", argc - optind);
-		exit(HB_EXIT_USAGE);
-	}
-	o->input = optind < argc ? argv[optind] : NULL;
+	if (hb_opt_input(argc, argv, optind, &o->input, err, sizeof err) < 0)
+		die_usage(err);
 	if (hb_pg_conninfo_check(o->dbname, err, sizeof err) < 0) {
 		fprintf(stderr, "hbpgload: -d: %s\n", err);
 		exit(HB_EXIT_USAGE);

@@ -91,11 +91,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"anomaly-rate", required_argument, NULL, 'a'},
 		{"invalid-rate", required_argument, NULL, OPT_INVALID},
 		{"malformed-rate", required_argument, NULL, OPT_MALFORMED},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+		HB_OPT_COMMON,
 	};
 	char err[256], *end;
 	long v;
