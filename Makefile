@@ -48,9 +48,12 @@ LIBHB    := $(BUILD)/libhb.a
 PROG_BIN := $(PROGS:%=$(BIN)/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# libFuzzer harnesses, also built with a plain driver that replays their corpus
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check
-all: check-deps $(PROG_BIN) $(UNIT_BIN)
+.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build
+all: check-deps $(PROG_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 # One line saying exactly what is missing, rather than a wall of compiler errors.
 check-deps:
@@ -77,6 +80,31 @@ $(BIN)/%: $(BUILD)/cmd/%/main.o $(LIBHB)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/tap.o $(LIBHB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/unit/tap.o $(LIBHB) $(LIBS_ALL)
+
+$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/driver.o $(LIBHB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/driver.o $(LIBHB) $(LIBS_ALL)
+
+# Coverage-guided fuzzing with libFuzzer (clang): FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build/fuzz
+FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_TARGETS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $(CPPFLAGS) -o $@ $< $(FUZZ_LIB_OBJ) $(LIBS_ALL)
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_TARGETS)
 
 # The whole suite: unit tests (TAP) and bats end-to-end tests against real
 # servers that tests/run starts.  Missing Debian packages are installed first

@@ -75,6 +75,10 @@ static int expect(const char *s, size_t n, size_t *i, char c)
 
 #define FAIL(...) do { snprintf(err, errsz, __VA_ARGS__); return -1; } while (0)
 
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in seconds since the epoch. */
+#define HB_TIME_MIN_S (-62135596800LL)
+#define HB_TIME_MAX_S (253402300799LL)
+
 static const char *const month_name[] = {
 	"January", "February", "March", "April", "May", "June", "July",
 	"August", "September", "October", "November", "December",
@@ -146,6 +150,11 @@ int hb_time_parse(const char *s, size_t n, int64_t *us, char *err, size_t errsz)
 
 	t = hb_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
 	    h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+	/* The instant, in UTC, must be in 0001..9999 too (found by fuzzing:
+	 * 0001-01-01T00:00:00+23:59 is in year 0 in UTC, and could not be
+	 * written back as RFC 3339). */
+	if (t < HB_TIME_MIN_S || t > HB_TIME_MAX_S)
+		FAIL("the instant is outside years 0001-9999 in UTC");
 	*us = t * 1000000 + frac;
 	return 0;
 }

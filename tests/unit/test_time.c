@@ -200,6 +200,9 @@ static void test_parse_reasons(void)
 		{"2026-01-01T00:00:00Zx", "trailing"},
 		{"", "empty"},
 		{"0000-01-01T00:00:00Z", "year"},
+		/* found by fuzzing: valid locally, but year 0 or 10000 in UTC */
+		{"0001-01-01T00:00:00+23:59", "0001-9999 in UTC"},
+		{"9999-12-31T23:59:59-00:01", "0001-9999 in UTC"},
 	};
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
