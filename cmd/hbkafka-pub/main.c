@@ -38,6 +38,7 @@ struct opts {
  * lock for the lot instead of one per message). */
 struct batch {
 	rd_kafka_message_t m[BATCH];
+	rd_kafka_message_t group[BATCH];	/* one partition's share */
 	int n;
 	struct hb_buf data;         /* the lines, copied out of the reader */
 	size_t off[BATCH], klen[BATCH], koff[BATCH];
@@ -48,6 +49,7 @@ struct run {
 	struct opts *o;
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;
+	int32_t nparts;             /* the topic's partitions, 0 if not known */
 	struct batch b;
 	struct hb_reader *in;
 	struct hb_parser *parser;
@@ -217,6 +219,7 @@ static rd_kafka_t *make_producer(struct run *r)
 		"acks", "all",
 		"compression.codec", "lz4",
 		"linger.ms", "5",
+		"partitioner", "murmur2_random",
 		"client.id", "hbkafka-pub",
 		NULL,
 	};
@@ -254,6 +257,8 @@ static int check_topic(struct run *r)
 		hb_log(HB_LOG_ERROR, "topic %s does not exist (create it, e.g. scripts/hb-kafka topic "
 		       "--topic %s)", r->o->topic, r->o->topic);
 		rc = -1;
+	} else if (md->topic_cnt == 1 && !md->topics[0].err) {
+		r->nparts = md->topics[0].partition_cnt;
 	}
 	rd_kafka_metadata_destroy(md);
 	return rc;
@@ -324,43 +329,62 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 	}
 }
 
-/* Queue the batched lines; those the full local queue refused wait and go again. */
+/* Queue msgs[0..n) to partition part; those the full local queue refused go again. */
+static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, int n)
+{
+	while (n > 0) {
+		int ok = rd_kafka_produce_batch(r->rkt, part, RD_KAFKA_MSG_F_COPY, msgs, n), j = 0;
+
+		r->queued += (uint64_t)ok;
+		for (int i = 0; i < n; i++) {
+			if (!msgs[i].err)
+				continue;
+			if (msgs[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+				r->failed++;
+				hb_log(HB_LOG_ERROR, "line %llu not delivered: %s",
+				       (unsigned long long)(uintptr_t)msgs[i]._private,
+				       rd_kafka_err2str(msgs[i].err));
+				continue;
+			}
+			msgs[j] = msgs[i];
+			msgs[j++].err = 0;
+		}
+		n = j;
+		if (n) {
+			rd_kafka_poll(r->rk, 100);	/* deliveries free room */
+			if (r->fatal)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Queue the batched lines, one rd_kafka_produce_batch per partition: we pick
+ * the partition from the key ourselves (murmur2, as Kafka's Java clients and
+ * our partitioner setting do), so librdkafka enqueues each group directly.
+ */
 static int flush_batch(struct run *r)
 {
 	struct batch *b = &r->b;
-	int done = 0;
 
 	for (int i = 0; i < b->n; i++) {
 		b->m[i].payload = b->data.p + b->off[i];
 		b->m[i].key = b->has_key[i] ? b->data.p + b->koff[i] : NULL;
 		b->m[i].key_len = b->has_key[i] ? b->klen[i] : 0;
+		b->m[i].partition = b->has_key[i] && r->nparts > 0 ?
+			rd_kafka_msg_partitioner_murmur2_random(r->rkt, b->m[i].key, b->m[i].key_len,
+								r->nparts, NULL, NULL) :
+			RD_KAFKA_PARTITION_UA;
 	}
-	while (done < b->n) {
-		int left = b->n - done, ok, j = done;
+	for (int32_t part = -1; part < r->nparts && b->n; part++) {
+		int32_t want = part < 0 ? RD_KAFKA_PARTITION_UA : part;
+		int k = 0;
 
-		ok = rd_kafka_produce_batch(r->rkt, RD_KAFKA_PARTITION_UA,
-					    RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION,
-					    b->m + done, left);
-		r->queued += (uint64_t)ok;
-		/* the refused ones keep their err; full queue: serve reports, retry them */
-		for (int i = done; i < b->n; i++) {
-			if (!b->m[i].err)
-				continue;
-			if (b->m[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-				r->failed++;
-				hb_log(HB_LOG_ERROR, "line %llu not delivered: %s",
-				       (unsigned long long)(uintptr_t)b->m[i]._private,
-				       rd_kafka_err2str(b->m[i].err));
-				continue;
-			}
-			b->m[j] = b->m[i];
-			b->m[j++].err = 0;
-		}
-		if (j == done)
-			break;
-		b->n = j;
-		rd_kafka_poll(r->rk, 100);
-		if (r->fatal)
+		for (int i = 0; i < b->n; i++)
+			if (b->m[i].partition == want)
+				b->group[k++] = b->m[i];
+		if (k && produce_part(r, want, b->group, k) < 0)
 			return -1;
 	}
 	b->n = 0;
@@ -531,7 +555,7 @@ int main(int argc, char **argv)
 	rc = status_of(&r, rc);
 	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
 	hb_log(HB_LOG_INFO, "%s lines=%llu delivered=%llu failed=%llu seconds=%.3f lines_per_s=%.0f",
-	       hb_stop ? "stopped" : "done", (unsigned long long)r.lines,
+	       rc ? "failed" : hb_stop ? "stopped" : "done", (unsigned long long)r.lines,
 	       (unsigned long long)r.delivered, (unsigned long long)r.failed, secs,
 	       secs > 0 ? (double)r.lines / secs : 0.0);
 

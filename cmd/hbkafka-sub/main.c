@@ -54,7 +54,7 @@ struct run {
 	rd_kafka_message_t *batch[BATCH];
 	struct hb_buf out;
 	int out_err, paused;
-	int64_t stalled_since;
+	int64_t stalled_since, stall_limit;
 	struct part p[MAX_PARTS];
 	int nparts;
 	int ack_fd;
@@ -62,7 +62,7 @@ struct run {
 	size_t acklen;
 	uint64_t messages, bytes, acks, errors;
 	int64_t t0, last_ok, last_probe;
-	int assigned_once, fatal, config_error;
+	int assigned_once, fatal, config_error, ends_known;
 	char fatal_msg[512];
 };
 
@@ -222,7 +222,7 @@ static int parse_offset(const char *s, int64_t *off, int64_t *ts_ms)
 	v = strtoll(s, &end, 10);
 	if (!*s || *end || errno)
 		return -1;
-	*off = v >= 0 ? v : RD_KAFKA_OFFSET_TAIL(-v);
+	*off = s[0] != '-' ? v : RD_KAFKA_OFFSET_TAIL(-v);	/* -0: the end */
 	return 0;
 }
 
@@ -308,6 +308,23 @@ static int drain_out(struct run *r, int wait_ms)
  */
 #define STALL_PAUSE_US (30 * 1000000LL)
 
+/* How long a stall may last before pausing: 30 s, or a third of
+ * max.poll.interval.ms when that is shorter, so we never miss a poll. */
+static int64_t stall_limit(struct run *r)
+{
+	char v[32];
+	size_t n = sizeof v;
+	long long ms;
+
+	if (!r->stall_limit) {
+		r->stall_limit = STALL_PAUSE_US;
+		if (rd_kafka_conf_get(rd_kafka_conf(r->rk), "max.poll.interval.ms", v, &n) == RD_KAFKA_CONF_OK &&
+		    (ms = atoll(v)) > 0 && ms * 1000 / 3 < r->stall_limit)
+			r->stall_limit = ms * 1000 / 3;
+	}
+	return r->stall_limit;
+}
+
 static void backpressure(struct run *r)
 {
 	rd_kafka_topic_partition_list_t *a = NULL;
@@ -318,7 +335,7 @@ static void backpressure(struct run *r)
 		r->stalled_since = 0;
 	else if (!r->stalled_since)
 		r->stalled_since = now;
-	pause = r->stalled_since && now - r->stalled_since > STALL_PAUSE_US;
+	pause = r->stalled_since && now - r->stalled_since > stall_limit(r);
 	if (pause == r->paused || (!pause && r->out.len > OUT_LOW))
 		return;
 	if (rd_kafka_assignment(r->rk, &a) || !a)
@@ -403,6 +420,14 @@ static void committed_or_reset(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *
 			parts->elems[i].offset = dflt;
 }
 
+/* -X partition.assignment.strategy=cooperative-sticky assigns incrementally. */
+static int cooperative(rd_kafka_t *rk)
+{
+	const char *p = rd_kafka_rebalance_protocol(rk);
+
+	return p && strcmp(p, "COOPERATIVE") == 0;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -429,7 +454,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		r->assigned_once = 1;
 		r->paused = 0;
 		hb_log(HB_LOG_INFO, "assigned %d partition(s) of %s", parts->cnt, r->o->topic);
-		rd_kafka_assign(rk, parts);
+		if (cooperative(rk))
+			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+		else
+			rd_kafka_assign(rk, parts);
 		return;
 	}
 	/* Revoked: commit what is done now, so the next owner starts right after it. */
@@ -445,7 +473,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			p->assigned = 0;
 	}
 	hb_log(HB_LOG_INFO, "revoked %d partition(s) of %s", parts->cnt, r->o->topic);
-	rd_kafka_assign(rk, NULL);
+	if (cooperative(rk))
+		rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+	else
+		rd_kafka_assign(rk, NULL);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -545,7 +576,8 @@ static int learn_topic(struct run *r)
 	}
 	r->nparts = md->topics[0].partition_cnt < MAX_PARTS ? md->topics[0].partition_cnt : MAX_PARTS;
 	rd_kafka_metadata_destroy(md);
-	for (int i = 0; i < r->nparts && r->o->exit_at_end && rc == 1; i++) {
+	/* -e: the ends as they are at start, learned once (later probes only check the broker) */
+	for (int i = 0; i < r->nparts && r->o->exit_at_end && !r->ends_known && rc == 1; i++) {
 		int64_t lo, hi;
 
 		if (rd_kafka_query_watermark_offsets(r->rk, r->o->topic, i, &lo, &hi, 5000))
@@ -553,6 +585,8 @@ static int learn_topic(struct run *r)
 		else
 			r->p[i].end = hi;
 	}
+	if (rc == 1)
+		r->ends_known = 1;
 	r->last_ok = hb_time_mono_us();
 	return rc;
 }
@@ -714,8 +748,13 @@ static int run_loop(struct run *r)
 		if (r->ack_fd >= 0)
 			read_acks(r);
 		/* nothing new: wait for the reader (up to 100 ms) rather than spin */
-		if (r->out.len && drain_out(r, got_any ? 0 : 100) < 0)
-			return HB_EXIT_OK;	/* the reader is gone: end quietly */
+		if (r->out.len && drain_out(r, got_any ? 0 : 100) < 0) {
+			if (r->out_err == EPIPE)
+				return HB_EXIT_OK;	/* the reader is gone: end quietly */
+			hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
+			       "committed)", strerror(r->out_err));
+			return HB_EXIT_FAIL;
+		}
 		backpressure(r);
 		if (at_end(r))
 			return HB_EXIT_OK;
@@ -735,8 +774,8 @@ static int start(struct run *r)
 
 	while ((k = learn_topic(r)) == 0 && !hb_stop) {
 		if (r->o->retry_for && hb_time_mono_us() - t0 >= r->o->retry_for * 1000000LL) {
-			hb_log(HB_LOG_ERROR, "broker unreachable for %ld s (--retry-for); try again later",
-			       r->o->retry_for);
+			hb_log(HB_LOG_ERROR, "broker unreachable for %.0f s (--retry-for); try again later",
+			       (double)(hb_time_mono_us() - t0) / 1e6);
 			return HB_EXIT_UNAVAILABLE;
 		}
 		hb_log(HB_LOG_WARNING, "waiting for the broker to answer");
@@ -769,6 +808,51 @@ static int open_acks(const char *path)
 		exit(HB_EXIT_USAGE);
 	}
 	return fd;
+}
+
+/*
+ * Write what was read (for up to 10 s: a reader that is stuck gets it again
+ * later, uncommitted), let the last acknowledgements in, then leave the group
+ * committing what is done — within 30 s, so that a broker that hangs cannot
+ * keep us: what is not committed is simply delivered again.
+ */
+static int finish(struct run *r, int rc)
+{
+	int64_t end = hb_time_mono_us() + 10000000;
+	rd_kafka_error_t *e;
+
+	while (!r->out_err && r->out.len && hb_time_mono_us() < end)
+		if (drain_out(r, 1000) < 0)
+			break;
+	if (r->out_err && r->out_err != EPIPE && rc == HB_EXIT_OK) {
+		hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
+		       "committed)", strerror(r->out_err));
+		rc = HB_EXIT_FAIL;
+	}
+	if (r->ack_fd >= 0) {
+		usleep(200000);
+		read_acks(r);
+	}
+	if (rc == HB_EXIT_UNAVAILABLE)
+		return rc;	/* no broker to leave the group with: destroy without closing */
+	e = rd_kafka_consumer_close_queue(r->rk, r->queue);
+	if (e) {
+		rd_kafka_error_destroy(e);
+		rd_kafka_consumer_close(r->rk);
+		return rc;
+	}
+	end = hb_time_mono_us() + 30000000;
+	while (!rd_kafka_consumer_closed(r->rk) && hb_time_mono_us() < end) {
+		/* consumer_poll serves the revocation through on_rebalance */
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 100);
+
+		if (m)
+			rd_kafka_message_destroy(m);	/* not written: delivered again later */
+	}
+	if (!rd_kafka_consumer_closed(r->rk))
+		hb_log(HB_LOG_WARNING, "the broker did not let us leave the group within 30 s; "
+		       "uncommitted messages will be delivered again");
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -809,25 +893,16 @@ int main(int argc, char **argv)
 	rc = start(&r);
 	if (rc < 0)
 		rc = run_loop(&r);
-	/* finish: write what is read, let the last acknowledgements in, commit */
-	if (!r.out_err)
-		while (r.out.len && drain_out(&r, 1000) == 0 && (r.out.len == 0 || !r.out_err))
-			if (hb_stop > 1 && r.out.len)
-				break;
-	if (r.ack_fd >= 0) {
-		usleep(200000);
-		read_acks(&r);
-	}
-	rd_kafka_queue_destroy(r.queue);
-	rd_kafka_consumer_close(r.rk);
+	rc = finish(&r, rc);
 	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
-	if (r.out_err != EPIPE)
+	if (r.out_err != EPIPE || rc)
 		hb_log(HB_LOG_INFO, "%s messages=%llu bytes=%llu acks=%llu errors=%llu seconds=%.3f "
-		       "messages_per_s=%.0f", hb_stop ? "stopped" : "done",
+		       "messages_per_s=%.0f", rc ? "failed" : hb_stop ? "stopped" : "done",
 		       (unsigned long long)r.messages, (unsigned long long)r.bytes,
 		       (unsigned long long)r.acks, (unsigned long long)r.errors, secs,
 		       secs > 0 ? (double)r.messages / secs : 0.0);
-	rd_kafka_destroy(r.rk);
+	rd_kafka_queue_destroy(r.queue);
+	rd_kafka_destroy_flags(r.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	hb_buf_release(&r.out);
 	if (stdout_flags >= 0)
 		fcntl(1, F_SETFL, stdout_flags);	/* the pipe may be shared: put it back */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hb_io.h"
@@ -35,7 +36,7 @@ struct run {
 	struct hb_reader *in;
 	struct hb_loader *ld;
 	struct hb_progress prog;
-	int ack_fd;
+	int ack_fd, ack_warned;
 	uint64_t malformed_logged;
 	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
 	uint64_t rows_at_snapshot;
@@ -144,24 +145,43 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
+/*
+ * The acknowledgement FIFO is opened without blocking, when there is a reader
+ * (hbkafka-sub -A), and written without blocking: an acknowledgement that
+ * cannot go now is not lost, because the next one for the same partition
+ * says more (the highest offset stored), and without any the messages are
+ * only delivered again, never dropped.
+ */
+static int ack_open(struct run *r)
+{
+	if (r->ack_fd >= 0)
+		return 0;
+	r->ack_fd = open(r->o->ack_to, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (r->ack_fd < 0 && errno != ENXIO && !r->ack_warned++)
+		hb_log(HB_LOG_WARNING, "cannot open --ack-to %s: %s (offsets will not be committed; "
+		       "records are stored)", r->o->ack_to, strerror(errno));
+	return r->ack_fd >= 0 ? 0 : -1;
+}
+
 static void on_commit(void *arg, const struct hb_coord *c, size_t n)
 {
 	struct run *r = arg;
 	char line[64];
 
-	if (r->ack_fd < 0)
+	if (!r->o->ack_to || ack_open(r) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		int k = snprintf(line, sizeof line, "%d %lld\n", c[i].partition, (long long)c[i].offset);
 
 		/* One write per line: a FIFO keeps lines under PIPE_BUF whole. */
-		if (write(r->ack_fd, line, (size_t)k) != k) {
-			hb_log(HB_LOG_WARNING, "cannot write acknowledgements to %s: %s (offsets will "
-			       "not be committed; records are stored)", r->o->ack_to, strerror(errno));
-			close(r->ack_fd);
-			r->ack_fd = -1;
-			return;
-		}
+		if (write(r->ack_fd, line, (size_t)k) == k)
+			continue;
+		if (errno == EAGAIN)
+			continue;	/* the reader lags: the next acknowledgement covers this one */
+		hb_log(HB_LOG_DEBUG, "acknowledgements to %s: %s", r->o->ack_to, strerror(errno));
+		close(r->ack_fd);	/* the reader is gone (EPIPE): open again next time */
+		r->ack_fd = -1;
+		return;
 	}
 }
 
@@ -230,6 +250,8 @@ static int store(struct run *r, const char *metrics)
 		}
 		if (r->o->retry_for && backoff > first_fail + r->o->retry_for * 1000000LL - now)
 			backoff = first_fail + r->o->retry_for * 1000000LL - now;
+		if (hb_stop && backoff > r->stop_at + STOP_GRACE_US - now)
+			backoff = r->stop_at + STOP_GRACE_US - now;
 		sleep_us(backoff > 0 ? backoff : 1000);
 		backoff = backoff * 2 > 5000000 ? 5000000 : backoff * 2;
 	}
@@ -373,8 +395,13 @@ int main(int argc, char **argv)
 	}
 	if (o.input && strcmp(o.input, "-") != 0)
 		in_fd = open_file(o.input, O_RDONLY, "input");
-	if (o.ack_to)
-		r.ack_fd = open_file(o.ack_to, O_WRONLY | O_APPEND | O_CREAT, "acknowledgement file");
+	if (o.ack_to) {
+		struct stat st;
+
+		if (stat(o.ack_to, &st) < 0)	/* a plain file is created; a FIFO must exist */
+			close(open_file(o.ack_to, O_WRONLY | O_APPEND | O_CREAT, "acknowledgement file"));
+		ack_open(&r);
+	}
 	lo.conninfo = o.dbname;
 	lo.instance = o.instance;
 	r.in = hb_reader_new(in_fd, (size_t)o.max_line);

@@ -262,7 +262,7 @@ int main(int argc, char **argv)
 	if (r.out.err != EPIPE && hb_log_enabled(HB_LOG_INFO))
 		hb_log(HB_LOG_INFO, "%s readings=%llu normal=%llu bradycardia=%llu tachycardia=%llu "
 		       "invalid=%llu malformed=%llu seed=%llu seconds=%.3f",
-		       hb_stop ? "stopped" : "done", (unsigned long long)r.n,
+		       rc ? "failed" : hb_stop ? "stopped" : "done", (unsigned long long)r.n,
 		       (unsigned long long)r.kinds[HB_SIM_NORMAL], (unsigned long long)r.kinds[HB_SIM_BRADY],
 		       (unsigned long long)r.kinds[HB_SIM_TACHY], (unsigned long long)r.kinds[HB_SIM_INVALID],
 		       (unsigned long long)r.kinds[HB_SIM_MALFORMED], (unsigned long long)o.seed, secs);

@@ -41,8 +41,9 @@ setup() {
 	hbkafka-pub -q "$R"
 	hbkafka-sub -E -e -q -o beginning >"$BATS_TEST_TMPDIR/env.ndjson"
 	assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/env.ndjson" | tr -d ' ')" 100000
-	# one partition per customer
+	# one partition per customer, and the customers spread over all three
 	assert_eq "$(jq -r '[.key, .partition] | @tsv' "$BATS_TEST_TMPDIR/env.ndjson" | sort -u | cut -f1 | uniq -d | wc -l | tr -d ' ')" 0
+	assert_eq "$(jq -r .partition "$BATS_TEST_TMPDIR/env.ndjson" | sort -u | tr '\n' ' ')" "0 1 2 "
 	# within a partition, by offset, each customer's timestamps only grow
 	bad=$(jq -r '[.partition, .offset, .key, .value.timestamp] | @tsv' "$BATS_TEST_TMPDIR/env.ndjson" |
 		sort -k1,1n -k2,2n | awk -F'\t' '{ k = $1 "/" $3; if (k in last && $4 <= last[k]) bad++; last[k] = $4 } END { print bad + 0 }')
@@ -128,4 +129,39 @@ setup() {
 	run hbkafka-sub -b 127.0.0.1:1 --retry-for 3 -e
 	[ "$status" -eq 69 ]
 	[[ "$output" == *"broker unreachable for"* ]]
+}
+
+@test "-e ends at the end seen at start, even while the producer goes on" {
+	hb_newtopic
+	head -n 700 "$R" | hbkafka-pub -q
+	hbsim --rate 300 --duration 6 -q | hbkafka-pub -q 3>&- &
+	sleep 1
+	n=$(hbkafka-sub -G "$HB_GROUP-e" -o beginning -e -q | wc -l | tr -d ' ')
+	wait
+	# the 700 of the start, and what came in the second before it looked: not the rest
+	[ "$n" -ge 700 ] && [ "$n" -lt 1500 ]
+}
+
+@test "cooperative rebalancing works (-X partition.assignment.strategy=cooperative-sticky)" {
+	hb_newtopic
+	head -n 500 "$R" | hbkafka-pub -q
+	n=$(hbkafka-sub -X partition.assignment.strategy=cooperative-sticky -e -q | wc -l | tr -d ' ')
+	assert_eq "$n" 500
+}
+
+@test "hbpgload --ack-to a FIFO nobody reads neither hangs nor loses anything" {
+	mkfifo "$BATS_TEST_TMPDIR/acks"
+	run timeout 30 hbpgload --ack-to "$BATS_TEST_TMPDIR/acks" "$C"
+	[ "$status" -eq 0 ]
+	assert_eq "$(stored)" 100000
+}
+
+@test "hbkafka-sub: a write error other than a closed pipe exits 1, commits nothing" {
+	hb_newtopic
+	head -n 300 "$R" | hbkafka-pub -q
+	run bash -c 'hbkafka-sub -e -q >/dev/full'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"write error on stdout: No space left on device"* ]]
+	# nothing was committed: the group still reads all of it
+	assert_eq "$(hbkafka-sub -e -q | wc -l | tr -d ' ')" 300
 }
