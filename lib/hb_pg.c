@@ -23,6 +23,14 @@ int hb_pg_conninfo_check(const char *conninfo, char *err, size_t errsz)
 		PQfreemem(msg);
 		return -1;
 	}
+	for (PQconninfoOption *x = o; x->keyword; x++) {
+		if (strcmp(x->keyword, "password") == 0 && x->val && *x->val) {
+			snprintf(err, errsz, "a password in the connection string would show in ps: "
+				 "put it in ~/.pgpass (or PGPASSFILE, PGPASSWORD) instead");
+			PQconninfoFree(o);
+			return -1;
+		}
+	}
 	PQconninfoFree(o);
 	return 0;
 }

@@ -33,7 +33,10 @@ enum hb_pgerr {
 PGconn *hb_pg_connect(const char *conninfo, const char *appname, char *err, size_t errsz,
 		      int *permanent);
 
-/* Check a connection string's syntax.  0, or -1 with the reason in err. */
+/*
+ * Check a connection string's syntax, and that it holds no password (a
+ * command line shows in ps).  0, or -1 with the reason in err.
+ */
 int hb_pg_conninfo_check(const char *conninfo, char *err, size_t errsz);
 
 /* Classify a result (NULL means the connection is gone) on conn. */
