@@ -1,5 +1,6 @@
 /* hb_kafka — -b/-X/-F configuration for librdkafka. */
 #include "hb_kafka.h"
+#include "hb_log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +79,20 @@ static int load_file(rd_kafka_conf_t *c, const char *path, char *err, size_t err
 	return 0;
 }
 
+/* A property whose value is a secret: *password*, *secret*, or a private key. */
+static int secret(const char *nv)
+{
+	size_t n = strcspn(nv, "=");
+	char name[256];
+
+	if (n >= sizeof name)
+		return 0;
+	memcpy(name, nv, n);
+	name[n] = '\0';
+	return strstr(name, "password") || strstr(name, "secret") ||
+	       strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.oauthbearer.config") == 0;
+}
+
 rd_kafka_conf_t *hb_kafka_conf(const char *const *defaults, const struct hb_kset *sets, int nsets,
 			       char *err, size_t errsz, char *warn, size_t warnsz)
 {
@@ -104,6 +119,13 @@ rd_kafka_conf_t *hb_kafka_conf(const char *const *defaults, const struct hb_kset
 				snprintf(err, errsz, "-b %s: %s", sets[i].val, msg);
 			break;
 		case 'X':
+			if (secret(sets[i].val)) {
+				snprintf(err, errsz, "-X %.*s=...: a secret on the command line would show "
+					 "in ps; put it in a -F properties file (mode 0600)",
+					 (int)strcspn(sets[i].val, "="), sets[i].val);
+				rc = -1;
+				break;
+			}
 			rc = set_nv(c, sets[i].val, "-X", err, errsz);
 			break;
 		case 'F':
@@ -158,4 +180,27 @@ int hb_kafka_topic_valid(const char *t)
 			return 0;
 	}
 	return 1;
+}
+
+int hb_kafka_error(rd_kafka_t *rk, int err, const char *reason, char *msg, size_t msgsz)
+{
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, msg, msgsz);
+		return HB_KERR_FATAL;
+	}
+	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+		snprintf(msg, msgsz, "the broker refused our credentials: %s (check sasl.* in the -F "
+			 "file)", reason);
+		return HB_KERR_CONFIG;
+	}
+	/* a disconnect during a handshake is transient; a certificate that does not verify is not */
+	if (err == RD_KAFKA_RESP_ERR__SSL && strstr(reason, "certificate verify failed")) {
+		snprintf(msg, msgsz, "the broker's TLS certificate does not verify: %s (check "
+			 "ssl.ca.location)", reason);
+		return HB_KERR_CONFIG;
+	}
+	hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG,
+	       "%s: %s (retrying)", err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ?
+	       "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+	return HB_KERR_RETRY;
 }

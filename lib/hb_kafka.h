@@ -25,7 +25,7 @@ struct hb_kset {
  * then bootstrap.servers from $KAFKA_BOOTSTRAP_SERVERS (or localhost:9092),
  * then each set in order: later settings win, options beat the environment.
  * Returns NULL with a one-line reason in err on a bad property, value or
- * file.  A properties file that others may read gets a one-line warning in
+ * file, or a secret (a password, a key) given with -X, where ps would show it.  A properties file that others may read gets a one-line warning in
  * warn (empty otherwise): it may hold passwords.
  */
 rd_kafka_conf_t *hb_kafka_conf(const char *const *defaults, const struct hb_kset *sets, int nsets,
@@ -41,6 +41,17 @@ rd_kafka_t *hb_kafka_new(rd_kafka_type_t type, const char *const *defaults,
 			 const struct hb_kset *sets, int nsets, const char *debug,
 			 void (*setup)(rd_kafka_conf_t *conf, void *opaque), void *opaque,
 			 char *err, size_t errsz, char *warn, size_t warnsz);
+
+/*
+ * For an error_cb: what an error means for the run.  HB_KERR_RETRY: transient,
+ * librdkafka retries by itself (logged here: "broker unreachable" as a
+ * warning, the rest at debug level).  HB_KERR_FATAL: the client cannot go on
+ * (rd_kafka_fatal_error).  HB_KERR_CONFIG: no retry will help, the settings
+ * are wrong: authentication refused (SASL), or the broker's certificate does
+ * not verify.  For the last two msg gets a one-line reason.
+ */
+enum { HB_KERR_RETRY, HB_KERR_FATAL, HB_KERR_CONFIG };
+int hb_kafka_error(rd_kafka_t *rk, int err, const char *reason, char *msg, size_t msgsz);
 
 /* A topic name Kafka accepts: 1-249 of [A-Za-z0-9._-], not "." or "..". */
 int hb_kafka_topic_valid(const char *t);

@@ -182,19 +182,14 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct run *r = opaque;
-	char fatal[512];
+	char msg[512];
+	int kind = hb_kafka_error(rk, err, reason, msg, sizeof msg);
 
-	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		rd_kafka_fatal_error(rk, fatal, sizeof fatal);
-		hb_log(HB_LOG_ERROR, "fatal producer error: %s", fatal);
-		r->fatal = 1;
-		hb_stop = SIGTERM;
+	if (kind == HB_KERR_RETRY || r->fatal)
 		return;
-	}
-	/* Transient: librdkafka retries by itself.  "All brokers down" is the one to see. */
-	hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG,
-	       "%s: %s (retrying)", err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ?
-	       "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+	hb_log(HB_LOG_ERROR, "%s%s", kind == HB_KERR_FATAL ? "fatal producer error: " : "", msg);
+	r->fatal = kind == HB_KERR_CONFIG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
+	hb_stop = SIGTERM;
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -494,8 +489,14 @@ static int status_of(struct run *r, int rc)
 {
 	if (rc >= 0)
 		return rc;
-	if (r->fatal)
-		return HB_EXIT_FAIL;
+	if (r->fatal) {
+		int left = rd_kafka_outq_len(r->rk);
+
+		if (left > 0 || r->failed > 0)
+			hb_log(HB_LOG_ERROR, "%llu lines not delivered", (unsigned long long)r->failed +
+			       (unsigned long long)left);
+		return r->fatal;
+	}
 	if (r->failed == 0)
 		return HB_EXIT_OK;
 	if (r->timed_out == r->failed) {

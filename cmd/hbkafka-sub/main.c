@@ -22,8 +22,8 @@
 
 #define MAX_SETS 64
 #define MAX_PARTS 1024
-#define OUT_HIGH (8u << 20)     /* pause fetching above this much unwritten output */
-#define OUT_LOW (1u << 20)      /* and resume below this */
+#define OUT_HIGH ((size_t)r->o->max_buffer)       /* stop taking messages above this */
+#define OUT_LOW ((size_t)r->o->max_buffer / 8)     /* and resume fetching below this */
 
 enum mode { PLAIN, COORDS, ENVELOPE };
 
@@ -35,6 +35,7 @@ struct opts {
 	int exit_at_end;
 	long count;              /* -1: no limit */
 	long retry_for;
+	long max_buffer;         /* unwritten output bytes before we stop taking messages */
 	int verbosity;
 };
 
@@ -62,7 +63,7 @@ struct run {
 	size_t acklen;
 	uint64_t messages, bytes, acks, errors;
 	int64_t t0, last_ok, last_probe;
-	int assigned_once, fatal, config_error, ends_known;
+	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
 	char fatal_msg[512];
 };
 
@@ -103,13 +104,17 @@ static void usage(int status)
 "  -F FILE               librdkafka properties file (for secrets)\n"
 "  -r, --retry-for SECS  give up (exit 69) when the broker stays unreachable\n"
 "                        this long (default 300; 0 = never)\n"
+"      --max-buffer BYTES  unwritten output before we stop taking messages\n"
+"                        (default 8388608; see below)\n"
 "  -q, --quiet / -v, --verbose   less / more on stderr\n"
 "  -h, --help / -V, --version\n"
 "\n"
 "A value that is not one line of text (it holds a newline, CR or NUL) is\n"
 "written as {\"_kafka\":{...,\"b64\":\"...\"}} with its exact bytes, so one\n"
-"message is always one line.  Output waits for a slow reader: fetching pauses\n"
-"while more than 8 MiB is unwritten, and the consumer stays in its group.\n"
+"message is always one line.  A slow reader is waited for: above --max-buffer\n"
+"unwritten bytes no more messages are taken; when the reader stays stuck (30 s,\n"
+"or a third of max.poll.interval.ms if less) the partitions are paused so the\n"
+"consumer can keep polling and stay in its group; they resume below 1/8 of it.\n"
 "\n"
 "Exit status: 0 done (-e, -c, SIGINT/SIGTERM, or a closed stdout), 1 failure,\n"
 "2 usage or configuration (no such topic), 69 broker unreachable for longer\n"
@@ -128,6 +133,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
+	enum { OPT_MAXBUF = 256 };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -139,6 +145,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"envelope", no_argument, NULL, 'E'},
 		{"ack-from", required_argument, NULL, 'A'},
 		{"retry-for", required_argument, NULL, 'r'},
+		{"max-buffer", required_argument, NULL, OPT_MAXBUF},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -163,6 +170,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'E': o->mode = ENVELOPE; break;
 		case 'A': o->ack_from = optarg; break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
+		case OPT_MAXBUF:
+			bad = hb_opt_long("--max-buffer", optarg, 65536, 1L << 31, &o->max_buffer, err, sizeof err);
+			break;
 		case 'q': o->verbosity--; break;
 		case 'v': o->verbosity++; break;
 		case 'h': usage(0); break;
@@ -482,15 +492,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct run *r = opaque;
+	char msg[sizeof r->fatal_msg];
+	int kind = hb_kafka_error(rk, err, reason, msg, sizeof msg);
 
-	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		rd_kafka_fatal_error(rk, r->fatal_msg, sizeof r->fatal_msg);
-		r->fatal = 1;
+	if (kind == HB_KERR_RETRY || r->fatal)
 		return;
-	}
-	hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG,
-	       "%s: %s (retrying)", err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ?
-	       "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+	memcpy(r->fatal_msg, msg, sizeof msg);
+	r->fatal = kind == HB_KERR_CONFIG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -710,8 +718,9 @@ static int run_loop(struct run *r)
 		int wait = r->out.len ? 0 : 100;
 
 		if (r->fatal) {
-			hb_log(HB_LOG_ERROR, "fatal consumer error: %s", r->fatal_msg);
-			return HB_EXIT_FAIL;
+			hb_log(HB_LOG_ERROR, "%s%s", r->fatal == HB_EXIT_FAIL ? "fatal consumer error: " : "",
+			       r->fatal_msg);
+			return r->fatal;
 		}
 		/* take what is there (a batch at a time), then write it out in one go */
 		got_any = 0;
@@ -773,6 +782,15 @@ static int start(struct run *r)
 	int k;
 
 	while ((k = learn_topic(r)) == 0 && !hb_stop) {
+		/* serve the error callback: refused credentials or certificates end it here */
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
+
+		if (m)
+			rd_kafka_message_destroy(m);
+		if (r->fatal) {
+			hb_log(HB_LOG_ERROR, "%s", r->fatal_msg);
+			return r->fatal;
+		}
 		if (r->o->retry_for && hb_time_mono_us() - t0 >= r->o->retry_for * 1000000LL) {
 			hb_log(HB_LOG_ERROR, "broker unreachable for %.0f s (--retry-for); try again later",
 			       (double)(hb_time_mono_us() - t0) / 1e6);
@@ -857,7 +875,7 @@ static int finish(struct run *r, int rc)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .count = -1, .retry_for = 300, .verbosity = HB_LOG_INFO };
+	struct opts o = { .count = -1, .retry_for = 300, .max_buffer = 8L << 20, .verbosity = HB_LOG_INFO };
 	static struct run r;
 	struct stat st;
 	int stdout_flags = -1;
