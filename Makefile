@@ -52,7 +52,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build
+.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build chaos
 all: check-deps $(PROG_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 # One line saying exactly what is missing, rather than a wall of compiler errors.
@@ -105,6 +105,11 @@ fuzz-build: $(FUZZ_TARGETS)
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_TARGETS)
+
+# The long chaos run: CHAOS_SEED, CHAOS_SECONDS, CHAOS_READINGS.
+chaos: all
+	HB_BIN=$(abspath $(BIN)) tests/chaos/run --seed $(or $(CHAOS_SEED),1) \
+		--duration $(or $(CHAOS_SECONDS),600) --readings $(or $(CHAOS_READINGS),1000000)
 
 # The whole suite: unit tests (TAP) and bats end-to-end tests against real
 # servers that tests/run starts.  Missing Debian packages are installed first
