@@ -92,12 +92,31 @@ rl=$(rate "$lines" "$tl") rp=$(rate "$lines" "$tp") rr=$(rate "$lines" "$tr")
 
 # ---- peak RSS over a long stream (all three at once, as in production)
 q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics'
+# Flat memory: RSS of each program sampled every second; the first sample
+# (after 1 s) and the last one (just before the end) go in the table.
+sample_rss() {
+	local p pid kb
+	: >"$tmp/rss.samples"
+	while [[ ! -e $tmp/rss.done ]]; do
+		for p in hbsim hbclassify hbpgload; do
+			pid=$(pgrep -n -x "$p") || continue
+			kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+			[[ -n $kb ]] && echo "$p $kb" >>"$tmp/rss.samples"
+		done
+		sleep 1
+	done
+}
+rss_at() { awk -v p="$1" -v w="$2" '$1 == p { v[++n] = $2 } END { printf "%.1f", (w == "first" ? v[1] : v[n]) / 1024 }' "$tmp/rss.samples"; }
+sample_rss &
+sampler=$!
 s=$(now)
 /usr/bin/time -f '%M' -o "$tmp/rss.sim" hbsim --seed 3 --start 2026-01-01T00:00:00Z --count "$rss_lines" --rate 0 \
 	--invalid-rate 0.001 --malformed-rate 0.001 -q |
 	/usr/bin/time -f '%M' -o "$tmp/rss.cls" hbclassify -qq |
 	/usr/bin/time -f '%M' -o "$tmp/rss.load" hbpgload -q
 e=$(now)
+touch "$tmp/rss.done"
+wait "$sampler" || true
 stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
 tt=$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')
 
@@ -113,6 +132,9 @@ printf '| hbsim → hbclassify → hbpgload, %s readings | %s readings/s end to 
 printf '| peak RSS over that stream | hbsim %s MB, hbclassify %s MB, hbpgload %s MB | | | each < 50 MB |\n' \
 	"$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.sim")" "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.cls")" \
 	"$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.load")"
+printf '| RSS after 1 s → at the end of that stream | hbsim %s → %s MB, hbclassify %s → %s MB, hbpgload %s → %s MB | | | flat |\n' \
+	"$(rss_at hbsim first)" "$(rss_at hbsim last)" "$(rss_at hbclassify first)" "$(rss_at hbclassify last)" \
+	"$(rss_at hbpgload first)" "$(rss_at hbpgload last)"
 echo
 echo "median of $runs runs; hbpgload into heartbeat_records (primary key (customer_id, ts) + BRIN on ts),"
 echo "deduplication on, on a local PostgreSQL started by this script (fsync=off for both loaders)."

@@ -13,7 +13,9 @@ hb_newdb() {
 }
 
 hb_dropdb() {
-	[[ -n ${PGDATABASE:-} ]] && dropdb --if-exists "$PGDATABASE" 2>/dev/null || true
+	if [[ -n ${PGDATABASE:-} ]]; then
+		dropdb --if-exists "$PGDATABASE" 2>/dev/null || true
+	fi
 }
 
 # One value from the database.
