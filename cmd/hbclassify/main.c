@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hb_alert.h"
 #include "hb_classify.h"
 #include "hb_event.h"
 #include "hb_io.h"
@@ -22,6 +23,7 @@ struct opts {
 	int strict;
 	int verbosity;
 	long max_line;
+	long alert_gap;
 	const char *alerts;
 	const char *input;
 };
@@ -31,6 +33,8 @@ struct run {
 	struct hb_reader *in;
 	struct hb_writer out;
 	struct hb_writer alerts;
+	struct hb_alerts *episodes;
+	uint64_t alerts_written;
 	struct hb_classifier *cl;
 	struct hb_progress prog;
 	uint64_t count[HB_STATUS_COUNT];
@@ -49,15 +53,19 @@ static void usage(int status)
 "\"status\" added: NORMAL, BRADYCARDIA, TACHYCARDIA or INVALID.  Every input\n"
 "line gives exactly one output line, whatever it contains; INVALID lines also\n"
 "get \"reason\" and \"raw\" (the input line, JSON-escaped).  Unknown fields are\n"
-"passed through byte for byte.  Each non-NORMAL reading is an alert: a\n"
-"WARNING line on stderr, or an NDJSON line on --alerts.\n"
+"passed through byte for byte.  Each non-NORMAL reading is logged as a\n"
+"WARNING line on stderr; --alerts writes one NDJSON alert per anomaly\n"
+"episode instead (see below).\n"
 "\n"
 "  -b, --brady N        below N bpm is BRADYCARDIA (default 40)\n"
 "  -T, --tachy N        above N bpm is TACHYCARDIA (default 180)\n"
 "      --min N          below N bpm is INVALID, implausible (default 1)\n"
 "      --max N          above N bpm is INVALID, implausible (default 300)\n"
 "  -s, --strict         stop at the first INVALID line: error on stderr, exit 65\n"
-"  -a, --alerts FILE    write alerts as NDJSON to FILE (or FIFO) instead of stderr\n"
+"  -a, --alerts FILE    append one alert per anomaly episode to FILE (or FIFO),\n"
+"                       as NDJSON; no WARNING line per reading then\n"
+"      --alert-gap SECS an episode ends after SECS of reading time without an\n"
+"                       anomalous reading of that customer (default 60)\n"
 "      --max-line BYTES lines longer than this are INVALID, cut (default 1048576)\n"
 "  -q, --quiet          less on stderr (-q: no summary, -qq: no WARNING alerts\n"
 "                       either; --alerts gets every alert regardless)\n"
@@ -68,6 +76,15 @@ static void usage(int status)
 "INVALID lines carry \"raw_base64\" (the exact bytes) when the input was not\n"
 "UTF-8, and lines cut at --max-line keep a 1 KiB excerpt in \"raw\" with their\n"
 "true length in \"raw_length\".  Classifying output again changes nothing.\n"
+"\n"
+"An episode is a run of one customer's BRADYCARDIA (or TACHYCARDIA) readings.\n"
+"It ends at the customer's next reading of another status, after --alert-gap\n"
+"seconds of reading time (the readings' timestamps: a replay gives the same\n"
+"alerts), or at the end of the input.  Its alert, written when it ends:\n"
+"  {\"alert\":\"TACHYCARDIA\",\"customer_id\":\"CUST_00003\",\"start\":\"...\",\n"
+"   \"end\":\"...\",\"duration_s\":12.500,\"peak_bpm\":203,\"peak_at\":\"...\",\n"
+"   \"readings\":26,\"ended_by\":\"NORMAL\"}    (ended_by: a status, \"gap\" or\n"
+"\"end of stream\").  INVALID lines are not episodes: they go to the audit trail.\n"
 "\n"
 "Exit status: 0 done (also after SIGINT/SIGTERM or a closed stdout), 1 read\n"
 "or write error, 2 usage or a FILE/--alerts that cannot be opened,\n"
@@ -86,7 +103,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE };
+	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE, OPT_GAP };
 	static const struct option lo[] = {
 		{"brady", required_argument, NULL, 'b'},
 		{"tachy", required_argument, NULL, 'T'},
@@ -94,6 +111,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"max", required_argument, NULL, OPT_MAX},
 		{"strict", no_argument, NULL, 's'},
 		{"alerts", required_argument, NULL, 'a'},
+		{"alert-gap", required_argument, NULL, OPT_GAP},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
 		HB_OPT_COMMON,
 	};
@@ -108,6 +126,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_MAX: bad |= hb_opt_long("--max", optarg, 0, 100000, &o->th.max, err, sizeof err); break;
 		case OPT_MAXLINE:
 			bad |= hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err);
+			break;
+		case OPT_GAP:
+			bad |= hb_opt_long("--alert-gap", optarg, 1, 86400 * 365, &o->alert_gap, err, sizeof err);
 			break;
 		case 's': o->strict = 1; break;
 		case 'a': o->alerts = optarg; break;
@@ -136,39 +157,31 @@ static void flush_out(void *arg)
 		hb_writer_flush(&r->alerts);
 }
 
-/* One alert: a WARNING line, or an NDJSON object on --alerts. */
-static void alert(struct run *r, const struct hb_verdict *v, uint64_t lineno)
+/* Feed the episodes (--alerts); returns -1 when out of memory. */
+static int episode(struct run *r, const struct hb_verdict *v)
+{
+	const struct hb_event *ev = v->ev;
+	int n;
+
+	if (v->status == HB_INVALID || !ev)
+		return 0;
+	n = hb_alerts_reading(r->episodes, ev->cid.p, ev->cid.n, ev->ts_us, v->status, ev->hr,
+			      &r->alerts.buf);
+	if (n < 0)
+		return -1;
+	if (n > 0) {
+		r->alerts_written += (uint64_t)n;
+		hb_writer_maybe_flush(&r->alerts);
+	}
+	return 0;
+}
+
+/* A WARNING line per anomalous or invalid reading (without --alerts). */
+static void warn_line(const struct hb_verdict *v, uint64_t lineno)
 {
 	const struct hb_event *ev = v->ev;
 	char q1[80], q2[400];
 
-	if (r->alerts.fd >= 0) {
-		struct hb_buf *b = &r->alerts.buf;
-
-		hb_buf_puts(b, "{\"alert\":\"");
-		hb_buf_puts(b, hb_status_name(v->status));
-		hb_buf_puts(b, "\",\"line\":");
-		hb_buf_put_i64(b, (long long)lineno);
-		if (ev && ev->cid_ok) {
-			hb_buf_puts(b, ",\"customer_id\":");
-			hb_json_escape(b, ev->cid.p, ev->cid.n, NULL);
-		}
-		if (ev && ev->ts_ok) {
-			hb_buf_puts(b, ",\"timestamp\":");
-			hb_json_escape(b, ev->ts.p, ev->ts.n, NULL);
-		}
-		if (ev && ev->hr_ok) {
-			hb_buf_puts(b, ",\"heart_rate\":");
-			hb_buf_put_i64(b, (long long)ev->hr);
-		}
-		if (v->reason) {
-			hb_buf_puts(b, ",\"reason\":");
-			hb_json_escape(b, v->reason, strlen(v->reason), NULL);
-		}
-		hb_buf_puts(b, "}\n");
-		hb_writer_maybe_flush(&r->alerts);
-		return;
-	}
 	if (!hb_log_enabled(HB_LOG_WARNING))
 		return;
 	if (v->status == HB_INVALID)
@@ -200,7 +213,12 @@ static int one_line(struct run *r, const struct hb_line *ln)
 			       hb_log_quote(q, sizeof q, v.reason, strlen(v.reason)));
 			return HB_EXIT_DATAERR;
 		}
-		alert(r, &v, ln->no);
+		if (!r->episodes)
+			warn_line(&v, ln->no);
+	}
+	if (r->episodes && episode(r, &v) < 0) {
+		hb_log(HB_LOG_ERROR, "out of memory at line %llu (alert episodes)", (unsigned long long)ln->no);
+		return HB_EXIT_FAIL;
 	}
 	if (hb_buf_oom(&r->out.buf)) {
 		hb_log(HB_LOG_ERROR, "out of memory at line %llu", (unsigned long long)ln->no);
@@ -275,6 +293,16 @@ static int open_alerts(const struct opts *o)
 	return fd;
 }
 
+static const char *alerts_kv(const struct run *r)
+{
+	static char kv[40];
+
+	if (!r->episodes)
+		return "";
+	snprintf(kv, sizeof kv, " alerts=%llu", (unsigned long long)r->alerts_written);
+	return kv;
+}
+
 static int finish(struct run *r, int rc)
 {
 	double secs = (double)(hb_time_mono_us() - r->t0) / 1e6;
@@ -282,6 +310,16 @@ static int finish(struct run *r, int rc)
 	if (hb_writer_flush(&r->out) < 0 && r->out.err != EPIPE) {
 		hb_log(HB_LOG_ERROR, "write error on stdout: %s", strerror(r->out.err));
 		rc = HB_EXIT_FAIL;
+	}
+	if (r->episodes) {
+		int n = hb_alerts_flush(r->episodes, &r->alerts.buf);
+
+		if (n < 0) {
+			hb_log(HB_LOG_ERROR, "out of memory (alert episodes)");
+			rc = rc ? rc : HB_EXIT_FAIL;
+		} else {
+			r->alerts_written += (uint64_t)n;
+		}
 	}
 	if (r->alerts.fd >= 0 && hb_writer_flush(&r->alerts) < 0) {
 		hb_log(HB_LOG_ERROR, "write error on alert stream: %s", strerror(r->alerts.err));
@@ -291,12 +329,12 @@ static int finish(struct run *r, int rc)
 		return rc;	/* reader gone: end quietly */
 	if (hb_log_enabled(HB_LOG_INFO))
 		hb_log(HB_LOG_INFO, "%s lines=%llu normal=%llu bradycardia=%llu tachycardia=%llu "
-		       "invalid=%llu seconds=%.3f lines_per_s=%.0f",
+		       "invalid=%llu%s seconds=%.3f lines_per_s=%.0f",
 		       rc ? "failed" : hb_stop ? "stopped" : "done", (unsigned long long)r->lines,
 		       (unsigned long long)r->count[HB_NORMAL],
 		       (unsigned long long)r->count[HB_BRADYCARDIA],
 		       (unsigned long long)r->count[HB_TACHYCARDIA],
-		       (unsigned long long)r->count[HB_INVALID], secs,
+		       (unsigned long long)r->count[HB_INVALID], alerts_kv(r), secs,
 		       secs > 0 ? (double)r->lines / secs : 0.0);
 	return rc;
 }
@@ -304,7 +342,7 @@ static int finish(struct run *r, int rc)
 int main(int argc, char **argv)
 {
 	struct opts o = { .th = HB_THRESHOLDS_DEFAULT, .verbosity = HB_LOG_INFO,
-			  .max_line = HB_MAX_LINE_DEFAULT };
+			  .max_line = HB_MAX_LINE_DEFAULT, .alert_gap = 60 };
 	struct run r = { .o = &o, .out = { .fd = 1 }, .alerts = { .fd = -1 } };
 	int rc, in_fd;
 
@@ -319,7 +357,9 @@ int main(int argc, char **argv)
 	r.alerts.fd = open_alerts(&o);
 	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
 	r.cl = hb_classifier_new(&o.th);
-	if (!r.in || !r.cl) {
+	if (o.alerts)
+		r.episodes = hb_alerts_new(o.alert_gap * 1000000LL);
+	if (!r.in || !r.cl || (o.alerts && !r.episodes)) {
 		hb_log(HB_LOG_ERROR, "out of memory");
 		return HB_EXIT_FAIL;
 	}
@@ -333,6 +373,7 @@ int main(int argc, char **argv)
 
 	hb_reader_free(r.in);
 	hb_classifier_free(r.cl);
+	hb_alerts_free(r.episodes);
 	hb_writer_release(&r.out);
 	hb_writer_release(&r.alerts);
 	if (in_fd > 0)

@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# alerts.bats — hbclassify --alerts: one alert per anomaly episode per
+# customer (checked against an independent jq computation and against the
+# rows in PostgreSQL), and hb-notify turning them into webhook calls.
+
+load helpers
+
+setup_file() {
+	hb_newdb
+	hbsim --seed 21 --start 2026-11-23T06:00:00Z --count 60000 --rate 0 --invalid-rate 0.002 -q >"$BATS_FILE_TMPDIR/r.ndjson"
+}
+
+teardown_file() {
+	hb_dropdb
+}
+
+teardown() {
+	[[ -z ${server:-} ]] || kill "$server" 2>/dev/null || true
+}
+
+# episodes computed independently: per customer, runs of one anomalous status
+# broken by another status or by more than 60 s between its readings
+jq_episodes() {
+	jq -s -c '
+		def secs: (sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) + ((capture("\\.(?<f>[0-9]+)Z$").f // "0") | "0." + . | tonumber);
+		map(select(.status != "INVALID") | . + {t: (.timestamp | secs)})
+		| group_by(.customer_id)[]
+		| reduce .[] as $r ({out: [], cur: null};
+			if .cur != null and ($r.status != .cur.alert or $r.t - .cur.last > 60) then .out += [.cur] | .cur = null else . end
+			| if $r.status == "NORMAL" then .
+			  elif .cur == null then .cur = {alert: $r.status, customer_id: $r.customer_id, last: $r.t, peak: $r.heart_rate, n: 1}
+			  else .cur.last = $r.t | .cur.n += 1
+			       | .cur.peak = (if $r.status == "BRADYCARDIA" then ([.cur.peak, $r.heart_rate] | min) else ([.cur.peak, $r.heart_rate] | max) end)
+			  end)
+		| (.out + (if .cur then [.cur] else [] end))[]
+		| "\(.alert) \(.customer_id) \(.peak) \(.n)"' "$1" | tr -d '"' | sort
+}
+
+@test "one alert per episode per customer, with the right peak and readings (checked with jq)" {
+	hbclassify --alerts "$BATS_TEST_TMPDIR/alerts.ndjson" "$BATS_FILE_TMPDIR/r.ndjson" >"$BATS_TEST_TMPDIR/c.ndjson" 2>"$BATS_TEST_TMPDIR/err"
+	jq -r '"\(.alert) \(.customer_id) \(.peak_bpm) \(.readings)"' "$BATS_TEST_TMPDIR/alerts.ndjson" | sort >"$BATS_TEST_TMPDIR/got"
+	jq_episodes "$BATS_TEST_TMPDIR/c.ndjson" >"$BATS_TEST_TMPDIR/want"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -gt 20 ]
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	# far fewer alerts than anomalous readings, and every one of those in one alert
+	anomalous=$(jq -r 'select(.status == "BRADYCARDIA" or .status == "TACHYCARDIA") | 1' "$BATS_TEST_TMPDIR/c.ndjson" | wc -l)
+	assert_eq "$(jq -s 'map(.readings) | add' "$BATS_TEST_TMPDIR/alerts.ndjson")" "$anomalous"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/alerts.ndjson")" -lt $((anomalous / 5)) ]
+	# no WARNING line per reading once --alerts is given; the summary counts the alerts
+	run grep -c 'WARNING TACHYCARDIA' "$BATS_TEST_TMPDIR/err"
+	assert_eq "$output" 0
+	grep -q "alerts=$(wc -l <"$BATS_TEST_TMPDIR/alerts.ndjson")" "$BATS_TEST_TMPDIR/err"
+	# every alert is well formed: start <= peak_at <= end, duration matches
+	assert_eq "$(jq -c 'select(.start > .peak_at or .peak_at > .end or (.ended_by | IN("NORMAL","BRADYCARDIA","TACHYCARDIA","gap","end of stream") | not))' "$BATS_TEST_TMPDIR/alerts.ndjson" | wc -l)" 0
+}
+
+@test "a replay gives the same alerts, byte for byte" {
+	hbclassify -qq --alerts "$BATS_TEST_TMPDIR/a1" "$BATS_FILE_TMPDIR/r.ndjson" >/dev/null
+	hbclassify -qq --alerts "$BATS_TEST_TMPDIR/a2" <"$BATS_FILE_TMPDIR/r.ndjson" >/dev/null
+	cmp "$BATS_TEST_TMPDIR/a1" "$BATS_TEST_TMPDIR/a2"
+	[ -s "$BATS_TEST_TMPDIR/a1" ]
+}
+
+@test "alerts agree with the anomalies stored in PostgreSQL" {
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies' >/dev/null
+	hbclassify -qq --alerts "$BATS_TEST_TMPDIR/alerts.ndjson" "$BATS_FILE_TMPDIR/r.ndjson" | hbpgload -q
+	jq -r '[.alert, .customer_id, .start, .end, .readings, .peak_bpm] | @tsv' "$BATS_TEST_TMPDIR/alerts.ndjson" >"$BATS_TEST_TMPDIR/a.tsv"
+	psql -X -qAt -v ON_ERROR_STOP=1 >"$BATS_TEST_TMPDIR/mismatch" <<SQL
+CREATE TEMP TABLE a (alert text, customer_id text, s timestamptz, e timestamptz, n int, peak int);
+\\copy a FROM '$BATS_TEST_TMPDIR/a.tsv'
+SELECT count(*) FROM a;
+SELECT count(*) FROM a, LATERAL (
+  SELECT count(*)::int AS n, CASE WHEN a.alert = 'BRADYCARDIA' THEN min(heart_rate) ELSE max(heart_rate) END AS peak
+  FROM heartbeat_anomalies h WHERE h.customer_id = a.customer_id AND h.anomaly_type = a.alert
+    AND h.ts BETWEEN a.s AND a.e) db
+WHERE (a.n, a.peak) IS DISTINCT FROM (db.n, db.peak);
+SQL
+	[ "$(head -n 1 "$BATS_TEST_TMPDIR/mismatch")" -gt 20 ]
+	assert_eq "$(tail -n 1 "$BATS_TEST_TMPDIR/mismatch")" 0
+}
+
+@test "--alerts into a FIFO, hb-notify posts each alert to a webhook" {
+	python3 - "$BATS_TEST_TMPDIR/posts" >"$BATS_TEST_TMPDIR/port" <<'PY' 3>&- &
+import http.server, sys, os
+out = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(out, "ab") as f:
+            f.write(body.rstrip(b"\n") + b"\n")
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+	server=$!
+	wait_for 10 test -s "$BATS_TEST_TMPDIR/port"
+	mkfifo "$BATS_TEST_TMPDIR/alerts.fifo"
+	hb-notify --webhook "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/hook" "$BATS_TEST_TMPDIR/alerts.fifo" \
+		2>"$BATS_TEST_TMPDIR/notify.err" &
+	notifier=$!
+	head -n 20000 "$BATS_FILE_TMPDIR/r.ndjson" | hbclassify -qq --alerts "$BATS_TEST_TMPDIR/alerts.fifo" >/dev/null
+	wait "$notifier"
+	head -n 20000 "$BATS_FILE_TMPDIR/r.ndjson" | hbclassify -qq --alerts "$BATS_TEST_TMPDIR/want.ndjson" >/dev/null
+	[ -s "$BATS_TEST_TMPDIR/want.ndjson" ]
+	diff <(jq -c . "$BATS_TEST_TMPDIR/want.ndjson") <(jq -c . "$BATS_TEST_TMPDIR/posts")
+}
+
+@test "hb-notify: a webhook that is down and lines that are not alerts fail loudly, exit 1" {
+	printf '%s\n' '{"alert":"TACHYCARDIA","customer_id":"c1","start":"2026-11-23T00:00:00Z","end":"2026-11-23T00:00:10Z","duration_s":10,"peak_bpm":200,"peak_at":"2026-11-23T00:00:05Z","readings":3,"ended_by":"NORMAL"}' >"$BATS_TEST_TMPDIR/one"
+	run hb-notify --webhook "http://127.0.0.1:9/nothing" "$BATS_TEST_TMPDIR/one"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"webhook failed for: TACHYCARDIA for c1"* ]]
+	run hb-notify < <(printf 'garbage\n{}\n')
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not JSON, skipped: garbage"* ]]
+	[[ "$output" == *"not an alert, skipped: {}"* ]]
+	run hb-notify --min-seconds 11 "$BATS_TEST_TMPDIR/one"
+	[ "$status" -eq 0 ]
+	assert_eq "$output" ""
+	run hb-notify --bogus
+	[ "$status" -eq 2 ]
+	run hbclassify --alert-gap 0 </dev/null
+	[ "$status" -eq 2 ]
+}
