@@ -34,6 +34,7 @@ void hb_hist_add(struct hb_hist *h, int64_t v)
 
 	h->b[bucket(u)]++;
 	h->n++;
+	h->sum += u;
 	if (u > h->max)
 		h->max = u;
 }
@@ -43,6 +44,7 @@ void hb_hist_merge(struct hb_hist *into, const struct hb_hist *from)
 	for (int i = 0; i < HB_HIST_BUCKETS; i++)
 		into->b[i] += from->b[i];
 	into->n += from->n;
+	into->sum += from->sum;
 	if (from->max > into->max)
 		into->max = from->max;
 }
@@ -70,4 +72,16 @@ uint64_t hb_hist_quantile(const struct hb_hist *h, double q)
 void hb_hist_reset(struct hb_hist *h)
 {
 	memset(h, 0, sizeof *h);
+}
+
+uint64_t hb_hist_count_le(const struct hb_hist *h, uint64_t v)
+{
+	uint64_t c = 0;
+	int last = bucket(v);
+
+	if (v >= h->max)
+		return h->n;
+	for (int i = 0; i <= last; i++)
+		c += h->b[i];
+	return c;
 }

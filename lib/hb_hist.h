@@ -9,6 +9,7 @@
 struct hb_hist {
 	uint64_t n;
 	uint64_t max;
+	uint64_t sum;
 	uint64_t b[HB_HIST_BUCKETS];
 };
 
@@ -17,5 +18,7 @@ void hb_hist_merge(struct hb_hist *into, const struct hb_hist *from);
 /* The value at quantile q (0..1), or 0 when empty. */
 uint64_t hb_hist_quantile(const struct hb_hist *h, double q);
 void hb_hist_reset(struct hb_hist *h);
+/* How many values are at most v (to the histogram's precision). */
+uint64_t hb_hist_count_le(const struct hb_hist *h, uint64_t v);
 
 #endif

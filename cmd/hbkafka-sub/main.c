@@ -15,6 +15,7 @@
 #include "hb_coord.h"
 #include "hb_envelope.h"
 #include "hb_kafka.h"
+#include "hb_prom.h"
 #include "hb_log.h"
 #include "hb_opt.h"
 #include "hb_signal.h"
@@ -36,6 +37,8 @@ struct opts {
 	long count;              /* -1: no limit */
 	long retry_for;
 	long max_buffer;         /* unwritten output bytes before we stop taking messages */
+	const char *prom_file;
+	long prom_ms;
 	int verbosity;
 };
 
@@ -64,6 +67,8 @@ struct run {
 	uint64_t messages, bytes, acks, errors;
 	int64_t t0, last_ok, last_probe;
 	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
+	struct hb_prom prom;
+	int64_t next_prom, prom_warned, wall_t0;
 	char fatal_msg[512];
 };
 
@@ -104,6 +109,9 @@ static void usage(int status)
 "  -F FILE               librdkafka properties file (for secrets)\n"
 "  -r, --retry-for SECS  give up (exit 69) when the broker stays unreachable\n"
 "                        this long (default 300; 0 = never)\n"
+"      --prom-file PATH  write counters in the Prometheus text format to PATH\n"
+"                        (atomically, every --prom-ms, default 2000) for\n"
+"                        node_exporter's textfile collector\n"
 "      --max-buffer BYTES  unwritten output before we stop taking messages\n"
 "                        (default 8388608; see below)\n"
 "  -q, --quiet / -v, --verbose   less / more on stderr\n"
@@ -133,7 +141,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_MAXBUF = 256 };
+	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -146,6 +154,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"ack-from", required_argument, NULL, 'A'},
 		{"retry-for", required_argument, NULL, 'r'},
 		{"max-buffer", required_argument, NULL, OPT_MAXBUF},
+		{"prom-file", required_argument, NULL, OPT_PROM},
+		{"prom-ms", required_argument, NULL, OPT_PROMMS},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -170,6 +180,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'E': o->mode = ENVELOPE; break;
 		case 'A': o->ack_from = optarg; break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
+		case OPT_PROM: o->prom_file = optarg; break;
+		case OPT_PROMMS: bad = hb_opt_long("--prom-ms", optarg, 100, 3600000, &o->prom_ms, err, sizeof err); break;
 		case OPT_MAXBUF:
 			bad = hb_opt_long("--max-buffer", optarg, 65536, 1L << 31, &o->max_buffer, err, sizeof err);
 			break;
@@ -358,6 +370,71 @@ static void backpressure(struct run *r)
 	hb_log(HB_LOG_INFO, "%s fetching: %zu bytes are waiting for the reader", pause ? "paused" :
 	       "resumed", r->out.len);
 	rd_kafka_topic_partition_list_destroy(a);
+}
+
+/* Messages behind the end over the assigned partitions (cached watermarks), or -1. */
+static int64_t lag(struct run *r, int *nassigned)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	int64_t total = 0;
+	int known = 0;
+
+	*nassigned = 0;
+	if (rd_kafka_assignment(r->rk, &a) || !a)
+		return -1;
+	*nassigned = a->cnt;
+	if (a->cnt && rd_kafka_position(r->rk, a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (int i = 0; i < a->cnt; i++) {
+			int64_t lo, hi;
+
+			if (a->elems[i].offset < 0 ||
+			    rd_kafka_get_watermark_offsets(r->rk, a->elems[i].topic, a->elems[i].partition,
+							   &lo, &hi) || hi < 0)
+				continue;
+			total += hi > a->elems[i].offset ? hi - a->elems[i].offset : 0;
+			known++;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(a);
+	return known ? total : -1;
+}
+
+/* Write --prom-file when it is due (or now, with force). */
+static void prom_tick(struct run *r, int force)
+{
+	struct hb_prom *p = &r->prom;
+	int64_t now = hb_time_mono_us(), behind;
+	int nassigned;
+	char err[512];
+
+	if (!r->o->prom_file || (!force && now < r->next_prom))
+		return;
+	r->next_prom = now + r->o->prom_ms * 1000;
+	behind = lag(r, &nassigned);
+	hb_prom_begin(p, p->labels);
+#define C(name, help, v) do { hb_prom_family(p, "hbmon_sub_" name, "counter", help); \
+		hb_prom_sample(p, "hbmon_sub_" name, "", (double)(v)); } while (0)
+#define G(name, help, v) do { hb_prom_family(p, "hbmon_sub_" name, "gauge", help); \
+		hb_prom_sample(p, "hbmon_sub_" name, "", (double)(v)); } while (0)
+	C("messages_total", "Messages consumed and written out.", r->messages);
+	C("bytes_total", "Bytes of message values written out.", r->bytes);
+	C("acks_total", "Acknowledgements read from --ack-from.", r->acks);
+	C("errors_total", "Consume errors reported by the broker or the client.", r->errors);
+	G("partitions_assigned", "Partitions this consumer holds now.", nassigned);
+	if (behind >= 0)
+		G("consumer_lag_messages", "Messages between our position and the end, over our partitions.",
+		  behind);
+	G("paused", "1 while fetching is paused because the reader does not keep up.", r->paused);
+	G("output_buffer_bytes", "Output waiting for the reader.", r->out.len);
+	G("start_time_seconds", "When this process started, seconds since the epoch.", (double)r->wall_t0 / 1e6);
+	G("last_update_seconds", "When this file was written, seconds since the epoch.",
+	  (double)hb_time_now_us() / 1e6);
+#undef C
+#undef G
+	if (hb_prom_write(p, r->o->prom_file, err, sizeof err) < 0 && now - r->prom_warned >= 60000000) {
+		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
+		r->prom_warned = now;
+	}
 }
 
 /* Acknowledgements "PARTITION OFFSET\n" from hbpgload: store what is stored. */
@@ -765,6 +842,7 @@ static int run_loop(struct run *r)
 			return HB_EXIT_FAIL;
 		}
 		backpressure(r);
+		prom_tick(r, 0);
 		if (at_end(r))
 			return HB_EXIT_OK;
 		if ((rc = check_broker(r)) >= 0)
@@ -875,7 +953,8 @@ static int finish(struct run *r, int rc)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .count = -1, .retry_for = 300, .max_buffer = 8L << 20, .verbosity = HB_LOG_INFO };
+	struct opts o = { .count = -1, .retry_for = 300, .max_buffer = 8L << 20, .prom_ms = 2000,
+			  .verbosity = HB_LOG_INFO };
 	static struct run r;
 	struct stat st;
 	int stdout_flags = -1;
@@ -907,11 +986,25 @@ int main(int argc, char **argv)
 	}
 	r.rk = make_consumer(&r);
 	r.t0 = hb_time_mono_us();
+	r.wall_t0 = hb_time_now_us();
+	if (o.prom_file) {
+		char host[256], inst[300], l1[400], l2[400];
+
+		if (gethostname(host, sizeof host) < 0)
+			snprintf(host, sizeof host, "localhost");
+		host[sizeof host - 1] = '\0';
+		snprintf(inst, sizeof inst, "%s:%ld", host, (long)getpid());
+		hb_prom_label(l1, sizeof l1, "hbmon_instance", inst);
+		hb_prom_label(l2, sizeof l2, "group", o.group);
+		snprintf(r.prom.labels, sizeof r.prom.labels, "%s,%s", l1, l2);
+	}
 
 	rc = start(&r);
 	if (rc < 0)
 		rc = run_loop(&r);
 	rc = finish(&r, rc);
+	prom_tick(&r, 1);
+	hb_prom_release(&r.prom);
 	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
 	if (r.out_err != EPIPE || rc)
 		hb_log(HB_LOG_INFO, "%s messages=%llu bytes=%llu acks=%llu errors=%llu seconds=%.3f "

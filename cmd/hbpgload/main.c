@@ -14,6 +14,7 @@
 #include "hb_log.h"
 #include "hb_opt.h"
 #include "hb_progress.h"
+#include "hb_prom.h"
 #include "hb_pg.h"
 #include "hb_signal.h"
 #include "hb_time.h"
@@ -26,6 +27,7 @@ struct opts {
 	long batch_rows, batch_ms, metrics_ms, retry_for, max_line;
 	const char *instance;
 	const char *ack_to;
+	const char *prom_file;
 	const char *input;
 	int strict;
 	int verbosity;
@@ -40,6 +42,10 @@ struct run {
 	uint64_t malformed_logged;
 	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
 	uint64_t rows_at_snapshot;
+	/* --prom-file */
+	struct hb_prom prom;
+	int64_t next_prom, prom_warned, wall_t0;
+	int db_down;
 };
 
 static void usage(int status)
@@ -66,6 +72,10 @@ static void usage(int status)
 "                           this long (default 300; 0 = never give up)\n"
 "  -m, --metrics-ms MS      pipeline_metrics snapshot interval (default 2000)\n"
 "  -i, --instance NAME      this run's name in pipeline_metrics (default host:pid)\n"
+"      --prom-file PATH     also write the counters in the Prometheus text format\n"
+"                           to PATH (atomically, every --metrics-ms, also while\n"
+"                           the database is down), for node_exporter's textfile\n"
+"                           collector; see the man page for the metrics\n"
 "      --ack-to FILE        after each commit write \"PARTITION OFFSET\" lines, the\n"
 "                           highest Kafka offset stored per partition, to FILE or\n"
 "                           FIFO (for hbkafka-sub --ack-from)\n"
@@ -97,7 +107,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS };
+	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS, OPT_PROM };
 	static const struct option lo[] = {
 		{"dbname", required_argument, NULL, 'd'},
 		{"batch-rows", required_argument, NULL, 'n'},
@@ -106,6 +116,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"metrics-ms", required_argument, NULL, 'm'},
 		{"instance", required_argument, NULL, 'i'},
 		{"ack-to", required_argument, NULL, OPT_ACK},
+		{"prom-file", required_argument, NULL, OPT_PROM},
 		{"strict", no_argument, NULL, 's'},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
 		HB_OPT_COMMON,
@@ -122,6 +133,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'm': bad = hb_opt_long("--metrics-ms", optarg, 100, 3600000, &o->metrics_ms, err, sizeof err); break;
 		case 'i': o->instance = optarg; break;
 		case OPT_ACK: o->ack_to = optarg; break;
+		case OPT_PROM: o->prom_file = optarg; break;
 		case 's': o->strict = 1; break;
 		case OPT_MAXLINE:
 			bad = hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err);
@@ -201,6 +213,60 @@ static void sleep_us(int64_t us)
 	nanosleep(&ts, NULL);	/* a signal cuts it short: fine */
 }
 
+/* The latency buckets exposed, in seconds. */
+static const double prom_le[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+
+/* Write --prom-file when it is due (or now, with force). */
+static void prom_tick(struct run *r, int force)
+{
+	const struct hb_load_stats *s = hb_loader_stats(r->ld);
+	int64_t now = hb_time_mono_us();
+	struct hb_prom *p = &r->prom;
+	char err[512];
+	static const char *const st[] = {"NORMAL", "BRADYCARDIA", "TACHYCARDIA", "INVALID"};
+
+	if (!r->o->prom_file || (!force && now < r->next_prom))
+		return;
+	r->next_prom = now + r->o->metrics_ms * 1000;
+	hb_prom_begin(p, p->labels);
+#define C(name, help, v) do { hb_prom_family(p, "hbmon_pgload_" name, "counter", help); \
+		hb_prom_sample(p, "hbmon_pgload_" name, "", (double)(v)); } while (0)
+#define G(name, help, v) do { hb_prom_family(p, "hbmon_pgload_" name, "gauge", help); \
+		hb_prom_sample(p, "hbmon_pgload_" name, "", (double)(v)); } while (0)
+	C("lines_total", "Lines read.", s->rows_in);
+	C("rows_stored_total", "Rows new in the database (committed).", s->stored);
+	C("duplicates_total", "Rows that were already stored (replays, redeliveries).", s->duplicates);
+	C("rejected_total", "Rows the database refused for their data, stored as INVALID instead.", s->rejected);
+	C("malformed_total", "Lines that were not classified readings, stored as INVALID.", s->malformed);
+	hb_prom_family(p, "hbmon_pgload_lines_by_status_total", "counter", "Lines read, by status.");
+	for (int i = 0; i < HB_STATUS_COUNT; i++) {
+		char lab[40];
+
+		snprintf(lab, sizeof lab, "status=\"%s\"", st[i]);
+		hb_prom_sample(p, "hbmon_pgload_lines_by_status_total", lab, (double)s->status[i]);
+	}
+	C("batches_total", "Transactions committed.", s->batches);
+	C("retries_total", "Flushes that found the database unreachable.", s->retries);
+	G("database_up", "1 when the last attempt to store reached the database.", !r->db_down);
+	G("batch_rows", "Rows waiting in the current batch.", hb_loader_rows(r->ld));
+	G("reading_age_seconds", "Age of the newest reading at the last commit.", (double)s->lag_ms / 1000.0);
+	if (s->consumer_lag >= 0)
+		G("consumer_lag_messages", "Kafka messages behind the end, as the last batch saw it.",
+		  s->consumer_lag);
+	G("start_time_seconds", "When this process started, seconds since the epoch.", (double)r->wall_t0 / 1e6);
+	G("last_update_seconds", "When this file was written, seconds since the epoch.",
+	  (double)hb_time_now_us() / 1e6);
+#undef C
+#undef G
+	hb_prom_histogram_us(p, "hbmon_pgload_latency_seconds",
+			     "From a reading's timestamp to the commit of its row.", &s->latency_us,
+			     prom_le, (int)(sizeof prom_le / sizeof prom_le[0]));
+	if (hb_prom_write(p, r->o->prom_file, err, sizeof err) < 0 && now - r->prom_warned >= 60000000) {
+		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
+		r->prom_warned = now;
+	}
+}
+
 /*
  * Store the batch, retrying while the database is unreachable: exponential
  * backoff from 100 ms to 5 s, for --retry-for seconds (or, after a stop
@@ -219,6 +285,7 @@ static int store(struct run *r, const char *metrics)
 
 		if (rc == HB_LOAD_OK && hb_log_enabled(HB_LOG_DEBUG))
 			hb_log(HB_LOG_DEBUG, "batch rows=%zu ms=%.1f", rows, (double)(now - t) / 1000);
+		r->db_down = rc != HB_LOAD_OK;
 		if (rc == HB_LOAD_OK) {
 			if (first_fail)
 				hb_log(HB_LOG_INFO, "database is back after %.1f s; batch stored retries=%llu",
@@ -252,6 +319,7 @@ static int store(struct run *r, const char *metrics)
 			backoff = first_fail + r->o->retry_for * 1000000LL - now;
 		if (hb_stop && backoff > r->stop_at + STOP_GRACE_US - now)
 			backoff = r->stop_at + STOP_GRACE_US - now;
+		prom_tick(r, 0);
 		sleep_us(backoff > 0 ? backoff : 1000);
 		backoff = backoff * 2 > 5000000 ? 5000000 : backoff * 2;
 	}
@@ -267,8 +335,12 @@ static int tick(struct run *r, int force, const char *final)
 			  (s->rows_in != r->rows_at_snapshot || now - r->last_metrics >= 60000000);
 	int rc;
 
-	if (!rows_due && !metrics_due && !final)
+	prom_tick(r, 0);
+	if (!rows_due && !metrics_due && !final) {
+		if (now >= r->next_metrics)	/* nothing new: look again in a while, do not spin */
+			r->next_metrics = now + r->o->metrics_ms * 1000;
 		return -1;
+	}
 	rc = store(r, final ? final : metrics_due ? "snapshot" : NULL);
 	if (rc < 0 && (metrics_due || final)) {
 		r->next_metrics = now + r->o->metrics_ms * 1000;
@@ -416,6 +488,8 @@ int main(int argc, char **argv)
 	r.t0 = hb_time_mono_us();
 	r.next_metrics = r.t0 + o.metrics_ms * 1000;
 	r.last_metrics = r.t0;
+	r.wall_t0 = hb_time_now_us();
+	hb_prom_label(r.prom.labels, sizeof r.prom.labels, "hbmon_instance", o.instance);
 
 	/* Connect (and check the schema) before reading anything. */
 	rc = store(&r, NULL);
@@ -430,6 +504,8 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		rc = HB_EXIT_OK;
 	hb_progress_done(&r.prog);
+	prom_tick(&r, 1);
+	hb_prom_release(&r.prom);
 	summary(&r, rc);
 
 	hb_loader_free(r.ld);

@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# metrics.bats — hbpgload and hbkafka-sub write their counters in the
+# Prometheus text format (--prom-file), atomically, at an interval, also
+# while the database is down; the figures agree with PostgreSQL and Kafka.
+
+load helpers
+
+setup_file() {
+	hb_newdb
+	hbsim --seed 31 --start 2026-11-23T07:00:00Z --count 20000 --rate 0 --invalid-rate 0.01 -q |
+		hbclassify -qq >"$BATS_FILE_TMPDIR/c.ndjson"
+}
+
+teardown_file() {
+	hb_dropdb
+}
+
+setup() {
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+}
+
+teardown() {
+	pkill -TERM -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
+}
+
+# A strict reading of the text format: comments are HELP/TYPE, every sample
+# belongs to a declared family, values are numbers, histogram buckets grow
+# and end in +Inf = _count.
+prom_check() {
+	awk '
+		/^# HELP [a-z_]+ ./ { next }
+		/^# TYPE [a-z_]+ (counter|gauge|histogram)$/ { type[$3] = $4; next }
+		/^#/ { print "bad comment: " $0; bad = 1; next }
+		{
+			if (!match($0, /^[a-z_]+(\{[a-z_]+="([^"\\]|\\.)*"(,[a-z_]+="([^"\\]|\\.)*")*\})? -?[0-9.e+]+$/)) { print "bad sample: " $0; bad = 1; next }
+			name = $0; sub(/[{ ].*/, "", name); fam = name; sub(/_(bucket|sum|count)$/, "", fam)
+			if (!(name in type) && !(fam in type && type[fam] == "histogram")) { print "undeclared: " name; bad = 1 }
+			if (type[name] == "counter" && name !~ /_total$/) { print "counter without _total: " name; bad = 1 }
+			if (name ~ /_bucket$/) { v = $NF + 0; if (v < last[fam]) { print "bucket shrinks: " $0; bad = 1 } last[fam] = v; if ($0 ~ /le="\+Inf"/) inf[fam] = v }
+			if (name ~ /_count$/ && type[fam] == "histogram" && inf[fam] != $NF + 0) { print "+Inf != count: " fam; bad = 1 }
+		}
+		END { exit bad }' "$1"
+}
+
+# The value of one sample (metric name and an optional label filter).
+val() {
+	grep -E "^$2(\\{[^}]*${3:-}[^}]*\\})? " "$1" | awk '{ print $NF }'
+}
+
+@test "hbpgload --prom-file: valid text format, the same counts as the database" {
+	hbpgload -q --prom-file "$BATS_TEST_TMPDIR/load.prom" -i metrics-test "$BATS_FILE_TMPDIR/c.ndjson"
+	prom_check "$BATS_TEST_TMPDIR/load.prom"
+	f=$BATS_TEST_TMPDIR/load.prom
+	assert_eq "$(val "$f" hbmon_pgload_lines_total)" 20000
+	assert_eq "$(val "$f" hbmon_pgload_rows_stored_total)" \
+		"$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')"
+	assert_eq "$(val "$f" hbmon_pgload_lines_by_status_total 'status="NORMAL"')" "$(q 'SELECT count(*) FROM heartbeat_records')"
+	assert_eq "$(val "$f" hbmon_pgload_lines_by_status_total 'status="INVALID"')" \
+		"$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type = 'INVALID'")"
+	# latency is measured for every stored row that has a time
+	assert_eq "$(val "$f" hbmon_pgload_latency_seconds_count)" \
+		"$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(ts) FROM heartbeat_anomalies)')"
+	assert_eq "$(val "$f" hbmon_pgload_database_up)" 1
+	grep -q 'hbmon_instance="metrics-test"' "$f"
+	# the same figures as the durable history in pipeline_metrics
+	assert_eq "$(val "$f" hbmon_pgload_batches_total)" "$(q "SELECT batches FROM pipeline_metrics WHERE instance = 'metrics-test' ORDER BY id DESC LIMIT 1")"
+	# written through a temporary file and rename(2): nothing left behind
+	run ls "$BATS_TEST_TMPDIR"
+	[[ "$output" != *".tmp-"* ]]
+	# loading again: all duplicates, counted as such
+	hbpgload -q --prom-file "$f" "$BATS_FILE_TMPDIR/c.ndjson"
+	assert_eq "$(val "$f" hbmon_pgload_duplicates_total)" 20000
+	assert_eq "$(val "$f" hbmon_pgload_rows_stored_total)" 0
+}
+
+@test "hbpgload --prom-file is written at its interval, also while the database is unreachable" {
+	hbpgload -d "host=127.0.0.1 port=1 dbname=nothing connect_timeout=1" --retry-for 4 --metrics-ms 200 \
+		--prom-file "$BATS_TEST_TMPDIR/down.prom" </dev/null 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_for 5 test -s "$BATS_TEST_TMPDIR/down.prom"
+	first=$(val "$BATS_TEST_TMPDIR/down.prom" hbmon_pgload_last_update_seconds)
+	sleep 1.5
+	second=$(val "$BATS_TEST_TMPDIR/down.prom" hbmon_pgload_last_update_seconds)
+	assert_eq "$(val "$BATS_TEST_TMPDIR/down.prom" hbmon_pgload_database_up)" 0
+	[ "$(val "$BATS_TEST_TMPDIR/down.prom" hbmon_pgload_retries_total)" -ge 1 ]
+	awk -v a="$first" -v b="$second" 'BEGIN { exit !(b > a) }'
+	st=0
+	wait "$pid" || st=$?
+	assert_eq "$st" 69
+	prom_check "$BATS_TEST_TMPDIR/down.prom"
+}
+
+@test "a --prom-file that cannot be written is a warning, not a lost load" {
+	run hbpgload --prom-file /nonexistent/dir/x.prom "$BATS_FILE_TMPDIR/c.ndjson"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"WARNING --prom-file: cannot create /nonexistent/dir/x.prom.tmp-"* ]]
+	assert_eq "$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')" 20000
+}
+
+@test "the live pipeline (HB_METRICS_DIR): hbkafka-sub and hbpgload metrics agree with Kafka and PostgreSQL" {
+	hb_newtopic
+	hbkafka-pub -q "$BATS_FILE_TMPDIR/c.ndjson"
+	export HB_METRICS_DIR="$BATS_TEST_TMPDIR/metrics" HB_RUN_DIR="$BATS_TEST_TMPDIR/run"
+	HB_KAFKA_OPTS="--prom-ms 300" "$HB_REPO/scripts/hb-pipeline" worker --id 1 3>&- &
+	for _ in $(seq 1 120); do
+		[[ $(val "$HB_METRICS_DIR/hbkafka-sub-1.prom" hbmon_sub_messages_total 2>/dev/null) == 20000 &&
+			$(val "$HB_METRICS_DIR/hbkafka-sub-1.prom" hbmon_sub_consumer_lag_messages 2>/dev/null) == 0 &&
+			$(val "$HB_METRICS_DIR/hbpgload-1.prom" hbmon_pgload_lines_total 2>/dev/null) == 20000 ]] && break
+		sleep 0.5
+	done
+	s=$HB_METRICS_DIR/hbkafka-sub-1.prom l=$HB_METRICS_DIR/hbpgload-1.prom
+	prom_check "$s"
+	prom_check "$l"
+	assert_eq "$(val "$s" hbmon_sub_messages_total)" 20000
+	assert_eq "$(val "$s" hbmon_sub_partitions_assigned)" 3
+	assert_eq "$(val "$s" hbmon_sub_consumer_lag_messages)" 0
+	assert_eq "$(val "$s" hbmon_sub_paused)" 0
+	[ "$(val "$s" hbmon_sub_acks_total)" -ge 1 ]
+	grep -q "group=\"$HB_GROUP\"" "$s"
+	assert_eq "$(val "$l" hbmon_pgload_lines_total)" 20000
+	assert_eq "$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')" 20000
+	[ "$(ls "$HB_METRICS_DIR" | wc -l)" -eq 2 ]
+}
