@@ -130,13 +130,17 @@ demo:
 unit: all
 	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run --unit-only
 
+# Scripts that stand on their own (psql, jq, gnuplot, curl): installed with the programs.
+TOOLS := hb-report hb-notify hb-watch
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(PROG_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(TOOLS:%=scripts/%) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(PROGS:%=man/%.1) $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:
-	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(PROGS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(PROGS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
 
 man-check:
 	@for m in $(PROGS:%=man/%.1); do \

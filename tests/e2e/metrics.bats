@@ -121,3 +121,26 @@ val() {
 	assert_eq "$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')" 20000
 	[ "$(ls "$HB_METRICS_DIR" | wc -l)" -eq 2 ]
 }
+
+@test "hb-watch: a line per interval while a load runs; --raw agrees with the database" {
+	since=$(date -u +%FT%T.%NZ)
+	(hbsim --seed 33 --start 2026-11-24T00:00:00Z --rate 4000 --count 12000 -q | hbclassify -qq |
+		hbpgload -q -m 200 -i watch-test) 3>&- &
+	load=$!
+	run "$HB_REPO/scripts/hb-watch" --interval 0.5 --count 5 --since "$since"
+	[ "$status" -eq 0 ]
+	assert_eq "$(grep -c '  in .*/s  stored .*/s  normal ' <<<"$output")" 5
+	# readings were flowing: some interval saw a stored rate above zero
+	grep -qE 'stored +[1-9][0-9]*/s' <<<"$output"
+	wait "$load"
+	read -r rin stored normal brady tachy invalid _ <<<"$("$HB_REPO/scripts/hb-watch" --raw --since "$since")"
+	assert_eq "$rin" 12000
+	assert_eq "$stored" 12000
+	assert_eq "$normal" "$(q 'SELECT count(*) FROM heartbeat_records')"
+	assert_eq "$((brady + tachy + invalid))" "$(q 'SELECT count(*) FROM heartbeat_anomalies')"
+	run "$HB_REPO/scripts/hb-watch" --interval 0
+	[ "$status" -eq 2 ]
+	run "$HB_REPO/scripts/hb-watch" -d "host=127.0.0.1 port=1 connect_timeout=1" --raw
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot read pipeline_metrics"* ]]
+}

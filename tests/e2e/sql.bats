@@ -76,7 +76,9 @@ teardown_file() {
 	HB_DEMO_DB="dbname=$PGDATABASE" HB_DEMO_SECONDS=5 HB_DEMO_RATE=100 HB_DEMO_WORKERS=2 \
 		HB_DEMO_STATE="$BATS_TEST_TMPDIR/demo" run "$HB_REPO/scripts/hb-demo"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *" readings/s  stored "* ]]
+	# the live view: a line per second with rates, counts, latency and lag
+	[[ "$output" =~ [0-9:]{8}\ \ in\ +[0-9]+/s\ \ stored\ +[0-9]+/s\ \ normal\ +[0-9]+.*latency\ p50\ +[0-9]+\ ms\ p99\ +[0-9]+\ ms\ \ lag\ [0-9]+ ]]
+	[ "$(grep -c ' stored .*/s ' <<<"$output")" -ge 3 ]
 	[[ "$output" == *"readings_stored"* ]]
 	# what the producer sent was stored, once, by the two workers together
 	sent=$(sed -n 's/.*hbkafka-pub INFO \(done\|stopped\) lines=\([0-9]*\) delivered=\([0-9]*\).*/\3/p' \
