@@ -37,6 +37,12 @@ void hb_prom_sample(struct hb_prom *p, const char *name, const char *extra, doub
 	put_value(&p->b, v);
 }
 
+void hb_prom_one(struct hb_prom *p, const char *name, const char *type, const char *help, double v)
+{
+	hb_prom_family(p, name, type, help);
+	hb_prom_sample(p, name, "", v);
+}
+
 void hb_prom_histogram_us(struct hb_prom *p, const char *name, const char *help,
 			  const struct hb_hist *h, const double *le, int nle)
 {

@@ -27,6 +27,8 @@ struct hb_prom {
 /* Start a new exposition; labels: 'name="value"' pairs, comma separated, or "". */
 void hb_prom_begin(struct hb_prom *p, const char *labels);
 void hb_prom_family(struct hb_prom *p, const char *name, const char *type, const char *help);
+/* A family with one sample: HELP, TYPE and the value. */
+void hb_prom_one(struct hb_prom *p, const char *name, const char *type, const char *help, double v);
 /* One sample; extra: more labels ('status="NORMAL"') or "". */
 void hb_prom_sample(struct hb_prom *p, const char *name, const char *extra, double v);
 /* A histogram of microseconds, exposed in seconds with the buckets given (seconds, ascending). */

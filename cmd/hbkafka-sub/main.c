@@ -412,10 +412,8 @@ static void prom_tick(struct run *r, int force)
 	r->next_prom = now + r->o->prom_ms * 1000;
 	behind = lag(r, &nassigned);
 	hb_prom_begin(p, p->labels);
-#define C(name, help, v) do { hb_prom_family(p, "hbmon_sub_" name, "counter", help); \
-		hb_prom_sample(p, "hbmon_sub_" name, "", (double)(v)); } while (0)
-#define G(name, help, v) do { hb_prom_family(p, "hbmon_sub_" name, "gauge", help); \
-		hb_prom_sample(p, "hbmon_sub_" name, "", (double)(v)); } while (0)
+#define C(name, help, v) hb_prom_one(p, "hbmon_sub_" name, "counter", help, (double)(v))
+#define G(name, help, v) hb_prom_one(p, "hbmon_sub_" name, "gauge", help, (double)(v))
 	C("messages_total", "Messages consumed and written out.", r->messages);
 	C("bytes_total", "Bytes of message values written out.", r->bytes);
 	C("acks_total", "Acknowledgements read from --ack-from.", r->acks);

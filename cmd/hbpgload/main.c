@@ -229,10 +229,8 @@ static void prom_tick(struct run *r, int force)
 		return;
 	r->next_prom = now + r->o->metrics_ms * 1000;
 	hb_prom_begin(p, p->labels);
-#define C(name, help, v) do { hb_prom_family(p, "hbmon_pgload_" name, "counter", help); \
-		hb_prom_sample(p, "hbmon_pgload_" name, "", (double)(v)); } while (0)
-#define G(name, help, v) do { hb_prom_family(p, "hbmon_pgload_" name, "gauge", help); \
-		hb_prom_sample(p, "hbmon_pgload_" name, "", (double)(v)); } while (0)
+#define C(name, help, v) hb_prom_one(p, "hbmon_pgload_" name, "counter", help, (double)(v))
+#define G(name, help, v) hb_prom_one(p, "hbmon_pgload_" name, "gauge", help, (double)(v))
 	C("lines_total", "Lines read.", s->rows_in);
 	C("rows_stored_total", "Rows new in the database (committed).", s->stored);
 	C("duplicates_total", "Rows that were already stored (replays, redeliveries).", s->duplicates);

@@ -70,3 +70,14 @@ consume_all() {
 stored() {
 	q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)'
 }
+
+# Wait until at least $1 rows are stored (up to $2 seconds).
+wait_stored() {
+	local want=$1 secs=$2 i
+	for ((i = 0; i < secs * 2; i++)); do
+		[[ $(stored) -ge $want ]] && return 0
+		sleep 0.5
+	done
+	echo "only $(stored) of $want stored after ${secs}s" >&2
+	return 1
+}

@@ -54,16 +54,6 @@ start_worker() {
 	HB_RUN_DIR=$RUN "$HB_REPO/scripts/hb-pipeline" worker --id 1 3>&- &
 }
 
-wait_stored() {
-	local want=$1 secs=$2 i
-	for ((i = 0; i < secs * 2; i++)); do
-		[[ $(stored) -ge $want ]] && return 0
-		sleep 0.5
-	done
-	echo "only $(stored) of $want stored after ${secs}s" >&2
-	return 1
-}
-
 # until every partition of the topic has all three replicas in sync again
 wait_isr() {
 	for _ in $(seq 1 120); do

@@ -49,16 +49,6 @@ stage_pid() {
 	pgrep -P "$parent" -x "$2" | head -n 1
 }
 
-wait_stored() {
-	local want=$1 secs=$2 i
-	for ((i = 0; i < secs * 2; i++)); do
-		[[ $(stored) -ge $want ]] && return 0
-		sleep 0.5
-	done
-	echo "only $(stored) of $want stored after ${secs}s" >&2
-	return 1
-}
-
 expect_exact() {
 	local f="$BATS_TEST_TMPDIR/classified.ndjson"
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" "$(count_status "$f" NORMAL)"
