@@ -148,6 +148,7 @@ man-check:
 	  if [ -s "$(BUILD)/man.err" ]; then cat "$(BUILD)/man.err" >&2; exit 1; fi; done
 
 bench: all
+	@scripts/hb-deps bench
 	HB_BIN=$(abspath $(BIN)) bench/core.sh
 	HB_BIN=$(abspath $(BIN)) bench/kafka.sh
 

@@ -4,9 +4,11 @@
 #
 #   hbclassify vs jq doing the same classification (same file)
 #   hbpgload vs psql \copy of the same valid rows into the same indexed table
+#   hbpgload vs the Python loader people write (bench/py_load.py, psycopg2):
+#     one INSERT and commit per row, and execute_values in batches
 #   peak RSS of hbsim, hbclassify, hbpgload over a long stream
 #
-#   BENCH_LINES=1000000 BENCH_RSS_LINES=10000000 BENCH_RUNS=3 bench/core.sh
+#   BENCH_LINES=1000000 BENCH_RSS_LINES=10000000 BENCH_RUNS=3 BENCH_PY_ROW_LINES=20000 bench/core.sh
 #
 # It starts its own PostgreSQL in a temp dir (stopped at the end).  Figures,
 # not assertions: it prints them and exits 0 unless something failed to run.
@@ -88,6 +90,15 @@ for _ in $(seq 1 "$runs"); do
 	t_copy+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
 done
 tl=$(median "${t_load[@]}") tp=$(median "${t_copy[@]}") tr=$(median "${t_reload[@]}")
+
+# ---- hbpgload vs the Python loader (psycopg2): row by row on a slice, batched on all
+py_row_lines=${BENCH_PY_ROW_LINES:-20000}
+head -n "$py_row_lines" "$tmp/valid.ndjson" >"$tmp/valid.slice"
+q 'TRUNCATE heartbeat_records, heartbeat_anomalies; CHECKPOINT'
+rpy_row=$(python3 "$repo/bench/py_load.py" --mode row <"$tmp/valid.slice" | sed -n 's/.*rows_per_s=//p')
+q 'TRUNCATE heartbeat_records, heartbeat_anomalies; CHECKPOINT'
+rpy_batch=$(python3 "$repo/bench/py_load.py" --mode batch <"$tmp/valid.ndjson" | sed -n 's/.*rows_per_s=//p')
+[[ $(q 'SELECT count(*) FROM heartbeat_records') == "$lines" ]] || { echo "bench: py_load stored the wrong count" >&2; exit 1; }
 rl=$(rate "$lines" "$tl") rp=$(rate "$lines" "$tp") rr=$(rate "$lines" "$tr")
 
 # ---- peak RSS over a long stream (all three at once, as in production)
@@ -127,6 +138,10 @@ printf '| hbclassify, %s lines | %s lines/s | jq: %s lines/s | %s× | ≥ 1,000,
 printf '| hbpgload, %s new rows | %s rows/s | psql \\copy: %s rows/s | %s× | ≥ 150,000 rows/s and ≥ 0.6× \\copy |\n' \
 	"$(fmt "$lines")" "$(fmt "$rl")" "$(fmt "$rp")" "$(ratio "$rl" "$rp")"
 printf '| hbpgload, the same rows again (all duplicates) | %s rows/s | | | stores nothing more |\n' "$(fmt "$rr")"
+printf '| hbpgload vs Python, psycopg2, INSERT + commit per row (%s rows) | %s rows/s | %s rows/s | %s× | ≥ 50× |\n' \
+	"$(fmt "$py_row_lines")" "$(fmt "$rl")" "$(fmt "$rpy_row")" "$(ratio "$rl" "$rpy_row")"
+printf '| hbpgload vs Python, psycopg2 execute_values, 10,000 per commit | %s rows/s | %s rows/s | %s× | ≥ 2× |\n' \
+	"$(fmt "$rl")" "$(fmt "$rpy_batch")" "$(ratio "$rl" "$rpy_batch")"
 printf '| hbsim → hbclassify → hbpgload, %s readings | %s readings/s end to end, %s rows stored | | | |\n' \
 	"$(fmt "$rss_lines")" "$(fmt "$(rate "$rss_lines" "$tt")")" "$(fmt "$stored")"
 printf '| peak RSS over that stream | hbsim %s MB, hbclassify %s MB, hbpgload %s MB | | | each < 50 MB |\n' \

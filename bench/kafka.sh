@@ -5,7 +5,11 @@
 #   hbkafka-pub vs kcat -P     1,000,000 readings, acks=all, idempotence, lz4, linger.ms=5 on both
 #   hbkafka-sub vs kcat -C -e  the same 1,000,000 messages, to /dev/null
 #   hbsim -> Kafka -> hbpgload  end to end, readings/s until all are stored
-#   latency                     reading timestamp -> commit in PostgreSQL at 1,000 readings/s
+#   the same with the Python pipeline people write (bench/py_pipeline.py:
+#     confluent-kafka + psycopg2 execute_values, offsets committed after the rows)
+#   latency                     reading timestamp -> commit in PostgreSQL at
+#                               100, 1,000 and 10,000 readings/s: p50, p99, max
+#   peak RSS of hbkafka-pub, hbkafka-sub, hbclassify, hbpgload end to end
 #
 #   BENCH_LINES=1000000 BENCH_RUNS=3 BENCH_LATENCY_SECONDS=30 bench/kafka.sh
 #
@@ -93,28 +97,50 @@ topic
 e2e=$t
 mkfifo "$tmp/acks"
 s=$(now)
-(hbsim --seed 2 --start 2026-11-24T00:00:00Z --count "$lines" --rate 0 -q | hbkafka-pub -q -b "$B" -t "$e2e") &
-hbkafka-sub -q -b "$B" -t "$e2e" -G bench_e2e -A "$tmp/acks" -c "$lines" |
-	hbclassify -qq | hbpgload -q --ack-to "$tmp/acks" -i bench-e2e
+(hbsim --seed 2 --start 2026-11-24T00:00:00Z --count "$lines" --rate 0 -q |
+	/usr/bin/time -f '%M' -o "$tmp/rss.pub" hbkafka-pub -q -b "$B" -t "$e2e") &
+/usr/bin/time -f '%M' -o "$tmp/rss.sub" hbkafka-sub -q -b "$B" -t "$e2e" -G bench_e2e -A "$tmp/acks" -c "$lines" |
+	/usr/bin/time -f '%M' -o "$tmp/rss.cls" hbclassify -qq |
+	/usr/bin/time -f '%M' -o "$tmp/rss.load" hbpgload -q --ack-to "$tmp/acks" -i bench-e2e
 t_e2e=$(since "$s")
 wait
 stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
+mb() { awk '{ printf "%.1f", $1 / 1024 }' "$1"; }
 
-# ---- latency at 1,000 readings/s
-q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics'
+# ---- the same with the Python pipeline (same producer, same broker, same table)
+q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics; CHECKPOINT'
 topic
-lat=$t
-(hbkafka-sub -q -b "$B" -t "$lat" -G bench_lat -A "$tmp/acks" -o end |
-	hbclassify -qq | hbpgload --ack-to "$tmp/acks" -i bench-latency 2>"$tmp/lat.log") &
-sleep 3
-hbsim --rate 1000 --duration "$lat_secs" -q | hbkafka-pub -q -b "$B" -t "$lat"
-sleep 2
-pkill -TERM -f -- "-A $tmp/acks -o end" || true
+pye=$t
+s=$(now)
+(hbsim --seed 2 --start 2026-11-24T00:00:00Z --count "$lines" --rate 0 -q | hbkafka-pub -q -b "$B" -t "$pye") &
+python3 "$repo/bench/py_pipeline.py" --brokers "$B" --topic "$pye" --group bench_py --count "$lines" >"$tmp/py.out"
+t_py=$(since "$s")
 wait
-lat_line=$(grep -o 'rows_in=[0-9]* .*latency_p50_ms=[0-9.]* latency_p99_ms=[0-9.]*' "$tmp/lat.log" | tail -n 1)
-p50=$(sed -n 's/.*latency_p50_ms=\([0-9.]*\).*/\1/p' <<<"$lat_line")
-p99=$(sed -n 's/.*latency_p99_ms=\([0-9.]*\).*/\1/p' <<<"$lat_line")
-lat_rows=$(sed -n 's/^rows_in=\([0-9]*\).*/\1/p' <<<"$lat_line")
+py_stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
+
+# ---- latency, reading timestamp -> commit, at three rates (live pipeline, wall clock)
+latency_at() {
+	local r=$1 line
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics'
+	topic
+	(hbkafka-sub -q -b "$B" -t "$t" -G "bench_lat_$r" -A "$tmp/acks" -o end |
+		hbclassify -qq | hbpgload --ack-to "$tmp/acks" -i "bench-latency-$r" 2>"$tmp/lat.log") &
+	sleep 3
+	hbsim --rate "$r" --duration "$lat_secs" -q | hbkafka-pub -q -b "$B" -t "$t"
+	sleep 2
+	pkill -TERM -f -- "-A $tmp/acks -o end" || true
+	wait
+	line=$(grep -o 'rows_in=[0-9]* .*latency_p50_ms=[0-9.]* latency_p99_ms=[0-9.]*' "$tmp/lat.log" | tail -n 1)
+	# the slowest row: stored (created_at, the transaction's time) minus its reading time
+	printf '| latency at %s readings/s for %s s (%s rows) | p50 %s ms, p99 %s ms, max %s ms | | | p99 ≤ 250 ms at 1,000/s |\n' \
+		"$(fmt "$r")" "$lat_secs" "$(fmt "$(sed -n 's/^rows_in=\([0-9]*\).*/\1/p' <<<"$line")")" \
+		"$(sed -n 's/.*latency_p50_ms=\([0-9.]*\).*/\1/p' <<<"$line")" \
+		"$(sed -n 's/.*latency_p99_ms=\([0-9.]*\).*/\1/p' <<<"$line")" \
+		"$(q "SELECT round(max(extract(epoch FROM created_at - ts) * 1000)) FROM (SELECT created_at, ts FROM heartbeat_records UNION ALL SELECT created_at, ts FROM heartbeat_anomalies) x")" \
+		>>"$tmp/latency.rows"
+}
+: >"$tmp/latency.rows"
+for r in 100 1000 10000; do latency_at "$r"; done
 
 tp=$(median "${t_pub[@]}") tk=$(median "${t_kcatp[@]}") ts=$(median "${t_sub[@]}") tc=$(median "${t_kcatc[@]}")
 echo "| what | hbmon | reference | ratio | goal |"
@@ -125,8 +151,12 @@ printf '| hbkafka-sub -e, %s messages | %s msg/s | kcat -C -e: %s msg/s | %s× |
 	"$(fmt "$(rate "$lines" "$ts")")" "$(fmt "$(rate "$lines" "$tc")")" "$(ratio "$tc" "$ts")"
 printf '| hbsim → hbkafka-pub → Kafka → hbkafka-sub → hbclassify → hbpgload | %s readings/s (%s stored) | | | ≥ 50,000/s |\n' \
 	"$(fmt "$(rate "$lines" "$t_e2e")")" "$(fmt "$stored")"
-printf '| latency, reading → commit, at 1,000 readings/s for %s s (%s rows) | p50 %s ms, p99 %s ms | | | p99 ≤ 250 ms |\n' \
-	"$lat_secs" "$(fmt "${lat_rows:-0}")" "${p50:-?}" "${p99:-?}"
+rpy=$(sed -n 's/.*rows_per_s=//p' "$tmp/py.out")
+printf '| the same end to end with Python (confluent-kafka + psycopg2, execute_values) | %s readings/s | Python: %s readings/s (%s stored; consumer alone %s rows/s) | %s× | ≥ 1× |\n' \
+	"$(fmt "$(rate "$lines" "$t_e2e")")" "$(fmt "$(rate "$lines" "$t_py")")" "$(fmt "$py_stored")" "$(fmt "${rpy:-0}")" "$(ratio "$t_py" "$t_e2e")"
+cat "$tmp/latency.rows"
+printf '| peak RSS end to end | hbkafka-pub %s MB, hbkafka-sub %s MB, hbclassify %s MB, hbpgload %s MB | | | < 50 MB each |\n' \
+	"$(mb "$tmp/rss.pub")" "$(mb "$tmp/rss.sub")" "$(mb "$tmp/rss.cls")" "$(mb "$tmp/rss.load")"
 echo
 echo "median of $runs runs; kcat and hbkafka-pub with the same -X settings; consumers in a fresh group"
 echo "(hbkafka-sub) and as a simple consumer (kcat -C); end to end with acknowledgements and one consumer pipeline."
