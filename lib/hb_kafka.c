@@ -204,3 +204,35 @@ int hb_kafka_error(rd_kafka_t *rk, int err, const char *reason, char *msg, size_
 	       "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 	return HB_KERR_RETRY;
 }
+
+int hb_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int settle_ms, int *partitions)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	int waited = 0, rc;
+
+	if (!rkt)
+		return 0;
+	for (;;) {
+		const struct rd_kafka_metadata *md;
+		rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+
+		if (e) {
+			rc = 0;
+			break;
+		}
+		if (md->topic_cnt == 1 && !md->topics[0].err) {
+			*partitions = md->topics[0].partition_cnt;
+			rd_kafka_metadata_destroy(md);
+			rc = 1;
+			break;
+		}
+		rc = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? -1 : 0;
+		rd_kafka_metadata_destroy(md);
+		if (rc == 0 || waited >= settle_ms)
+			break;
+		rd_kafka_poll(rk, 250);	/* serves callbacks while it waits */
+		waited += 250;
+	}
+	rd_kafka_topic_destroy(rkt);
+	return rc;
+}

@@ -53,6 +53,14 @@ rd_kafka_t *hb_kafka_new(rd_kafka_type_t type, const char *const *defaults,
 enum { HB_KERR_RETRY, HB_KERR_FATAL, HB_KERR_CONFIG };
 int hb_kafka_error(rd_kafka_t *rk, int err, const char *reason, char *msg, size_t msgsz);
 
+/*
+ * How many partitions topic has.  A topic the brokers call unknown is asked
+ * about again for up to settle_ms: one just created takes a moment to reach
+ * every broker of a cluster.  Returns 1 with *partitions, 0 when no broker
+ * answered (within 5 s), -1 when the topic does not exist.
+ */
+int hb_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int settle_ms, int *partitions);
+
 /* A topic name Kafka accepts: 1-249 of [A-Za-z0-9._-], not "." or "..". */
 int hb_kafka_topic_valid(const char *t);
 

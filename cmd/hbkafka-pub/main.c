@@ -239,24 +239,16 @@ static rd_kafka_t *make_producer(struct run *r)
  */
 static int check_topic(struct run *r)
 {
-	const struct rd_kafka_metadata *md;
-	rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 0, r->rkt, &md, 5000);
-	int rc = 0;
+	int n = 0, k = hb_kafka_topic_partitions(r->rk, r->o->topic, 5000, &n);
 
-	if (e) {
-		hb_log(HB_LOG_WARNING, "no answer from the broker yet (%s); will keep trying",
-		       rd_kafka_err2str(e));
-		return 0;
-	}
-	if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+	if (k > 0)
+		r->nparts = n;
+	if (k == 0)
+		hb_log(HB_LOG_WARNING, "no answer from the broker yet; will keep trying");
+	if (k < 0)
 		hb_log(HB_LOG_ERROR, "topic %s does not exist (create it, e.g. scripts/hb-kafka topic "
 		       "--topic %s)", r->o->topic, r->o->topic);
-		rc = -1;
-	} else if (md->topic_cnt == 1 && !md->topics[0].err) {
-		r->nparts = md->topics[0].partition_cnt;
-	}
-	rd_kafka_metadata_destroy(md);
-	return rc;
+	return k < 0 ? -1 : 0;
 }
 
 /* The key of a reading: its customer_id, if it has a sound one. */

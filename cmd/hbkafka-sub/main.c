@@ -69,6 +69,8 @@ struct run {
 	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
 	struct hb_prom prom;
 	int64_t next_prom, prom_warned, wall_t0;
+	int out_pipe;		/* stdout is a pipe: watch for its reader going away */
+	int64_t next_hup_check;
 	char fatal_msg[512];
 };
 
@@ -288,6 +290,25 @@ static void store_written(struct run *r)
  * main), so a stalled reader never stops us from polling the consumer.
  * Returns -1 when stdout is gone.
  */
+/*
+ * Idle, with nothing to write: has the reader of our stdout pipe gone away?
+ * Otherwise a consumer whose downstream died while the topic was quiet would
+ * hold its partitions, unnoticed, until the next message.
+ */
+static int reader_gone(struct run *r)
+{
+	struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+	int64_t now;
+
+	if (!r->out_pipe || r->out.len)
+		return 0;
+	now = hb_time_mono_us();
+	if (now < r->next_hup_check)
+		return 0;
+	r->next_hup_check = now + 200000;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
 static int drain_out(struct run *r, int wait_ms)
 {
 	size_t off = 0;
@@ -642,23 +663,11 @@ static rd_kafka_t *make_consumer(struct run *r)
  */
 static int learn_topic(struct run *r)
 {
-	const struct rd_kafka_metadata *md;
-	rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, r->o->topic, NULL);
-	rd_kafka_resp_err_t e;
-	int rc = 1;
+	int rc = 1, n, k = hb_kafka_topic_partitions(r->rk, r->o->topic, r->ends_known ? 0 : 5000, &n);
 
-	if (!rkt)
-		return 0;
-	e = rd_kafka_metadata(r->rk, 0, rkt, &md, 5000);
-	rd_kafka_topic_destroy(rkt);
-	if (e)
-		return 0;
-	if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-		rd_kafka_metadata_destroy(md);
-		return -1;
-	}
-	r->nparts = md->topics[0].partition_cnt < MAX_PARTS ? md->topics[0].partition_cnt : MAX_PARTS;
-	rd_kafka_metadata_destroy(md);
+	if (k <= 0)
+		return k;
+	r->nparts = n < MAX_PARTS ? n : MAX_PARTS;
 	/* -e: the ends as they are at start, learned once (later probes only check the broker) */
 	for (int i = 0; i < r->nparts && r->o->exit_at_end && !r->ends_known && rc == 1; i++) {
 		int64_t lo, hi;
@@ -839,6 +848,11 @@ static int run_loop(struct run *r)
 			       "committed)", strerror(r->out_err));
 			return HB_EXIT_FAIL;
 		}
+		if (reader_gone(r)) {
+			hb_log(HB_LOG_DEBUG, "the reader of stdout has gone: ending");
+			r->out_err = EPIPE;
+			return HB_EXIT_OK;
+		}
 		backpressure(r);
 		prom_tick(r, 0);
 		if (at_end(r))
@@ -978,6 +992,7 @@ int main(int argc, char **argv)
 	if (o.ack_from)
 		r.ack_fd = open_acks(o.ack_from);
 	if (fstat(1, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		r.out_pipe = 1;
 		stdout_flags = fcntl(1, F_GETFL);
 		if (stdout_flags >= 0)
 			fcntl(1, F_SETFL, stdout_flags | O_NONBLOCK);

@@ -72,7 +72,7 @@ kill_stage_test() {
 	kill -9 "$pid"
 	wait_stored 150000 120
 	sleep 2	# let a late duplicate show itself, if there were one
-	grep -q 'restarting' "$RUN/worker.1.log"
+	wait_for 15 grep -q 'restarting' "$RUN/worker.1.log"
 	expect_exact
 }
 
