@@ -18,6 +18,7 @@ struct hb_reader {
 	size_t max_line;
 	int eof;
 	uint64_t lineno;
+	int watch_fd;		/* -1, or an output whose reader we watch for */
 	void (*on_block)(void *);
 	void *on_block_arg;
 };
@@ -29,6 +30,7 @@ struct hb_reader *hb_reader_new(int fd, size_t max_line)
 	if (!r)
 		return NULL;
 	r->fd = fd;
+	r->watch_fd = -1;
 	r->max_line = max_line ? max_line : HB_MAX_LINE_DEFAULT;
 	r->cap = r->max_line + 1 + CHUNK;
 	r->buf = malloc(r->cap);
@@ -47,6 +49,11 @@ void hb_reader_free(struct hb_reader *r)
 	free(r);
 }
 
+void hb_reader_watch(struct hb_reader *r, int out_fd)
+{
+	r->watch_fd = out_fd;
+}
+
 void hb_reader_on_block(struct hb_reader *r, void (*fn)(void *), void *arg)
 {
 	r->on_block = fn;
@@ -63,7 +70,17 @@ static enum hb_rd fill(struct hb_reader *r, size_t at, int timeout_ms, ssize_t *
 {
 	if (r->on_block)
 		r->on_block(r->on_block_arg);
-	if (timeout_ms >= 0) {
+	if (r->watch_fd >= 0) {
+		struct pollfd pfd[2] = { { .fd = r->fd, .events = POLLIN }, { .fd = r->watch_fd } };
+		int k = poll(pfd, 2, timeout_ms);
+
+		if (k < 0)
+			return errno == EINTR ? HB_RD_INTR : HB_RD_ERROR;
+		if (pfd[1].revents & (POLLERR | POLLHUP))
+			return HB_RD_HUP;
+		if (k == 0 || !pfd[0].revents)
+			return HB_RD_TIMEOUT;
+	} else if (timeout_ms >= 0) {
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 		int k = poll(&pfd, 1, timeout_ms);
 

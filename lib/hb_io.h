@@ -21,6 +21,7 @@ enum hb_rd {
 	HB_RD_ERROR = -1,   /* errno set */
 	HB_RD_TIMEOUT = -2, /* no complete line within the timeout */
 	HB_RD_INTR = -3,    /* a signal arrived (check hb_stop) */
+	HB_RD_HUP = -4,     /* the reader of the watched output is gone (hb_reader_watch) */
 };
 
 struct hb_line {
@@ -51,6 +52,15 @@ void hb_reader_free(struct hb_reader *r);
  * never waits in a buffer.
  */
 void hb_reader_on_block(struct hb_reader *r, void (*fn)(void *), void *arg);
+
+/*
+ * While waiting for input, also watch out_fd (a pipe we write to): when its
+ * reader has gone, hb_reader_next() returns HB_RD_HUP instead of waiting on.
+ * A filter in the middle of a pipeline that is idle would otherwise never
+ * learn that the stage after it died, and the stage before it would wait
+ * for acknowledgements forever.
+ */
+void hb_reader_watch(struct hb_reader *r, int out_fd);
 
 /*
  * The next line.  timeout_ms < 0 waits as long as it takes.  The line stays

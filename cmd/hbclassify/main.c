@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hb_alert.h"
@@ -241,6 +242,10 @@ static int run_loop(struct run *r)
 			return HB_EXIT_OK;	/* flushed while waiting for input: the reader is gone */
 		if (k == HB_RD_INTR)
 			continue;
+		if (k == HB_RD_HUP) {
+			r->out.err = EPIPE;	/* the stage after us died while we waited: end quietly */
+			return HB_EXIT_OK;
+		}
 		if (k == HB_RD_EOF)
 			break;
 		if (k == HB_RD_ERROR) {
@@ -364,6 +369,12 @@ int main(int argc, char **argv)
 		return HB_EXIT_FAIL;
 	}
 	hb_reader_on_block(r.in, flush_out, &r);
+	{
+		struct stat st;
+
+		if (fstat(1, &st) == 0 && S_ISFIFO(st.st_mode))
+			hb_reader_watch(r.in, 1);
+	}
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
 

@@ -29,6 +29,9 @@ setup() {
 }
 
 teardown() {
+	# the supervisors first (their command line does not name the test's dir),
+	# or one would start its pipeline again, into the next test's tables
+	if [[ -f $BATS_TEST_TMPDIR/workers ]]; then xargs kill -KILL <"$BATS_TEST_TMPDIR/workers" 2>/dev/null || true; fi
 	pkill -TERM -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
 	sleep 0.5
 	pkill -KILL -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
@@ -52,6 +55,7 @@ produce_paced() {
 
 start_worker() {
 	HB_RUN_DIR=$RUN "$HB_REPO/scripts/hb-pipeline" worker --id 1 3>&- &
+	echo $! >>"$BATS_TEST_TMPDIR/workers"
 }
 
 # until every partition of the topic has all three replicas in sync again

@@ -20,6 +20,7 @@ setup() {
 }
 
 teardown() {
+	if [[ -n ${worker:-} ]]; then kill -KILL "$worker" 2>/dev/null || true; fi
 	pkill -TERM -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
 }
 
@@ -102,6 +103,7 @@ val() {
 	hbkafka-pub -q "$BATS_FILE_TMPDIR/c.ndjson"
 	export HB_METRICS_DIR="$BATS_TEST_TMPDIR/metrics" HB_RUN_DIR="$BATS_TEST_TMPDIR/run"
 	HB_KAFKA_OPTS="--prom-ms 300" "$HB_REPO/scripts/hb-pipeline" worker --id 1 3>&- &
+	worker=$!
 	for _ in $(seq 1 120); do
 		[[ $(val "$HB_METRICS_DIR/hbkafka-sub-1.prom" hbmon_sub_messages_total 2>/dev/null) == 20000 &&
 			$(val "$HB_METRICS_DIR/hbkafka-sub-1.prom" hbmon_sub_consumer_lag_messages 2>/dev/null) == 0 &&

@@ -464,9 +464,44 @@ static void test_writer(void)
 	tap_end();
 }
 
+/* A watched output whose reader goes away ends a wait for input: HB_RD_HUP. */
+static void test_watch(void)
+{
+	int in[2], out[2];
+	struct hb_reader *r;
+	struct hb_line ln;
+
+	tap_begin("hb_reader_watch: the reader of our output gone while we wait for input");
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(in) < 0 || pipe(out) < 0) {
+		check(0);
+		tap_end();
+		return;
+	}
+	r = hb_reader_new(in[0], 0);
+	hb_reader_watch(r, out[1]);
+	check(write(in[1], "a\nb\n", 4) == 4);
+	check_int(hb_reader_next(r, -1, &ln), ==, HB_RD_LINE);
+	check_int(hb_reader_next(r, -1, &ln), ==, HB_RD_LINE);
+	check_int(hb_reader_next(r, 50, &ln), ==, HB_RD_TIMEOUT);	/* its reader is still there */
+	check(write(in[1], "c\nd\n", 4) == 4);
+	check_int(hb_reader_next(r, -1, &ln), ==, HB_RD_LINE);	/* reads c and d */
+	close(out[0]);
+	check_int(hb_reader_next(r, -1, &ln), ==, HB_RD_LINE);	/* d was buffered: it still comes */
+	check_mem(ln.p, ln.len, "d", 1);
+	check_int(hb_reader_next(r, -1, &ln), ==, HB_RD_HUP);	/* would block forever otherwise */
+	check_int(hb_reader_next(r, -1, &ln), ==, HB_RD_HUP);
+	hb_reader_free(r);
+	close(in[0]);
+	close(in[1]);
+	close(out[1]);
+	tap_end();
+}
+
 int main(void)
 {
 	test_cases();
+	test_watch();
 	test_big(FROM_FILE);
 	test_big(FROM_PIPE);
 	test_chunk_edges();
