@@ -29,6 +29,10 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+# Debian's python3 has Debian's psycopg2 and confluent-kafka (hb-deps bench),
+# whatever python3 comes first on PATH
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
 # median of the arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
@@ -95,9 +99,9 @@ tl=$(median "${t_load[@]}") tp=$(median "${t_copy[@]}") tr=$(median "${t_reload[
 py_row_lines=${BENCH_PY_ROW_LINES:-20000}
 head -n "$py_row_lines" "$tmp/valid.ndjson" >"$tmp/valid.slice"
 q 'TRUNCATE heartbeat_records, heartbeat_anomalies; CHECKPOINT'
-rpy_row=$(python3 "$repo/bench/py_load.py" --mode row <"$tmp/valid.slice" | sed -n 's/.*rows_per_s=//p')
+rpy_row=$("$py" "$repo/bench/py_load.py" --mode row <"$tmp/valid.slice" | sed -n 's/.*rows_per_s=//p')
 q 'TRUNCATE heartbeat_records, heartbeat_anomalies; CHECKPOINT'
-rpy_batch=$(python3 "$repo/bench/py_load.py" --mode batch <"$tmp/valid.ndjson" | sed -n 's/.*rows_per_s=//p')
+rpy_batch=$("$py" "$repo/bench/py_load.py" --mode batch <"$tmp/valid.ndjson" | sed -n 's/.*rows_per_s=//p')
 [[ $(q 'SELECT count(*) FROM heartbeat_records') == "$lines" ]] || { echo "bench: py_load stored the wrong count" >&2; exit 1; }
 rl=$(rate "$lines" "$tl") rp=$(rate "$lines" "$tp") rr=$(rate "$lines" "$tr")
 

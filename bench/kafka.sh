@@ -33,6 +33,10 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+# Debian's python3 has Debian's psycopg2 and confluent-kafka (hb-deps bench),
+# whatever python3 comes first on PATH
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
@@ -113,7 +117,7 @@ topic
 pye=$t
 s=$(now)
 (hbsim --seed 2 --start 2026-11-24T00:00:00Z --count "$lines" --rate 0 -q | hbkafka-pub -q -b "$B" -t "$pye") &
-python3 "$repo/bench/py_pipeline.py" --brokers "$B" --topic "$pye" --group bench_py --count "$lines" >"$tmp/py.out"
+"$py" "$repo/bench/py_pipeline.py" --brokers "$B" --topic "$pye" --group bench_py --count "$lines" >"$tmp/py.out"
 t_py=$(since "$s")
 wait
 py_stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')

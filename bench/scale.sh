@@ -58,8 +58,9 @@ for brokers in 1 3; do
 		s=$(now)
 		for i in $(seq 1 "$k"); do
 			KAFKA_BOOTSTRAP_SERVERS=$B HB_TOPIC=$t HB_GROUP="g_$t" HB_RUN_DIR="$tmp/run_$n" \
-				hb-pipeline worker --id "$i" &
+				hb-pipeline worker --id "$i" 2>>"$tmp/workers.log" &
 			workers+=($!)
+			disown "$!"	# killed at the end: no job report for that
 		done
 		while [[ $(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)') -lt $lines ]]; do
 			sleep 0.2
@@ -67,7 +68,6 @@ for brokers in 1 3; do
 		e=$(now)
 		for w in "${workers[@]}"; do kill -KILL "$w" 2>/dev/null || true; done
 		pkill -TERM -f -- "$tmp/run_$n" 2>/dev/null || true
-		wait 2>/dev/null || true
 		secs=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", e - s }')
 		printf '| %s | %s | %s | %s s |\n' "$brokers" "$k" "$(fmt "$(awk -v n="$lines" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')")" "$secs"
 	done
