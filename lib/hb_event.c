@@ -328,11 +328,22 @@ int hb_event_parse(struct hb_parser *p, const char *line, size_t n, struct hb_ev
 	ev->blank = n > 0;
 	ev->orig.p = line;
 	ev->orig.n = n;
-	if (n >= 10 && line[0] == '{' && line[2] == '_' &&
-	    hb_coord_unwrap(line, n, &ev->coord, &p->scratch, &val, &vlen)) {
-		ev->has_coord = 1;
-		ev->orig.p = line = val;
-		ev->orig.n = n = vlen;
+	/*
+	 * Coordinates after leading blanks count too: otherwise such a line's
+	 * "_kafka" member would come out first on our output, where the next
+	 * reader takes it for coordinates, and classifying twice would differ.
+	 */
+	{
+		size_t lead = 0;
+
+		while (lead < n && (line[lead] == ' ' || line[lead] == '\t' || line[lead] == '\r'))
+			lead++;
+		if (n - lead >= 10 && line[lead] == '{' && line[lead + 2] == '_' &&
+		    hb_coord_unwrap(line + lead, n - lead, &ev->coord, &p->scratch, &val, &vlen)) {
+			ev->has_coord = 1;
+			ev->orig.p = line = val;
+			ev->orig.n = n = vlen;
+		}
 	}
 	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
 		n--;
