@@ -236,3 +236,62 @@ int hb_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int settle_ms, 
 	rd_kafka_topic_destroy(rkt);
 	return rc;
 }
+
+int hb_kafka_parse_offset(const char *s, int64_t *off, int64_t *ts_ms)
+{
+	char *end;
+	long long v;
+
+	*ts_ms = -1;
+	if (!s || strcmp(s, "stored") == 0) {
+		*off = RD_KAFKA_OFFSET_STORED;
+		return 0;
+	}
+	if (strcmp(s, "beginning") == 0) {
+		*off = RD_KAFKA_OFFSET_BEGINNING;
+		return 0;
+	}
+	if (strcmp(s, "end") == 0) {
+		*off = RD_KAFKA_OFFSET_END;
+		return 0;
+	}
+	errno = 0;
+	if (s[0] == 's' && s[1] == '@') {
+		v = strtoll(s + 2, &end, 10);
+		if (!s[2] || *end || errno || v < 0)
+			return -1;
+		*ts_ms = v;
+		return 0;
+	}
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return -1;
+	*off = s[0] != '-' ? v : RD_KAFKA_OFFSET_TAIL(-v);	/* -0: the end */
+	return 0;
+}
+
+int64_t hb_kafka_consumer_lag(rd_kafka_t *rk, int *nassigned)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	int64_t total = 0;
+	int known = 0;
+
+	*nassigned = 0;
+	if (rd_kafka_assignment(rk, &a) || !a)
+		return -1;
+	*nassigned = a->cnt;
+	if (a->cnt && rd_kafka_position(rk, a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (int i = 0; i < a->cnt; i++) {
+			int64_t lo, hi;
+
+			if (a->elems[i].offset < 0 ||
+			    rd_kafka_get_watermark_offsets(rk, a->elems[i].topic, a->elems[i].partition,
+							   &lo, &hi) || hi < 0)
+				continue;
+			total += hi > a->elems[i].offset ? hi - a->elems[i].offset : 0;
+			known++;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(a);
+	return known ? total : -1;
+}

@@ -61,6 +61,20 @@ int hb_kafka_error(rd_kafka_t *rk, int err, const char *reason, char *msg, size_
  */
 int hb_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int settle_ms, int *partitions);
 
+/*
+ * -o WHERE of a consumer: stored, beginning, end, N (an offset), -N (N from
+ * the end) or s@MS (a time: *off is then left alone and *ts_ms set; else
+ * *ts_ms = -1).  Returns 0, or -1 when WHERE is none of these.
+ */
+int hb_kafka_parse_offset(const char *where, int64_t *off, int64_t *ts_ms);
+
+/*
+ * A consumer's lag: messages between its position and the end, over its
+ * assigned partitions, from the watermarks librdkafka last saw (no broker
+ * round trip).  *nassigned gets the partitions assigned.  -1 when unknown.
+ */
+int64_t hb_kafka_consumer_lag(rd_kafka_t *rk, int *nassigned);
+
 /* A topic name Kafka accepts: 1-249 of [A-Za-z0-9._-], not "." or "..". */
 int hb_kafka_topic_valid(const char *t);
 

@@ -1,5 +1,7 @@
 /* hb_prom — the Prometheus text format, written atomically (see hb_prom.h). */
 #include "hb_prom.h"
+#include "hb_log.h"
+#include "hb_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,4 +129,28 @@ void hb_prom_label(char *dst, size_t dn, const char *name, const char *value)
 	}
 	dst[k++] = '"';
 	dst[k] = '\0';
+}
+
+int hb_prom_due(struct hb_prom *p, int force)
+{
+	int64_t now = hb_time_mono_us();
+
+	if (!p->path || (!force && now < p->next))
+		return 0;
+	p->next = now + p->interval_us;
+	return 1;
+}
+
+void hb_prom_flush(struct hb_prom *p)
+{
+	char err[512];
+	int64_t now;
+
+	if (hb_prom_write(p, p->path, err, sizeof err) == 0)
+		return;
+	now = hb_time_mono_us();
+	if (!p->warned || now - p->warned >= 60000000) {
+		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
+		p->warned = now;
+	}
 }

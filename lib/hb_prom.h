@@ -22,6 +22,9 @@
 struct hb_prom {
 	struct hb_buf b;
 	char labels[1024];	/* name="value",... for every sample */
+	const char *path;	/* where hb_prom_flush() writes; NULL: nowhere */
+	int64_t interval_us;	/* how often hb_prom_due() says yes */
+	int64_t next, warned;
 };
 
 /* Start a new exposition; labels: 'name="value"' pairs, comma separated, or "". */
@@ -34,6 +37,14 @@ void hb_prom_sample(struct hb_prom *p, const char *name, const char *extra, doub
 /* A histogram of microseconds, exposed in seconds with the buckets given (seconds, ascending). */
 void hb_prom_histogram_us(struct hb_prom *p, const char *name, const char *help,
 			  const struct hb_hist *h, const double *le, int nle);
+/*
+ * 1 when an exposition is due (a path is set, and interval_us has passed
+ * since the last one, or force): the caller builds it, then hb_prom_flush().
+ */
+int hb_prom_due(struct hb_prom *p, int force);
+/* hb_prom_write() to p->path; a failure is a WARNING on stderr, once a minute. */
+void hb_prom_flush(struct hb_prom *p);
+
 /*
  * Write the exposition to path through path.tmp-PID and rename(2), so a
  * scraper never sees half a file.  Returns 0, or -1 with a reason in err.

@@ -68,7 +68,7 @@ struct run {
 	int64_t t0, last_ok, last_probe;
 	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
 	struct hb_prom prom;
-	int64_t next_prom, prom_warned, wall_t0;
+	int64_t wall_t0;
 	int out_pipe;		/* stdout is a pipe: watch for its reader going away */
 	int64_t next_hup_check;
 	char fatal_msg[512];
@@ -216,40 +216,6 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		o->mode = COORDS;
 }
 
-/* -o: the start offset librdkafka understands, or a timestamp (*ts_ms >= 0). */
-static int parse_offset(const char *s, int64_t *off, int64_t *ts_ms)
-{
-	char *end;
-	long long v;
-
-	*ts_ms = -1;
-	if (!s || strcmp(s, "stored") == 0) {
-		*off = RD_KAFKA_OFFSET_STORED;
-		return 0;
-	}
-	if (strcmp(s, "beginning") == 0) {
-		*off = RD_KAFKA_OFFSET_BEGINNING;
-		return 0;
-	}
-	if (strcmp(s, "end") == 0) {
-		*off = RD_KAFKA_OFFSET_END;
-		return 0;
-	}
-	errno = 0;
-	if (s[0] == 's' && s[1] == '@') {
-		v = strtoll(s + 2, &end, 10);
-		if (!s[2] || *end || errno || v < 0)
-			return -1;
-		*ts_ms = v;
-		return 0;
-	}
-	v = strtoll(s, &end, 10);
-	if (!*s || *end || errno)
-		return -1;
-	*off = s[0] != '-' ? v : RD_KAFKA_OFFSET_TAIL(-v);	/* -0: the end */
-	return 0;
-}
-
 static struct part *part(struct run *r, int32_t p)
 {
 	return p >= 0 && p < MAX_PARTS ? &r->p[p] : NULL;
@@ -393,45 +359,16 @@ static void backpressure(struct run *r)
 	rd_kafka_topic_partition_list_destroy(a);
 }
 
-/* Messages behind the end over the assigned partitions (cached watermarks), or -1. */
-static int64_t lag(struct run *r, int *nassigned)
-{
-	rd_kafka_topic_partition_list_t *a = NULL;
-	int64_t total = 0;
-	int known = 0;
-
-	*nassigned = 0;
-	if (rd_kafka_assignment(r->rk, &a) || !a)
-		return -1;
-	*nassigned = a->cnt;
-	if (a->cnt && rd_kafka_position(r->rk, a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		for (int i = 0; i < a->cnt; i++) {
-			int64_t lo, hi;
-
-			if (a->elems[i].offset < 0 ||
-			    rd_kafka_get_watermark_offsets(r->rk, a->elems[i].topic, a->elems[i].partition,
-							   &lo, &hi) || hi < 0)
-				continue;
-			total += hi > a->elems[i].offset ? hi - a->elems[i].offset : 0;
-			known++;
-		}
-	}
-	rd_kafka_topic_partition_list_destroy(a);
-	return known ? total : -1;
-}
-
 /* Write --prom-file when it is due (or now, with force). */
 static void prom_tick(struct run *r, int force)
 {
 	struct hb_prom *p = &r->prom;
-	int64_t now = hb_time_mono_us(), behind;
+	int64_t behind;
 	int nassigned;
-	char err[512];
 
-	if (!r->o->prom_file || (!force && now < r->next_prom))
+	if (!hb_prom_due(p, force))
 		return;
-	r->next_prom = now + r->o->prom_ms * 1000;
-	behind = lag(r, &nassigned);
+	behind = hb_kafka_consumer_lag(r->rk, &nassigned);
 	hb_prom_begin(p, p->labels);
 #define C(name, help, v) hb_prom_one(p, "hbmon_sub_" name, "counter", help, (double)(v))
 #define G(name, help, v) hb_prom_one(p, "hbmon_sub_" name, "gauge", help, (double)(v))
@@ -450,10 +387,7 @@ static void prom_tick(struct run *r, int force)
 	  (double)hb_time_now_us() / 1e6);
 #undef C
 #undef G
-	if (hb_prom_write(p, r->o->prom_file, err, sizeof err) < 0 && now - r->prom_warned >= 60000000) {
-		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
-		r->prom_warned = now;
-	}
+	hb_prom_flush(p);
 }
 
 /* Acknowledgements "PARTITION OFFSET\n" from hbpgload: store what is stored. */
@@ -541,7 +475,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	int64_t off, ts;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		parse_offset(r->o->offset, &off, &ts);
+		hb_kafka_parse_offset(r->o->offset, &off, &ts);
 		if (ts >= 0)
 			offsets_for_time(r, parts, ts);
 		else if (off != RD_KAFKA_OFFSET_STORED)
@@ -979,7 +913,7 @@ int main(int argc, char **argv)
 	hb_log_init("hbkafka-sub", o.verbosity);
 	parse_opts(argc, argv, &o);
 	hb_log_init("hbkafka-sub", o.verbosity);
-	if (parse_offset(o.offset, &off, &ts) < 0) {
+	if (hb_kafka_parse_offset(o.offset, &off, &ts) < 0) {
 		fprintf(stderr, "hbkafka-sub: -o '%s': want stored, beginning, end, N, -N or s@MS\n", o.offset);
 		return HB_EXIT_USAGE;
 	}
@@ -1000,6 +934,8 @@ int main(int argc, char **argv)
 	r.rk = make_consumer(&r);
 	r.t0 = hb_time_mono_us();
 	r.wall_t0 = hb_time_now_us();
+	r.prom.path = o.prom_file;
+	r.prom.interval_us = o.prom_ms * 1000LL;
 	if (o.prom_file) {
 		char host[256], inst[300], l1[400], l2[400];
 

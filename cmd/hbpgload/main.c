@@ -44,7 +44,7 @@ struct run {
 	uint64_t rows_at_snapshot;
 	/* --prom-file */
 	struct hb_prom prom;
-	int64_t next_prom, prom_warned, wall_t0;
+	int64_t wall_t0;
 	int db_down;
 };
 
@@ -220,14 +220,10 @@ static const double prom_le[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 static void prom_tick(struct run *r, int force)
 {
 	const struct hb_load_stats *s = hb_loader_stats(r->ld);
-	int64_t now = hb_time_mono_us();
 	struct hb_prom *p = &r->prom;
-	char err[512];
-	static const char *const st[] = {"NORMAL", "BRADYCARDIA", "TACHYCARDIA", "INVALID"};
 
-	if (!r->o->prom_file || (!force && now < r->next_prom))
+	if (!hb_prom_due(p, force))
 		return;
-	r->next_prom = now + r->o->metrics_ms * 1000;
 	hb_prom_begin(p, p->labels);
 #define C(name, help, v) hb_prom_one(p, "hbmon_pgload_" name, "counter", help, (double)(v))
 #define G(name, help, v) hb_prom_one(p, "hbmon_pgload_" name, "gauge", help, (double)(v))
@@ -240,7 +236,7 @@ static void prom_tick(struct run *r, int force)
 	for (int i = 0; i < HB_STATUS_COUNT; i++) {
 		char lab[40];
 
-		snprintf(lab, sizeof lab, "status=\"%s\"", st[i]);
+		snprintf(lab, sizeof lab, "status=\"%s\"", hb_status_name((enum hb_status)i));
 		hb_prom_sample(p, "hbmon_pgload_lines_by_status_total", lab, (double)s->status[i]);
 	}
 	C("batches_total", "Transactions committed.", s->batches);
@@ -259,10 +255,7 @@ static void prom_tick(struct run *r, int force)
 	hb_prom_histogram_us(p, "hbmon_pgload_latency_seconds",
 			     "From a reading's timestamp to the commit of its row.", &s->latency_us,
 			     prom_le, (int)(sizeof prom_le / sizeof prom_le[0]));
-	if (hb_prom_write(p, r->o->prom_file, err, sizeof err) < 0 && now - r->prom_warned >= 60000000) {
-		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
-		r->prom_warned = now;
-	}
+	hb_prom_flush(p);
 }
 
 /*
@@ -487,6 +480,8 @@ int main(int argc, char **argv)
 	r.next_metrics = r.t0 + o.metrics_ms * 1000;
 	r.last_metrics = r.t0;
 	r.wall_t0 = hb_time_now_us();
+	r.prom.path = o.prom_file;
+	r.prom.interval_us = o.metrics_ms * 1000LL;
 	hb_prom_label(r.prom.labels, sizeof r.prom.labels, "hbmon_instance", o.instance);
 
 	/* Connect (and check the schema) before reading anything. */
