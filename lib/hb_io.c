@@ -19,6 +19,7 @@ struct hb_reader {
 	int eof;
 	uint64_t lineno;
 	int watch_fd;		/* -1, or an output whose reader we watch for */
+	int coords_seen;	/* a line so far began with Kafka coordinates */
 	void (*on_block)(void *);
 	void *on_block_arg;
 };
@@ -106,6 +107,9 @@ static enum hb_rd fill(struct hb_reader *r, size_t at, int timeout_ms, ssize_t *
 	}
 }
 
+#define COORDS "{\"_kafka\":"
+#define COORDS_LEN (sizeof COORDS - 1)
+
 static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t true_len)
 {
 	line->p = r->buf + r->start;
@@ -113,11 +117,28 @@ static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t
 	line->true_len = true_len;
 	line->no = ++r->lineno;
 	line->unterminated = 0;
+	line->torn = 0;
+	if (!r->coords_seen && len >= COORDS_LEN && memcmp(line->p, COORDS, COORDS_LEN) == 0)
+		r->coords_seen = 1;
+}
+
+/*
+ * The last line, without a newline: torn if it begins with the coordinates,
+ * or, in a stream whose lines carried them, if it is cut inside them (a
+ * kill -9 can cut a write anywhere, "{\"_ka" included).  A short fragment in
+ * a stream without coordinates is input like any other.
+ */
+static void mark_torn(const struct hb_reader *r, struct hb_line *l)
+{
+	if (l->len >= COORDS_LEN)
+		l->torn = memcmp(l->p, COORDS, COORDS_LEN) == 0;
+	else
+		l->torn = r->coords_seen && memcmp(l->p, COORDS, l->len) == 0;
 }
 
 int hb_line_torn(const struct hb_line *l)
 {
-	return l->unterminated && l->len >= 10 && memcmp(l->p, "{\"_kafka\":", 10) == 0;
+	return l->torn;
 }
 
 /*
@@ -194,6 +215,7 @@ enum hb_rd hb_reader_next(struct hb_reader *r, int timeout_ms, struct hb_line *l
 				return HB_RD_EOF;
 			emit(r, line, have, have);
 			line->unterminated = 1;
+			mark_torn(r, line);
 			r->start = r->scan = r->end;
 			return HB_RD_LINE;
 		}

@@ -30,13 +30,15 @@ struct hb_line {
 	uint64_t true_len;  /* its length before cutting (== len unless cut) */
 	uint64_t no;        /* 1-based line number */
 	int unterminated;   /* the last line of the input, without a newline */
+	int torn;           /* see hb_line_torn() */
 };
 
 /*
  * A last line without a newline that carries Kafka coordinates ("_kafka"
  * first) was torn: the stage before us died while writing it.  Its message
  * was never acknowledged, so Kafka delivers it again: the fragment must not
- * be stored as if it were input.
+ * be stored as if it were input.  In a stream whose lines carried
+ * coordinates, a last fragment cut inside them ("{\"_ka") is torn too.
  */
 int hb_line_torn(const struct hb_line *l);
 

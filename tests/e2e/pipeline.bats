@@ -2,6 +2,7 @@
 # pipeline.bats — hbsim | hbclassify | hbpgload on a real PostgreSQL: counts, views, idempotency.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
 	hb_newdb
@@ -118,4 +119,19 @@ teardown_file() {
 	hbpgload -q "$BATS_TEST_TMPDIR/mixed.ndjson"
 	after=$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type = 'INVALID'")
 	assert_eq "$((after - before))" "$inv"
+}
+
+@test "a stage killed mid-write: its torn last line is dropped with a warning, other last lines are input" {
+	line='{"_kafka":{"p":0,"o":1},"customer_id":"c1","timestamp":"2026-11-23T12:00:00Z","heart_rate":70}'
+	# cut inside the coordinates, after lines that carried them: torn
+	run --separate-stderr bash -c "printf '%s\n{\"_ka' '$line' | hbclassify"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $(jq -r .status <<<"${lines[0]}") == NORMAL ]]
+	[[ $stderr == *"torn last line"* ]]
+	# the same fragment in a stream without coordinates is input: INVALID
+	run --separate-stderr bash -c "printf '%s\n{\"_ka' '{\"customer_id\":\"c1\",\"timestamp\":\"2026-11-23T12:00:00Z\",\"heart_rate\":70}' | hbclassify"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ $(jq -r .status <<<"${lines[1]}") == INVALID ]]
 }

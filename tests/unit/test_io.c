@@ -498,9 +498,60 @@ static void test_watch(void)
 	tap_end();
 }
 
+/*
+ * A stage killed mid-write leaves a fragment as the last line: which
+ * fragments are torn (dropped, Kafka delivers the message again) and which
+ * are input (classified, INVALID if need be).
+ */
+static const struct {
+	const char *name;
+	const char *data;
+	size_t n;
+	int torn;
+} torn_cases[] = {
+	{"coordinates, cut after them", L("{\"_kafka\":{\"p\":0,\"o\":1},\"cust"), 1},
+	{"coordinates, cut inside them, after coordinate lines",
+	 L("{\"_kafka\":{\"p\":0,\"o\":1},\"x\":1}\n{\"_ka"), 1},
+	{"one brace, after coordinate lines", L("{\"_kafka\":{\"p\":0,\"o\":1},\"x\":1}\n{"), 1},
+	{"exactly the coordinates' key, after coordinate lines",
+	 L("{\"_kafka\":{\"p\":0,\"o\":1},\"x\":1}\n{\"_kafka\":"), 1},
+	{"a short fragment, no coordinate lines before", L("{\"a\":1}\n{\"_ka"), 0},
+	{"a short fragment alone", L("{"), 0},
+	{"not a prefix of the coordinates, after coordinate lines",
+	 L("{\"_kafka\":{\"p\":0,\"o\":1},\"x\":1}\n{\"cu"), 0},
+	{"a plain last line without newline", L("{\"customer_id\":\"c\"}"), 0},
+	{"a complete last line", L("{\"_kafka\":{\"p\":0,\"o\":1}}\n"), 0},
+};
+
+static void test_torn(void)
+{
+	for (size_t i = 0; i < NELEM(torn_cases); i++) {
+		pid_t child;
+		int fd = source(torn_cases[i].data, torn_cases[i].n, FROM_FILE, 0, &child);
+		struct hb_reader *r;
+		struct hb_line line, last = {0};
+
+		tap_begin("torn last line: %s -> %s", torn_cases[i].name,
+			  torn_cases[i].torn ? "torn" : "input");
+		if (!check(fd >= 0)) {
+			tap_end();
+			continue;
+		}
+		r = hb_reader_new(fd, 0);
+		check(r != NULL);
+		while (r && hb_reader_next(r, -1, &line) == HB_RD_LINE)
+			last = line;
+		check_int(hb_line_torn(&last), ==, torn_cases[i].torn);
+		hb_reader_free(r);
+		close(fd);
+		tap_end();
+	}
+}
+
 int main(void)
 {
 	test_cases();
+	test_torn();
 	test_watch();
 	test_big(FROM_FILE);
 	test_big(FROM_PIPE);
