@@ -135,3 +135,14 @@ teardown_file() {
 	[ "${#lines[@]}" -eq 2 ]
 	[[ $(jq -r .status <<<"${lines[1]}") == INVALID ]]
 }
+
+@test "hbsim --clock-rate spaces the virtual clock, unpaced with --rate 0" {
+	run bash -c "hbsim --seed 3 --start 2026-11-23T00:00:00Z -n 1000 --clock-rate 1000 --rate 0 -c 2001 -q | jq -r .timestamp | sed -n '1p;1001p;2001p'"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 2026-11-23T00:00:00.000Z ]
+	[ "${lines[1]}" = 2026-11-23T00:00:01.000Z ]
+	[ "${lines[2]}" = 2026-11-23T00:00:02.000Z ]
+	run --separate-stderr hbsim --clock-rate 10 -c 1
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"--clock-rate needs --start"* ]]
+}
