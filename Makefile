@@ -131,7 +131,7 @@ unit: all
 	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run --unit-only
 
 # Scripts that stand on their own (psql, jq, gnuplot, curl): installed with the programs.
-TOOLS := hb-report hb-notify hb-watch
+TOOLS := hb-report hb-notify hb-watch hb-partitions
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

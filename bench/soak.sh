@@ -27,6 +27,7 @@ cleanup() {
 	pkill -TERM -f -- "$tmp" 2>/dev/null || true
 	[[ -n ${cons:-} ]] && pkill -TERM -P "$cons" 2>/dev/null
 	[[ -n ${prod:-} ]] && pkill -TERM -P "$prod" 2>/dev/null
+	[[ -n ${prod:-} ]] && kill -TERM "$prod" 2>/dev/null
 	sleep 1
 	hb-kafka stop --dir "$tmp/kafka" >/dev/null 2>&1 || true
 	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
@@ -73,7 +74,8 @@ echo "|---|---|---|---|---|"
 : >"$tmp/rows"
 last_id=0 t=0
 while ((t < secs)); do
-	sleep "$step"
+	sleep "$step" &
+	wait $!	# (a signal ends the wait at once: the traps run)
 	t=$((t + step))
 	for p in "$p_sim" "$p_pub" "$p_sub" "$p_cls" "$p_load"; do
 		[[ -d /proc/$p ]] || { echo "soak: a program ended early (pid $p); see $tmp/load.log" >&2; cat "$tmp/load.log" >&2; exit 1; }

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hb_days.h"
 #include "hb_event.h"
 #include "hb_json.h"
+#include "hb_log.h"
 #include "hb_pg.h"
 #include "hb_time.h"
 
@@ -59,6 +61,8 @@ struct hb_loader {
 	void *commit_arg;
 	void (*on_reject)(void *, uint64_t, const char *);
 	void *reject_arg;
+	struct hb_days days;     /* day partitions asked for */
+	int days_off;            /* the database cannot make them: stop asking */
 };
 
 static const char COPY_REC[] =
@@ -345,6 +349,8 @@ enum hb_status hb_loader_add(struct hb_loader *l, const char *line, size_t n,
 		r->raw_length = (int64_t)ev.text.n;
 	}
 done:
+	if (r->has_ts)
+		hb_days_note(&l->days, hb_day_of(r->ts_us));
 	r->lineno = lineno;
 	if (ev.has_coord) {
 		r->part = ev.coord.partition;
@@ -748,6 +754,38 @@ static void undo_attempt(struct hb_loader *l, size_t nanom)
 	l->anom.n = nanom;
 }
 
+/*
+ * Day partitions for the days ahead and the days of the rows in hand (within
+ * a window, see hb_days.h), in a transaction of their own before the batch.
+ * A database that cannot make them (an older schema, no right to) is warned
+ * about once: the rows go to the default partition, nothing is lost.
+ */
+static enum hb_load_rc ensure_days(struct hb_loader *l, char *err, size_t errsz)
+{
+	int32_t today = hb_day_of(hb_time_now_us()), lo, hi;
+	char a[HB_DAY_BUF], b[HB_DAY_BUF], sql[128], msg[512];
+	enum hb_pgerr e;
+
+	if (l->days_off || !hb_days_due(&l->days, today, &lo, &hi))
+		return HB_LOAD_OK;
+	hb_day_format(lo, a);
+	hb_day_format(hi, b);
+	snprintf(sql, sizeof sql, "SELECT hb_ensure_partitions('%s', '%s')", a, b);
+	e = hb_pg_exec(l->conn, sql, NULL, msg, sizeof msg);
+	if (e == HB_PGE_OK) {
+		hb_days_done(&l->days, today, lo, hi);
+		return HB_LOAD_OK;
+	}
+	if (e == HB_PGE_RETRY) {
+		snprintf(err, errsz, "making day partitions: %s", msg);
+		return fail(l, e);
+	}
+	hb_log(HB_LOG_WARNING, "day partitions %s to %s not made (%s): rows of days without "
+	       "one go to the default partition", a, b, msg);
+	l->days_off = 1;
+	return HB_LOAD_OK;
+}
+
 static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char *err, size_t errsz)
 {
 	struct table rec = {0, &l->rec}, anom = {1, &l->anom};
@@ -766,6 +804,12 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 	}
 	if (!hb_loader_rows(l) && !metrics)
 		return HB_LOAD_OK;	/* only connected */
+	{
+		enum hb_load_rc d = ensure_days(l, err, errsz);
+
+		if (d != HB_LOAD_OK)
+			return d;
+	}
 	for (;;) {
 		memset(&l->pend, 0, sizeof l->pend);
 		l->pend.fast_all = 1;

@@ -1,4 +1,6 @@
--- 001_tables.sql — hbmon's tables and indexes.  Idempotent: applying it again changes nothing.
+-- 001_tables.sql — hbmon's tables, partitions, rollups and indexes.
+-- Idempotent: applying it again changes nothing.  Needs PostgreSQL 15 or later
+-- (a unique index with NULLS NOT DISTINCT on a partitioned table).
 --
 -- Lean on purpose: every index costs ingest speed.  heartbeat_records has one
 -- btree, its primary key (customer_id, ts), which both deduplicates and serves
@@ -6,6 +8,49 @@
 -- nearly free to maintain because readings arrive roughly in time order.
 -- customer_id uses the "C" collation: byte order, faster comparisons, and the
 -- ids are ASCII anyway.
+--
+-- Partitioning.  heartbeat_records and heartbeat_anomalies are partitioned by
+-- day (UTC) on ts: heartbeat_records_p20261201 holds 2026-12-01T00:00Z up to
+-- the next midnight.  A row whose day has no partition (yet), and an INVALID
+-- line without a usable time (ts NULL), goes to the DEFAULT partition, so an
+-- insert never fails for want of a partition.  hb_ensure_partitions() creates
+-- day partitions (hbpgload calls it for the days ahead and for the days of the
+-- rows it loads; `hb-partitions ensure` for backfills), moving rows of those
+-- days out of the default partition; hb_retain() drops whole days (`hb-partitions
+-- retain`, for cron).  Every unique key includes ts, so a key lives in exactly
+-- one partition and deduplication works across all of them.
+--
+-- Rollups.  hb_rollup_minute (fleet: per minute, status and heart rate) and
+-- hb_rollup_customer_minute (per customer and minute) are kept by statement
+-- triggers on both tables, in the same transaction as the rows, from the rows
+-- actually inserted (a duplicate skipped by ON CONFLICT DO NOTHING is not
+-- counted).  Dashboards and reports read them instead of the raw rows.
+
+-- ---- an install from before partitioning: move its tables aside ----------------
+-- Their rows are copied into the partitioned tables at the end of this file
+-- (through the rollup triggers), then the old tables are dropped.  Stop the
+-- loaders while this runs: it is one transaction per statement, not online.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('heartbeat_records') AND relkind = 'r') THEN
+        DROP VIEW IF EXISTS vw_customer_bpm_summary, vw_recent_anomalies, vw_pipeline_summary;
+        ALTER TABLE heartbeat_records RENAME TO hb_old_records;
+        ALTER INDEX IF EXISTS heartbeat_records_pkey RENAME TO hb_old_records_pkey;
+        ALTER INDEX IF EXISTS heartbeat_records_ts_brin RENAME TO hb_old_records_ts_brin;
+    END IF;
+    IF EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('heartbeat_anomalies') AND relkind = 'r') THEN
+        DROP VIEW IF EXISTS vw_recent_anomalies, vw_pipeline_summary, vw_customer_bpm_summary;
+        ALTER TABLE heartbeat_anomalies RENAME TO hb_old_anomalies;
+        ALTER INDEX IF EXISTS heartbeat_anomalies_pkey RENAME TO hb_old_anomalies_pkey;
+        ALTER INDEX IF EXISTS heartbeat_anomalies_reading_key RENAME TO hb_old_anomalies_reading_key;
+        ALTER INDEX IF EXISTS heartbeat_anomalies_raw_key RENAME TO hb_old_anomalies_raw_key;
+        ALTER INDEX IF EXISTS heartbeat_anomalies_created_at RENAME TO hb_old_anomalies_created_at;
+        ALTER INDEX IF EXISTS heartbeat_anomalies_ts RENAME TO hb_old_anomalies_ts;
+    END IF;
+END
+$$;
+
+-- ---- readings ------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS heartbeat_records (
     customer_id text COLLATE "C" NOT NULL,
@@ -14,13 +59,15 @@ CREATE TABLE IF NOT EXISTS heartbeat_records (
                 CHECK (heart_rate BETWEEN 1 AND 300),
     created_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT heartbeat_records_pkey PRIMARY KEY (customer_id, ts)
-);
+) PARTITION BY RANGE (ts);
+
+CREATE TABLE IF NOT EXISTS heartbeat_records_default PARTITION OF heartbeat_records DEFAULT;
 
 CREATE INDEX IF NOT EXISTS heartbeat_records_ts_brin
     ON heartbeat_records USING brin (ts) WITH (pages_per_range = 32);
 
 COMMENT ON TABLE heartbeat_records IS
-    'Valid NORMAL readings, one row per (customer_id, ts); loaded by hbpgload.';
+    'Valid NORMAL readings, one row per (customer_id, ts); loaded by hbpgload.  Partitioned by day.';
 
 -- BRADYCARDIA, TACHYCARDIA and INVALID readings: the audit trail.
 --   raw        the input line as text (always valid UTF-8: bytes that were not
@@ -28,9 +75,12 @@ COMMENT ON TABLE heartbeat_records IS
 --   raw_bytes  the exact input bytes, only when raw could not hold them
 --   raw_length the input's true length in bytes (raw is cut for huge lines)
 -- Stored once even when replayed: a reading by (customer_id, ts); an INVALID
--- line, which may have no usable customer or time, by its exact content.
+-- line, which may have no usable customer or time, by its exact content and
+-- the time it carries, if any (NULLS NOT DISTINCT: no time is one value).
+-- id is unique by its identity sequence; a partitioned table cannot have a
+-- primary key without ts, and ts may be NULL here.
 CREATE TABLE IF NOT EXISTS heartbeat_anomalies (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           bigint GENERATED ALWAYS AS IDENTITY,
     anomaly_type text NOT NULL CONSTRAINT heartbeat_anomalies_type_check
                  CHECK (anomaly_type IN ('BRADYCARDIA', 'TACHYCARDIA', 'INVALID')),
     customer_id  text COLLATE "C",
@@ -46,20 +96,261 @@ CREATE TABLE IF NOT EXISTS heartbeat_anomalies (
         OR (customer_id IS NOT NULL AND ts IS NOT NULL AND heart_rate IS NOT NULL)),
     CONSTRAINT heartbeat_anomalies_invalid_check CHECK (
         anomaly_type <> 'INVALID' OR (raw IS NOT NULL AND raw_length IS NOT NULL))
-);
+) PARTITION BY RANGE (ts);
+
+CREATE TABLE IF NOT EXISTS heartbeat_anomalies_default PARTITION OF heartbeat_anomalies DEFAULT;
 
 CREATE UNIQUE INDEX IF NOT EXISTS heartbeat_anomalies_reading_key
     ON heartbeat_anomalies (customer_id, ts) WHERE anomaly_type <> 'INVALID';
 CREATE UNIQUE INDEX IF NOT EXISTS heartbeat_anomalies_raw_key
-    ON heartbeat_anomalies (md5(raw), (coalesce(md5(raw_bytes), '')), raw_length)
-    WHERE anomaly_type = 'INVALID';
+    ON heartbeat_anomalies (md5(raw), (coalesce(md5(raw_bytes), '')), raw_length, ts)
+    NULLS NOT DISTINCT WHERE anomaly_type = 'INVALID';
 CREATE INDEX IF NOT EXISTS heartbeat_anomalies_created_at
     ON heartbeat_anomalies (created_at);
 CREATE INDEX IF NOT EXISTS heartbeat_anomalies_ts
     ON heartbeat_anomalies (ts);
 
 COMMENT ON TABLE heartbeat_anomalies IS
-    'BRADYCARDIA/TACHYCARDIA readings and INVALID input with its raw text and reason.';
+    'BRADYCARDIA/TACHYCARDIA readings and INVALID input with its raw text and reason.  Partitioned by day.';
+
+-- ---- day partitions --------------------------------------------------------------
+
+-- Creates the day partitions of both tables from p_from to p_to (UTC days, both
+-- included) that do not exist yet, moving rows of those days out of the default
+-- partition; returns how many it created.  At most 62 days per call.  Runs as
+-- its owner (SECURITY DEFINER): the loader, which may only INSERT, calls it.
+-- Concurrent calls queue on an advisory lock.
+CREATE OR REPLACE FUNCTION hb_ensure_partitions(p_from date, p_to date)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+DECLARE
+    d       date;
+    t       text;
+    part    text;
+    lo      timestamptz;
+    hi      timestamptz;
+    created integer := 0;
+BEGIN
+    IF p_from IS NULL OR p_to IS NULL OR p_to < p_from THEN
+        RETURN 0;
+    END IF;
+    IF p_to - p_from > 61 THEN
+        RAISE EXCEPTION 'hb_ensure_partitions: % to % is more than 62 days; call it in steps', p_from, p_to;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('hbmon: day partitions'));
+    FOR d IN SELECT g::date FROM generate_series(p_from, p_to, interval '1 day') g LOOP
+        lo := d::timestamp AT TIME ZONE 'UTC';
+        hi := (d + 1)::timestamp AT TIME ZONE 'UTC';
+        FOREACH t IN ARRAY ARRAY['heartbeat_records', 'heartbeat_anomalies'] LOOP
+            part := t || '_p' || to_char(d, 'YYYYMMDD');
+            CONTINUE WHEN to_regclass(part) IS NOT NULL;
+            EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part, t);
+            -- rows of that day that went to the default partition move in
+            -- (straight into the new table: the rollups counted them already)
+            EXECUTE format('WITH m AS (DELETE FROM %I WHERE ts >= $1 AND ts < $2 RETURNING *) '
+                           'INSERT INTO %I SELECT * FROM m', t || '_default', part)
+                USING lo, hi;
+            EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                           t, part, lo, hi);
+            created := created + 1;
+        END LOOP;
+    END LOOP;
+    RETURN created;
+END
+$$;
+
+-- Drops the day partitions of both tables older than p_days days (whole days
+-- before today minus p_days, UTC), deletes older rows from the default
+-- partitions and the rollups; returns one row per table touched.  For the
+-- owner (cron: `hb-partitions retain --days N`), not granted to anyone.
+CREATE OR REPLACE FUNCTION hb_retain(p_days integer)
+RETURNS TABLE (dropped text, rows_deleted bigint)
+LANGUAGE plpgsql SET search_path = public, pg_temp
+AS $$
+DECLARE
+    cutoff date;
+    cut_ts timestamptz;
+    p      record;
+    n      bigint;
+BEGIN
+    IF p_days IS NULL OR p_days < 1 THEN
+        RAISE EXCEPTION 'hb_retain: keep at least 1 day (got %)', p_days;
+    END IF;
+    cutoff := (now() AT TIME ZONE 'UTC')::date - p_days;
+    cut_ts := cutoff::timestamp AT TIME ZONE 'UTC';
+    PERFORM pg_advisory_xact_lock(hashtext('hbmon: day partitions'));
+    FOR p IN
+        SELECT c.relname
+        FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent IN ('heartbeat_records'::regclass, 'heartbeat_anomalies'::regclass)
+          AND c.relname ~ '_p[0-9]{8}$'
+          AND to_date(right(c.relname, 8), 'YYYYMMDD') < cutoff
+        ORDER BY c.relname
+    LOOP
+        EXECUTE format('SELECT count(*) FROM %I', p.relname) INTO n;
+        EXECUTE format('DROP TABLE %I', p.relname);
+        dropped := p.relname;
+        rows_deleted := n;
+        RETURN NEXT;
+    END LOOP;
+    DELETE FROM heartbeat_records_default WHERE ts < cut_ts;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN dropped := 'heartbeat_records_default (rows)'; rows_deleted := n; RETURN NEXT; END IF;
+    DELETE FROM heartbeat_anomalies_default WHERE ts < cut_ts;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN dropped := 'heartbeat_anomalies_default (rows)'; rows_deleted := n; RETURN NEXT; END IF;
+    DELETE FROM hb_rollup_minute WHERE minute < cut_ts;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN dropped := 'hb_rollup_minute (rows)'; rows_deleted := n; RETURN NEXT; END IF;
+    DELETE FROM hb_rollup_customer_minute WHERE minute < cut_ts;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN dropped := 'hb_rollup_customer_minute (rows)'; rows_deleted := n; RETURN NEXT; END IF;
+END
+$$;
+
+-- ---- per-minute rollups ------------------------------------------------------------
+
+-- Per UTC minute, status and heart rate (0 for INVALID): the number of readings.
+-- Fleet averages, readings per second, anomalies by type and the heart-rate
+-- distribution all come from it.  INVALID lines without a time are not in it.
+CREATE TABLE IF NOT EXISTS hb_rollup_minute (
+    minute     timestamptz NOT NULL,
+    status     text COLLATE "C" NOT NULL,
+    heart_rate integer NOT NULL,
+    readings   bigint NOT NULL,
+    CONSTRAINT hb_rollup_minute_pkey PRIMARY KEY (minute, status, heart_rate)
+);
+
+-- Per customer and UTC minute: valid readings (NORMAL, BRADYCARDIA and
+-- TACHYCARDIA) with their heart-rate sum, min and max, and the count of each
+-- status, INVALID ones with a customer and a time included.
+CREATE TABLE IF NOT EXISTS hb_rollup_customer_minute (
+    customer_id text COLLATE "C" NOT NULL,
+    minute      timestamptz NOT NULL,
+    readings    bigint NOT NULL DEFAULT 0,
+    hr_sum      bigint NOT NULL DEFAULT 0,
+    hr_min      integer,
+    hr_max      integer,
+    normal      bigint NOT NULL DEFAULT 0,
+    bradycardia bigint NOT NULL DEFAULT 0,
+    tachycardia bigint NOT NULL DEFAULT 0,
+    invalid     bigint NOT NULL DEFAULT 0,
+    CONSTRAINT hb_rollup_customer_minute_pkey PRIMARY KEY (customer_id, minute)
+);
+CREATE INDEX IF NOT EXISTS hb_rollup_customer_minute_minute ON hb_rollup_customer_minute (minute);
+
+COMMENT ON TABLE hb_rollup_minute IS
+    'Readings per UTC minute, status and heart rate; kept by triggers in the loading transaction.';
+COMMENT ON TABLE hb_rollup_customer_minute IS
+    'Readings per customer and UTC minute; kept by triggers in the loading transaction.';
+
+-- The minute of a time, in UTC whatever the session's TimeZone.
+CREATE OR REPLACE FUNCTION hb_minute(t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN date_trunc('minute', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+
+-- Upserts go in key order, so two loaders never wait for each other in a
+-- cycle within one table.  (Across the two triggers of one transaction they
+-- can, when two loaders load the same customers at once; PostgreSQL then
+-- cancels one with a deadlock error, and hbpgload retries its batch.)
+CREATE OR REPLACE FUNCTION hb_rollup_records() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO hb_rollup_minute AS r (minute, status, heart_rate, readings)
+    SELECT hb_minute(ts), 'NORMAL', heart_rate, count(*)
+    FROM new_rows GROUP BY 1, 3 ORDER BY 1, 3
+    ON CONFLICT (minute, status, heart_rate) DO UPDATE SET readings = r.readings + excluded.readings;
+
+    INSERT INTO hb_rollup_customer_minute AS r
+           (customer_id, minute, readings, hr_sum, hr_min, hr_max, normal)
+    SELECT customer_id, hb_minute(ts), count(*), sum(heart_rate), min(heart_rate), max(heart_rate), count(*)
+    FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (customer_id, minute) DO UPDATE SET
+        readings = r.readings + excluded.readings,
+        hr_sum = r.hr_sum + excluded.hr_sum,
+        hr_min = least(r.hr_min, excluded.hr_min),
+        hr_max = greatest(r.hr_max, excluded.hr_max),
+        normal = r.normal + excluded.normal;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION hb_rollup_anomalies() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO hb_rollup_minute AS r (minute, status, heart_rate, readings)
+    SELECT hb_minute(ts), anomaly_type,
+           CASE WHEN anomaly_type = 'INVALID' THEN 0 ELSE heart_rate END, count(*)
+    FROM new_rows WHERE ts IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (minute, status, heart_rate) DO UPDATE SET readings = r.readings + excluded.readings;
+
+    INSERT INTO hb_rollup_customer_minute AS r
+           (customer_id, minute, readings, hr_sum, hr_min, hr_max, bradycardia, tachycardia, invalid)
+    SELECT customer_id, hb_minute(ts),
+           count(*) FILTER (WHERE anomaly_type <> 'INVALID'),
+           coalesce(sum(heart_rate) FILTER (WHERE anomaly_type <> 'INVALID'), 0),
+           min(heart_rate) FILTER (WHERE anomaly_type <> 'INVALID'),
+           max(heart_rate) FILTER (WHERE anomaly_type <> 'INVALID'),
+           count(*) FILTER (WHERE anomaly_type = 'BRADYCARDIA'),
+           count(*) FILTER (WHERE anomaly_type = 'TACHYCARDIA'),
+           count(*) FILTER (WHERE anomaly_type = 'INVALID')
+    FROM new_rows WHERE ts IS NOT NULL AND customer_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (customer_id, minute) DO UPDATE SET
+        readings = r.readings + excluded.readings,
+        hr_sum = r.hr_sum + excluded.hr_sum,
+        hr_min = least(r.hr_min, excluded.hr_min),
+        hr_max = greatest(r.hr_max, excluded.hr_max),
+        bradycardia = r.bradycardia + excluded.bradycardia,
+        tachycardia = r.tachycardia + excluded.tachycardia,
+        invalid = r.invalid + excluded.invalid;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER hb_rollup AFTER INSERT ON heartbeat_records
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION hb_rollup_records();
+CREATE OR REPLACE TRIGGER hb_rollup AFTER INSERT ON heartbeat_anomalies
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION hb_rollup_anomalies();
+
+-- ---- the rows of an install from before partitioning ---------------------------------
+DO $$
+DECLARE
+    lo date;
+    hi date;
+BEGIN
+    IF to_regclass('hb_old_records') IS NOT NULL OR to_regclass('hb_old_anomalies') IS NOT NULL THEN
+        -- day partitions for the newest 62 days that hold rows; older ones stay in the default
+        SELECT max(d) INTO hi FROM (
+            SELECT (max(ts) AT TIME ZONE 'UTC')::date AS d FROM hb_old_records
+            UNION ALL SELECT (max(ts) AT TIME ZONE 'UTC')::date FROM hb_old_anomalies) x;
+        SELECT greatest(min(d), hi - 61) INTO lo FROM (
+            SELECT (min(ts) AT TIME ZONE 'UTC')::date AS d FROM hb_old_records
+            UNION ALL SELECT (min(ts) AT TIME ZONE 'UTC')::date FROM hb_old_anomalies) x;
+        PERFORM hb_ensure_partitions(lo, hi);
+    END IF;
+    IF to_regclass('hb_old_records') IS NOT NULL THEN
+        INSERT INTO heartbeat_records (customer_id, ts, heart_rate, created_at)
+        SELECT customer_id, ts, heart_rate, created_at FROM hb_old_records;
+        DROP TABLE hb_old_records;
+    END IF;
+    IF to_regclass('hb_old_anomalies') IS NOT NULL THEN
+        INSERT INTO heartbeat_anomalies (id, anomaly_type, customer_id, ts, heart_rate, reason, raw,
+                                         raw_bytes, raw_length, created_at)
+        OVERRIDING SYSTEM VALUE
+        SELECT id, anomaly_type, customer_id, ts, heart_rate, reason, raw, raw_bytes, raw_length, created_at
+        FROM hb_old_anomalies;
+        PERFORM setval(pg_get_serial_sequence('heartbeat_anomalies', 'id'),
+                       greatest((SELECT max(id) FROM hb_old_anomalies), 1));
+        DROP TABLE hb_old_anomalies;
+    END IF;
+END
+$$;
+
+-- ---- pipeline metrics ---------------------------------------------------------------
 
 -- Counters of each hbpgload run (cumulative within a run, so the latest row of
 -- an instance is its total), written every few seconds and at the end.

@@ -1,22 +1,18 @@
 -- 002_views.sql — the views dashboards and reports read.  Idempotent.
 
 -- Per customer per minute, over every valid reading (NORMAL, BRADYCARDIA and
--- TACHYCARDIA: an average that left out the episodes would lie).
+-- TACHYCARDIA: an average that left out the episodes would lie).  Minutes are
+-- UTC minutes.  Read from the rollup, so it costs the same at any volume.
 CREATE OR REPLACE VIEW vw_customer_bpm_summary AS
 SELECT customer_id,
-       date_trunc('minute', ts)               AS minute,
-       round(avg(heart_rate), 1)              AS avg_bpm,
-       min(heart_rate)                        AS min_bpm,
-       max(heart_rate)                        AS max_bpm,
-       count(*)                               AS readings,
-       count(*) FILTER (WHERE anomaly)        AS anomalies
-FROM (
-    SELECT customer_id, ts, heart_rate, false AS anomaly FROM heartbeat_records
-    UNION ALL
-    SELECT customer_id, ts, heart_rate, true FROM heartbeat_anomalies
-    WHERE anomaly_type <> 'INVALID'
-) r
-GROUP BY customer_id, date_trunc('minute', ts);
+       minute,
+       round(hr_sum::numeric / readings, 1)   AS avg_bpm,
+       hr_min                                 AS min_bpm,
+       hr_max                                 AS max_bpm,
+       readings,
+       bradycardia + tachycardia              AS anomalies
+FROM hb_rollup_customer_minute
+WHERE readings > 0;
 
 -- Anomalies stored in the last 24 hours, newest first.
 CREATE OR REPLACE VIEW vw_recent_anomalies AS
@@ -27,17 +23,46 @@ WHERE created_at >= now() - interval '24 hours'
 ORDER BY created_at DESC, id DESC;
 
 -- One row: what is stored, per status, and what the loaders counted.
+-- Counts come from the rollup (plus INVALID lines without a time, which it
+-- does not hold); the first and last reading from the rollup's first and last
+-- minute, looked up exactly in the rows of that minute; last_stored_at is when
+-- the newest reading (by its time) and the newest anomaly were stored.
 CREATE OR REPLACE VIEW vw_pipeline_summary AS
-WITH rec AS (
-    SELECT count(*) AS normal, min(ts) AS first_ts, max(ts) AS last_ts,
-           max(created_at) AS last_created
-    FROM heartbeat_records
+WITH st AS (
+    SELECT coalesce(sum(readings) FILTER (WHERE status = 'NORMAL'), 0)      AS normal,
+           coalesce(sum(readings) FILTER (WHERE status = 'BRADYCARDIA'), 0) AS bradycardia,
+           coalesce(sum(readings) FILTER (WHERE status = 'TACHYCARDIA'), 0) AS tachycardia,
+           coalesce(sum(readings) FILTER (WHERE status = 'INVALID'), 0)
+             + (SELECT count(*) FROM heartbeat_anomalies WHERE ts IS NULL) AS invalid
+    FROM hb_rollup_minute
+), edge AS (
+    SELECT (SELECT min(minute) FROM hb_rollup_minute) AS first_minute,
+           (SELECT max(minute) FROM hb_rollup_minute) AS last_minute
+), rec AS (
+    SELECT (SELECT min(ts) FROM heartbeat_records
+            WHERE ts >= edge.first_minute AND ts < edge.first_minute + interval '1 minute') AS first_ts,
+           (SELECT max(ts) FROM heartbeat_records
+            WHERE ts >= edge.last_minute AND ts < edge.last_minute + interval '1 minute') AS last_ts,
+           (SELECT max(created_at) FROM heartbeat_records
+            WHERE ts >= edge.last_minute AND ts < edge.last_minute + interval '1 minute') AS last_created
+    FROM edge
 ), anom AS (
-    SELECT count(*) FILTER (WHERE anomaly_type = 'BRADYCARDIA') AS bradycardia,
-           count(*) FILTER (WHERE anomaly_type = 'TACHYCARDIA') AS tachycardia,
-           count(*) FILTER (WHERE anomaly_type = 'INVALID')     AS invalid,
-           min(ts) AS first_ts, max(ts) AS last_ts, max(created_at) AS last_created
-    FROM heartbeat_anomalies
+    SELECT (SELECT min(ts) FROM heartbeat_anomalies
+            WHERE ts >= edge.first_minute AND ts < edge.first_minute + interval '1 minute') AS first_ts,
+           (SELECT max(ts) FROM heartbeat_anomalies
+            WHERE ts >= edge.last_minute AND ts < edge.last_minute + interval '1 minute') AS last_ts,
+           (SELECT max(created_at) FROM heartbeat_anomalies) AS last_created
+    FROM edge
+), cust AS (
+    -- distinct customers by a skip scan of the rollup's primary key
+    WITH RECURSIVE c AS (
+        (SELECT customer_id FROM hb_rollup_customer_minute ORDER BY customer_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT h.customer_id FROM hb_rollup_customer_minute h
+                WHERE h.customer_id > c.customer_id ORDER BY h.customer_id LIMIT 1)
+        FROM c WHERE c.customer_id IS NOT NULL
+    )
+    SELECT count(customer_id) AS n FROM c
 ), latest AS (
     SELECT DISTINCT ON (instance) *
     FROM pipeline_metrics
@@ -51,11 +76,11 @@ WITH rec AS (
            max(recorded_at)             AS last_snapshot_at
     FROM latest
 )
-SELECT rec.normal + anom.bradycardia + anom.tachycardia + anom.invalid AS readings_stored,
-       rec.normal, anom.bradycardia, anom.tachycardia, anom.invalid,
-       round(100.0 * (anom.bradycardia + anom.tachycardia)
-             / nullif(rec.normal + anom.bradycardia + anom.tachycardia, 0), 2) AS anomaly_pct,
-       (SELECT count(DISTINCT customer_id) FROM heartbeat_records)             AS customers,
+SELECT st.normal + st.bradycardia + st.tachycardia + st.invalid AS readings_stored,
+       st.normal, st.bradycardia, st.tachycardia, st.invalid,
+       round(100.0 * (st.bradycardia + st.tachycardia)
+             / nullif(st.normal + st.bradycardia + st.tachycardia, 0), 2)      AS anomaly_pct,
+       cust.n                                                                  AS customers,
        least(rec.first_ts, anom.first_ts)                                      AS first_reading,
        greatest(rec.last_ts, anom.last_ts)                                     AS last_reading,
        greatest(rec.last_created, anom.last_created)                           AS last_stored_at,
@@ -63,4 +88,4 @@ SELECT rec.normal + anom.bradycardia + anom.tachycardia + anom.invalid AS readin
        met.last_snapshot_at,
        (SELECT lag_ms FROM pipeline_metrics ORDER BY id DESC LIMIT 1)          AS last_lag_ms,
        (SELECT latency_p99_ms FROM pipeline_metrics ORDER BY id DESC LIMIT 1)  AS last_latency_p99_ms
-FROM rec, anom, met;
+FROM st, rec, anom, cust, met;

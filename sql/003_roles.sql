@@ -1,7 +1,8 @@
 -- 003_roles.sql — least privilege.  Idempotent.
 --
 --   hbmon_loader  what hbpgload needs: INSERT into the tables it feeds (and
---                 pipeline_metrics); no SELECT, UPDATE, DELETE or TRUNCATE.
+--                 pipeline_metrics), and asking for day partitions
+--                 (hb_ensure_partitions); no SELECT, UPDATE, DELETE or TRUNCATE.
 --                 ON CONFLICT DO NOTHING needs INSERT only.
 --   hbmon_reader  SELECT on tables and views, for dashboards and reports.
 -- Both are NOLOGIN groups: grant them to login roles, e.g.
@@ -17,8 +18,17 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON heartbeat_records, heartbeat_anomalies, pipeline_metrics FROM PUBLIC;
+REVOKE ALL ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
+              hb_rollup_minute, hb_rollup_customer_minute FROM PUBLIC;
 GRANT INSERT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics TO hbmon_loader;
 GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
+                hb_rollup_minute, hb_rollup_customer_minute,
                 vw_customer_bpm_summary, vw_recent_anomalies, vw_pipeline_summary
     TO hbmon_reader;
+
+-- The rollups are written by the triggers as the tables' owner: the loader
+-- needs no right on them.  Day partitions are created as the owner too; the
+-- loader may ask for them, nobody else.  hb_retain is the owner's alone.
+REVOKE ALL ON FUNCTION hb_ensure_partitions(date, date), hb_retain(integer),
+                       hb_rollup_records(), hb_rollup_anomalies() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hb_ensure_partitions(date, date) TO hbmon_loader;

@@ -76,12 +76,15 @@ in_range="ts >= '$FROM' AND ts < '$TO'"
 
 @test "summary.txt says what the database says" {
 	check_summary "$FROM" "$TO"
-	# a range that cuts the data on both sides
-	check_summary 2026-11-23T08:02:30Z 2026-11-23T08:12:00Z
+	# a range that cuts the data on both sides, in whole minutes
+	check_summary 2026-11-23T08:02:00Z 2026-11-23T08:12:00Z
+	# a range inside minutes covers them whole: FROM down, TO up to the minute
+	check_summary 2026-11-23T08:02:30Z 2026-11-23T08:11:00.5Z 2026-11-23T08:02:00Z 2026-11-23T08:12:00Z
 }
 
+# check_summary FROM TO [the range in whole minutes, when FROM or TO is not]
 check_summary() {
-	local out=$BATS_TEST_TMPDIR/r s st n total share in_range="ts >= '$1' AND ts < '$2'"
+	local out=$BATS_TEST_TMPDIR/r s st n total share in_range="ts >= '${3:-$1}' AND ts < '${4:-$2}'"
 	report --from "$1" --to "$2" --out "$out"
 	s=$out/summary.txt
 	total=0
@@ -139,8 +142,12 @@ check_summary() {
 	assert_eq "$(sumval "$out/summary.txt" Readings)" "$a"
 	report --to "$TO" --last 2d --out "$out"
 	grep -q '^time zone, buckets  *UTC, 15 min$' "$out/summary.txt"
-	report --from "$FROM" --to "$TO" --bucket 10s --out "$out"
-	grep -q '^time zone, buckets  *UTC, 10 s$' "$out/summary.txt"
+	report --from "$FROM" --to "$TO" --bucket 2m --out "$out"
+	grep -q '^time zone, buckets  *UTC, 2 min$' "$out/summary.txt"
+	# the data is kept per minute: a bucket of seconds is refused
+	run --separate-stderr "$HB_REPO/scripts/hb-report" --from "$FROM" --to "$TO" --bucket 10s --out "$out"
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"whole number of minutes"* ]]
 	# the same readings whichever way the range was given
 	assert_eq "$a" "$(q "SELECT (SELECT count(*) FROM heartbeat_records WHERE $in_range)
 		+ (SELECT count(*) FROM heartbeat_anomalies WHERE $in_range)")"

@@ -1,0 +1,230 @@
+#!/usr/bin/env bats
+# partitions.bats — day partitions and per-minute rollups on a real
+# PostgreSQL: partitions made as rows come, the default partition, keys
+# across partitions, backfill, retention, the rollups against the rows, the
+# roles, and the migration of an install from before partitioning.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	hb_newdb
+	export LOADER="hbt_part_loader_$$"
+	psql -X -q -c "CREATE ROLE $LOADER LOGIN IN ROLE hbmon_loader"
+}
+
+teardown_file() {
+	hb_dropdb
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $LOADER" || true
+}
+
+setup() {
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_rollup_minute, hb_rollup_customer_minute' >/dev/null
+}
+
+day() { date -u -d "$1" +%Y-%m-%d; }
+parts() {
+	q "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	   WHERE i.inhparent = '$1'::regclass ORDER BY 1" | tr '\n' ' '
+}
+
+# The rollups hold exactly what the rows say (every minute, status, heart rate
+# and customer), and each table's rows sit in the partition of their day.
+rollups_exact() {
+	local diff
+	diff=$(q "WITH raw AS (
+	            SELECT hb_minute(ts) AS minute, 'NORMAL' AS status, heart_rate, count(*) AS n
+	            FROM heartbeat_records GROUP BY 1, 3
+	            UNION ALL
+	            SELECT hb_minute(ts), anomaly_type,
+	                   CASE WHEN anomaly_type = 'INVALID' THEN 0 ELSE heart_rate END, count(*)
+	            FROM heartbeat_anomalies WHERE ts IS NOT NULL GROUP BY 1, 2, 3)
+	          SELECT count(*) FROM (
+	            (SELECT minute, status, heart_rate, n FROM raw
+	             EXCEPT SELECT minute, status, heart_rate, readings FROM hb_rollup_minute)
+	            UNION ALL
+	            (SELECT minute, status, heart_rate, readings FROM hb_rollup_minute
+	             EXCEPT SELECT minute, status, heart_rate, n FROM raw)) d")
+	assert_eq "$diff" 0
+	diff=$(q "WITH v AS (
+	            SELECT customer_id, ts, heart_rate, 'NORMAL' AS k FROM heartbeat_records
+	            UNION ALL
+	            SELECT customer_id, ts, heart_rate, anomaly_type FROM heartbeat_anomalies
+	            WHERE ts IS NOT NULL AND customer_id IS NOT NULL),
+	          raw AS (
+	            SELECT customer_id, hb_minute(ts) AS minute,
+	                   count(*) FILTER (WHERE k <> 'INVALID') AS readings,
+	                   coalesce(sum(heart_rate) FILTER (WHERE k <> 'INVALID'), 0) AS hr_sum,
+	                   min(heart_rate) FILTER (WHERE k <> 'INVALID') AS hr_min,
+	                   max(heart_rate) FILTER (WHERE k <> 'INVALID') AS hr_max,
+	                   count(*) FILTER (WHERE k = 'NORMAL') AS normal,
+	                   count(*) FILTER (WHERE k = 'BRADYCARDIA') AS bradycardia,
+	                   count(*) FILTER (WHERE k = 'TACHYCARDIA') AS tachycardia,
+	                   count(*) FILTER (WHERE k = 'INVALID') AS invalid
+	            FROM v GROUP BY 1, 2),
+	          roll AS (
+	            SELECT customer_id, minute, readings, hr_sum, hr_min, hr_max, normal, bradycardia,
+	                   tachycardia, invalid FROM hb_rollup_customer_minute)
+	          SELECT count(*) FROM ((TABLE raw EXCEPT TABLE roll) UNION ALL (TABLE roll EXCEPT TABLE raw)) d")
+	assert_eq "$diff" 0
+	# and the views agree with the rows
+	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" \
+		"$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')"
+}
+
+@test "hbpgload makes the partitions of the days ahead and of recent rows; far days go to the default" {
+	today=$(day today)
+	hbsim --seed 1 --start "$(day '3 days ago')T23:59:00Z" --count 8000 --rate 0 --invalid-rate 0.01 \
+		--malformed-rate 0.01 -q | hbclassify -qq >"$BATS_TEST_TMPDIR/recent.ndjson"
+	hbsim --seed 2 --start 2020-02-29T12:00:00Z --count 500 --rate 0 -q | hbclassify -qq >"$BATS_TEST_TMPDIR/old.ndjson"
+	PGUSER=$LOADER hbpgload -q "$BATS_TEST_TMPDIR/recent.ndjson"
+	PGUSER=$LOADER hbpgload -q "$BATS_TEST_TMPDIR/old.ndjson"
+	p=$(parts heartbeat_records)
+	for d in "$(day '3 days ago')" "$(day '2 days ago')" "$(day yesterday)" "$today" "$(day '7 days')"; do
+		[[ $p == *"heartbeat_records_p${d//-/} "* ]]
+		[[ $(parts heartbeat_anomalies) == *"heartbeat_anomalies_p${d//-/} "* ]]
+	done
+	[[ $p != *"_p20200229"* ]]
+	[[ $p != *"_p$(day '8 days' | tr -d -) "* ]]
+	# where the rows are: their day's partition, or the default (2020, no time)
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_records_default")" \
+		"$(q "SELECT count(*) FROM heartbeat_records WHERE ts < '2021-01-01'")"
+	[ "$(q "SELECT count(*) FROM heartbeat_records_default")" -gt 400 ]
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_records WHERE tableoid::regclass::text
+	                  <> 'heartbeat_records_p' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD')
+	                  AND ts > '2021-01-01'")" 0
+	[ "$(q "SELECT count(*) FROM heartbeat_anomalies_default WHERE ts IS NULL")" -gt 40 ]
+	# every line of both files stored once
+	n=$(cat "$BATS_TEST_TMPDIR/recent.ndjson" "$BATS_TEST_TMPDIR/old.ndjson" | wc -l)
+	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" "$n"
+	rollups_exact
+}
+
+@test "the unique keys hold across partitions: a replay, INVALID lines with and without a time, stores nothing more" {
+	hbsim --seed 3 --start "$(day yesterday)T23:58:00Z" --count 12000 --rate 0 --invalid-rate 0.02 \
+		--malformed-rate 0.02 -q | hbclassify -qq >"$BATS_TEST_TMPDIR/c.ndjson"
+	hbpgload -q "$BATS_TEST_TMPDIR/c.ndjson"
+	before=$(q 'SELECT count(*) FROM heartbeat_records')/$(q 'SELECT count(*) FROM heartbeat_anomalies')
+	[ "$(q 'SELECT count(DISTINCT tableoid) FROM heartbeat_records')" -eq 2 ]	# midnight crossed
+	hbpgload -q "$BATS_TEST_TMPDIR/c.ndjson"
+	# and a third time through the staging path from the first batch on
+	hbpgload -q -n 100 "$BATS_TEST_TMPDIR/c.ndjson"
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')/$(q 'SELECT count(*) FROM heartbeat_anomalies')" "$before"
+	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" "$(wc -l <"$BATS_TEST_TMPDIR/c.ndjson")"
+	rollups_exact
+}
+
+@test "two loaders on the same readings at once: each row once, the rollups exact" {
+	hbsim --seed 4 --start "$(day today)T00:00:00Z" --count 60000 --rate 0 --customers 50 -q |
+		hbclassify -qq >"$BATS_TEST_TMPDIR/c.ndjson"
+	hbpgload -q -n 500 "$BATS_TEST_TMPDIR/c.ndjson" &
+	a=$!
+	hbpgload -q -n 700 "$BATS_TEST_TMPDIR/c.ndjson" &
+	b=$!
+	wait "$a"
+	wait "$b"
+	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" 60000
+	rollups_exact
+}
+
+@test "hb-partitions ensure: a backfill's days move out of the default partition, counts unchanged" {
+	hbsim --seed 5 --start 2025-06-30T23:59:00Z --count 6000 --rate 0 -q | hbclassify -qq | hbpgload -q
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records_default')" "$(q 'SELECT count(*) FROM heartbeat_records')"
+	before=$(q 'SELECT readings_stored FROM vw_pipeline_summary')
+	run "$HB_REPO/scripts/hb-partitions" ensure --from 2025-06-30 --to 2025-07-01
+	[ "$status" -eq 0 ]
+	[ "$output" = "hb-partitions: 4 partitions made (two tables, one per day)" ]
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records_default')" 0
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_anomalies_default')" 0
+	[ "$(q 'SELECT count(*) FROM heartbeat_records_p20250630')" -gt 0 ]
+	[ "$(q 'SELECT count(*) FROM heartbeat_records_p20250701')" -gt 0 ]
+	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" "$before"
+	rollups_exact
+	# again: nothing to do, nothing said
+	run "$HB_REPO/scripts/hb-partitions" ensure --from 2025-06-30 --to 2025-07-01
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# the loader asked for its days; the default list is there too
+	run "$HB_REPO/scripts/hb-partitions" list
+	[ "$status" -eq 0 ]
+	[[ $output =~ heartbeat_records_p20250630\ +2025-06-30 ]]
+	[[ $output == *"heartbeat_records_default"*"default"* ]]
+}
+
+@test "hb-partitions retain: old days go, recent ones stay; a dry run changes nothing; again is quiet" {
+	hbsim --seed 6 --start "$(day '12 days ago')T00:00:00Z" --count 2000 --rate 0 -q | hbclassify -qq | hbpgload -q
+	hbsim --seed 6 --start "$(day '2 days ago')T00:00:00Z" --count 2000 --rate 0 -q | hbclassify -qq | hbpgload -q
+	hbsim --seed 6 --start 2019-01-01T00:00:00Z --count 300 --rate 0 -q | hbclassify -qq | hbpgload -q
+	old=$(day '12 days ago' | tr -d -)
+	[[ $(parts heartbeat_records) == *"_p$old "* ]]
+	run "$HB_REPO/scripts/hb-partitions" retain --days 10 --dry-run
+	[ "$status" -eq 0 ]
+	[[ $output == *"would drop heartbeat_records_p$old"* ]]
+	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" 4300
+	run "$HB_REPO/scripts/hb-partitions" retain --days 10
+	[ "$status" -eq 0 ]
+	[[ $output == *"dropped heartbeat_records_p$old: "* ]]
+	[[ $output == *"dropped heartbeat_anomalies_p$old: "* ]]
+	[[ $output == *"dropped heartbeat_records_default (rows): "* ]]
+	[[ $output == *"dropped hb_rollup_minute (rows): "* ]]
+	[[ $(parts heartbeat_records) != *"_p$old "* ]]
+	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" 2000
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_records WHERE ts < now() - interval '10 days'")" 0
+	rollups_exact
+	run "$HB_REPO/scripts/hb-partitions" retain --days 10
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# usage and refusals
+	run "$HB_REPO/scripts/hb-partitions" retain --days 0
+	[ "$status" -eq 2 ]
+	run "$HB_REPO/scripts/hb-partitions" retain
+	[ "$status" -eq 2 ]
+	run "$HB_REPO/scripts/hb-partitions" frobnicate
+	[ "$status" -eq 2 ]
+	run "$HB_REPO/scripts/hb-partitions" ensure -d 'dbname=x password=secret'
+	[ "$status" -eq 2 ]
+	run "$HB_REPO/scripts/hb-partitions" --help
+	[ "$status" -eq 0 ]
+	[[ $output == *"retain --days N"* ]]
+}
+
+@test "the loader may ask for partitions but not drop them, nor write the rollups" {
+	run env PGUSER="$LOADER" "$HB_REPO/scripts/hb-partitions" retain --days 1
+	[ "$status" -eq 1 ]
+	[[ $output == *"permission denied"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	run env PGUSER="$LOADER" "$HB_REPO/scripts/hb-partitions" ensure --from 2025-01-01 --to 2025-01-01
+	[ "$status" -eq 0 ]
+	for sql in "INSERT INTO hb_rollup_minute VALUES (now(), 'NORMAL', 70, 1)" \
+		"UPDATE hb_rollup_customer_minute SET readings = 0" 'SELECT count(*) FROM hb_rollup_minute' \
+		'DROP TABLE heartbeat_records_default' "SELECT hb_retain(1)"; do
+		run env PGUSER="$LOADER" psql -X -qAt -v ON_ERROR_STOP=1 -c "$sql"
+		[ "$status" -ne 0 ]
+		[[ $output == *"permission denied"* || $output == *"must be owner"* ]]
+	done
+}
+
+@test "an install from before partitioning migrates on apply: rows, ids and keys kept, rollups built" {
+	db="${PGDATABASE}_v0"
+	createdb "$db"
+	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$BATS_TEST_DIRNAME/fixtures/v0_001_tables.sql" \
+		-f "$BATS_TEST_DIRNAME/fixtures/v0_002_views.sql"
+	hbsim --seed 7 --start "$(day yesterday)T23:50:00Z" --count 30000 --rate 0 --invalid-rate 0.01 \
+		--malformed-rate 0.01 -q | hbclassify -qq >"$BATS_TEST_TMPDIR/c.ndjson"
+	PGDATABASE=$db hbpgload -q "$BATS_TEST_TMPDIR/c.ndjson"
+	ids=$(psql -X -qAt -d "$db" -c "SELECT md5(string_agg(id::text || coalesce(raw, ''), ',' ORDER BY id)) FROM heartbeat_anomalies")
+	PGDATABASE=$db "$HB_REPO/scripts/hb-pg" apply
+	assert_eq "$(psql -X -qAt -d "$db" -c "SELECT relkind FROM pg_class WHERE relname = 'heartbeat_records'")" p
+	assert_eq "$(psql -X -qAt -d "$db" -c "SELECT md5(string_agg(id::text || coalesce(raw, ''), ',' ORDER BY id)) FROM heartbeat_anomalies")" "$ids"
+	PGDATABASE=$db rollups_exact
+	assert_eq "$(PGDATABASE=$db q 'SELECT readings_stored FROM vw_pipeline_summary')" 30000
+	# the keys still hold, and new ids follow the old ones
+	PGDATABASE=$db hbpgload -q "$BATS_TEST_TMPDIR/c.ndjson"
+	assert_eq "$(PGDATABASE=$db q 'SELECT readings_stored FROM vw_pipeline_summary')" 30000
+	echo '{"customer_id":"X","timestamp":"nope","heart_rate":1}' | hbclassify -qq | PGDATABASE=$db hbpgload -q
+	[ "$(PGDATABASE=$db q "SELECT count(*) FROM heartbeat_anomalies WHERE id > (SELECT max(id) FROM heartbeat_anomalies WHERE raw NOT LIKE '%nope%')")" -eq 1 ]
+	# applying again changes nothing
+	PGDATABASE=$db "$HB_REPO/scripts/hb-pg" apply
+	assert_eq "$(PGDATABASE=$db q 'SELECT readings_stored FROM vw_pipeline_summary')" 30001
+	dropdb "$db"
+}
