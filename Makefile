@@ -52,7 +52,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build chaos bench-scale bench-soak
+.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build chaos bench-scale bench-soak bench-volume
 all: check-deps $(PROG_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 # One line saying exactly what is missing, rather than a wall of compiler errors.
@@ -155,6 +155,11 @@ bench: all
 # The scaling curve: 1-3 consumer pipelines on 1 and 3 brokers.
 bench-scale: all
 	HB_BIN=$(abspath $(BIN)) bench/scale.sh
+
+# 100,000,000 readings loaded, then every dashboard and report query timed.
+bench-volume: all
+	@scripts/hb-deps bench
+	HB_BIN=$(abspath $(BIN)) bench/volume.sh
 
 # A 30-minute live run at 5,000 readings/s: memory and latency over time.
 SOAK_SECONDS ?= 1800

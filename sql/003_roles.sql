@@ -19,10 +19,10 @@ END
 $$;
 
 REVOKE ALL ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
-              hb_rollup_minute, hb_rollup_customer_minute FROM PUBLIC;
+              hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute FROM PUBLIC;
 GRANT INSERT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics TO hbmon_loader;
 GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
-                hb_rollup_minute, hb_rollup_customer_minute,
+                hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
                 vw_customer_bpm_summary, vw_recent_anomalies, vw_pipeline_summary
     TO hbmon_reader;
 

@@ -19,7 +19,7 @@ teardown_file() {
 }
 
 setup() {
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_rollup_minute, hb_rollup_customer_minute' >/dev/null
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute' >/dev/null
 }
 
 day() { date -u -d "$1" +%Y-%m-%d; }
@@ -33,18 +33,26 @@ parts() {
 rollups_exact() {
 	local diff
 	diff=$(q "WITH raw AS (
-	            SELECT hb_minute(ts) AS minute, 'NORMAL' AS status, heart_rate, count(*) AS n
-	            FROM heartbeat_records GROUP BY 1, 3
+	            SELECT hb_minute(ts) AS minute, 'NORMAL' AS status, count(*) AS readings,
+	                   sum(heart_rate) AS hr_sum, min(heart_rate) AS hr_min, max(heart_rate) AS hr_max
+	            FROM heartbeat_records GROUP BY 1
 	            UNION ALL
-	            SELECT hb_minute(ts), anomaly_type,
-	                   CASE WHEN anomaly_type = 'INVALID' THEN 0 ELSE heart_rate END, count(*)
-	            FROM heartbeat_anomalies WHERE ts IS NOT NULL GROUP BY 1, 2, 3)
-	          SELECT count(*) FROM (
-	            (SELECT minute, status, heart_rate, n FROM raw
-	             EXCEPT SELECT minute, status, heart_rate, readings FROM hb_rollup_minute)
-	            UNION ALL
-	            (SELECT minute, status, heart_rate, readings FROM hb_rollup_minute
-	             EXCEPT SELECT minute, status, heart_rate, n FROM raw)) d")
+	            SELECT hb_minute(ts), anomaly_type, count(*),
+	                   coalesce(sum(heart_rate) FILTER (WHERE anomaly_type <> 'INVALID'), 0),
+	                   min(heart_rate) FILTER (WHERE anomaly_type <> 'INVALID'),
+	                   max(heart_rate) FILTER (WHERE anomaly_type <> 'INVALID')
+	            FROM heartbeat_anomalies WHERE ts IS NOT NULL GROUP BY 1, 2),
+	          roll AS (SELECT minute, status, readings, hr_sum, hr_min, hr_max FROM hb_rollup_minute)
+	          SELECT count(*) FROM ((TABLE raw EXCEPT TABLE roll) UNION ALL (TABLE roll EXCEPT TABLE raw)) d")
+	assert_eq "$diff" 0
+	diff=$(q "WITH raw AS (
+	            SELECT minute, heart_rate, sum(n) AS readings FROM (
+	              SELECT hb_minute(ts) AS minute, heart_rate, count(*) AS n FROM heartbeat_records GROUP BY 1, 2
+	              UNION ALL
+	              SELECT hb_minute(ts), heart_rate, count(*) FROM heartbeat_anomalies
+	              WHERE anomaly_type <> 'INVALID' GROUP BY 1, 2) x GROUP BY 1, 2),
+	          roll AS (SELECT minute, heart_rate, readings FROM hb_rollup_minute_hr)
+	          SELECT count(*) FROM ((TABLE raw EXCEPT TABLE roll) UNION ALL (TABLE roll EXCEPT TABLE raw)) d")
 	assert_eq "$diff" 0
 	diff=$(q "WITH v AS (
 	            SELECT customer_id, ts, heart_rate, 'NORMAL' AS k FROM heartbeat_records

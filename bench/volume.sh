@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# bench/volume.sh — the database at volume: load 100,000,000 readings with
+# hbsim --rate 0 | hbclassify | hbpgload (day partitions and rollups kept as
+# they load), then time every dashboard panel's query and hb-report's for
+# the last hour and the last day: on the raw rows (as before the rollups) and
+# as they are now.
+#
+#   BENCH_VOLUME_READINGS=100000000 BENCH_VOLUME_CUSTOMERS=100 bench/volume.sh
+#
+# The fleet: CUSTOMERS customers reading once a second each (hbsim
+# --clock-rate), ending at the start of this minute, so the last hour holds
+# 3,600 x CUSTOMERS readings and the last day 86,400 x CUSTOMERS.  With the
+# defaults the readings span 11.6 days.  PostgreSQL is the throwaway one of
+# scripts/hb-pg (fsync off), in a temp dir; it needs about 25 GB of disk.
+# Figures, not assertions.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+n=${BENCH_VOLUME_READINGS:-100000000}
+c=${BENCH_VOLUME_CUSTOMERS:-100}
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-volume.XXXXXX")
+chmod 755 "$tmp"
+cleanup() {
+	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
+q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+
+# a bigger cache than the test cluster's, as a server for this would have
+HB_PG_OPTS="-c shared_buffers=2GB -c work_mem=64MB ${HB_PG_OPTS:-}" hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
+set -a
+# shellcheck disable=SC1091
+. "$tmp/pg.env"
+set +a
+
+now=$(date -u +%s)
+end=$((now / 60 * 60))
+span=$((n / c))
+start=$(date -u -d "@$((end - span))" +%Y-%m-%dT%H:%M:%SZ)
+to=$(date -u -d "@$end" +%Y-%m-%dT%H:%M:%SZ)
+
+echo "hbmon at volume — $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); PostgreSQL $(q 'SHOW server_version'), shared_buffers $(q 'SHOW shared_buffers')"
+echo "$(fmt "$n") readings: $(fmt "$c") customers once a second each, $start to $to"
+echo
+
+s=$(date +%s.%N)
+hbsim --seed 1 --start "$start" -n "$c" --clock-rate "$c" --rate 0 --count "$n" -q |
+	hbclassify -qq | hbpgload -q -i volume 2>"$tmp/load.err" || { cat "$tmp/load.err" >&2; exit 1; }
+e=$(date +%s.%N)
+secs=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", e - s }')
+echo "loaded in $secs s: $(fmt "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')") readings/s (hbsim | hbclassify | hbpgload, partitions and rollups kept as it loads)"
+q 'VACUUM ANALYZE' >/dev/null
+echo "stored: $(q "SELECT to_char(readings_stored, 'FM999,999,999,999') FROM vw_pipeline_summary") readings in $(q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'heartbeat_records'::regclass") partitions per table;" \
+	"database $(q "SELECT pg_size_pretty(pg_database_size(current_database()))");" \
+	"rollups $(q "SELECT pg_size_pretty(pg_total_relation_size('hb_rollup_minute') + pg_total_relation_size('hb_rollup_customer_minute'))")" \
+	"($(fmt "$(q 'SELECT count(*) FROM hb_rollup_minute')") + $(fmt "$(q 'SELECT count(*) FROM hb_rollup_customer_minute')") rows)"
+echo
+
+"$py" "$repo/bench/volume_queries.py" --dashboard "$repo/grafana/dashboards/hbmon.json" --to "$to"
+echo
+
+# hb-report as cron runs it, end to end (queries, gnuplot, files)
+for last in 1h 24h; do
+	s=$(date +%s.%N)
+	hb-report --to "$to" --last "$last" --out "$tmp/report-$last"
+	e=$(date +%s.%N)
+	echo "hb-report --last $last: $(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", e - s }') s for all its queries, four charts and the summary"
+done
