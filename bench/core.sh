@@ -14,30 +14,20 @@
 # not assertions: it prints them and exits 0 unless something failed to run.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+# shellcheck source=bench/lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 lines=${BENCH_LINES:-1000000}
 rss_lines=${BENCH_RSS_LINES:-10000000}
 runs=${BENCH_RUNS:-3}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-bench.XXXXXX")
-chmod 755 "$tmp"
+bench_tmp bench
 cleanup() {
 	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-# Debian's python3 has Debian's psycopg2 and confluent-kafka (hb-deps bench),
-# whatever python3 comes first on PATH
-py=python3
-[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
 # median of the arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
 
 echo "hbmon core benchmark — $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
@@ -80,7 +70,6 @@ set -a
 # shellcheck disable=SC1091
 . "$tmp/pg.env"
 set +a
-q() { psql -X -qAt -c "$1"; }
 t_load=() t_copy=() t_reload=()
 for _ in $(seq 1 "$runs"); do
 	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics; CHECKPOINT'

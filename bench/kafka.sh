@@ -16,14 +16,13 @@
 # Figures, not assertions.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+# shellcheck source=bench/lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 lines=${BENCH_LINES:-1000000}
 runs=${BENCH_RUNS:-3}
 lat_secs=${BENCH_LATENCY_SECONDS:-30}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-bench.XXXXXX")
-chmod 755 "$tmp"
+bench_tmp bench
 cleanup() {
 	pkill -TERM -f -- "$tmp" 2>/dev/null || true
 	hb-kafka stop --dir "$tmp/kafka" >/dev/null 2>&1 || true
@@ -32,16 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-# Debian's python3 has Debian's psycopg2 and confluent-kafka (hb-deps bench),
-# whatever python3 comes first on PATH
-py=python3
-[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
-since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
 
 hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
 hb-kafka fetch >/dev/null
@@ -58,7 +47,6 @@ B=$KAFKA_BOOTSTRAP_SERVERS
 n=0
 # a fresh topic in $t (not in $(...): the counter must survive)
 topic() { n=$((n + 1)); t="bench_$n"; hb-kafka topic --dir "$tmp/kafka" --topic "$t" --partitions 3 2>/dev/null; }
-q() { psql -X -qAt -c "$1"; }
 
 echo "hbmon Kafka benchmark — $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); Apache Kafka 3.9 (1 broker, KRaft), PostgreSQL $(psql -X -qAt -c 'SHOW server_version')"

@@ -11,12 +11,11 @@
 # Figures, not assertions.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+# shellcheck source=bench/lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 lines=${BENCH_SCALE_LINES:-1000000}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-scale.XXXXXX")
-chmod 755 "$tmp"
+bench_tmp scale
 workers=()
 cleanup() {
 	for w in ${workers[@]+"${workers[@]}"}; do kill -KILL "$w" 2>/dev/null || true; done
@@ -27,9 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
-q() { psql -X -qAt -c "$1"; }
 
 hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
 set -a

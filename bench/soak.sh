@@ -15,14 +15,13 @@
 # Figures, not assertions.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+# shellcheck source=bench/lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 secs=${SOAK_SECONDS:-1800}
 rate=${SOAK_RATE:-5000}
 step=${SOAK_INTERVAL:-60}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-soak.XXXXXX")
-chmod 755 "$tmp"
+bench_tmp soak
 cleanup() {
 	pkill -TERM -f -- "$tmp" 2>/dev/null || true
 	[[ -n ${cons:-} ]] && pkill -TERM -P "$cons" 2>/dev/null
@@ -36,7 +35,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 rss() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
 
 hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"

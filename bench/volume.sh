@@ -15,15 +15,12 @@
 # Figures, not assertions.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+# shellcheck source=bench/lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 n=${BENCH_VOLUME_READINGS:-100000000}
 c=${BENCH_VOLUME_CUSTOMERS:-100}
-py=python3
-[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-volume.XXXXXX")
-chmod 755 "$tmp"
+bench_tmp volume
 cleanup() {
 	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
 	rm -rf "$tmp"
@@ -31,8 +28,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 
 # a bigger cache than the test cluster's, as a server for this would have
 HB_PG_OPTS="-c shared_buffers=2GB -c work_mem=64MB ${HB_PG_OPTS:-}" hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"

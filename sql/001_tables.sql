@@ -196,21 +196,20 @@ BEGIN
         rows_deleted := n;
         RETURN NEXT;
     END LOOP;
-    DELETE FROM heartbeat_records_default WHERE ts < cut_ts;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN dropped := 'heartbeat_records_default (rows)'; rows_deleted := n; RETURN NEXT; END IF;
-    DELETE FROM heartbeat_anomalies_default WHERE ts < cut_ts;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN dropped := 'heartbeat_anomalies_default (rows)'; rows_deleted := n; RETURN NEXT; END IF;
-    DELETE FROM hb_rollup_minute WHERE minute < cut_ts;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN dropped := 'hb_rollup_minute (rows)'; rows_deleted := n; RETURN NEXT; END IF;
-    DELETE FROM hb_rollup_minute_hr WHERE minute < cut_ts;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN dropped := 'hb_rollup_minute_hr (rows)'; rows_deleted := n; RETURN NEXT; END IF;
-    DELETE FROM hb_rollup_customer_minute WHERE minute < cut_ts;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN dropped := 'hb_rollup_customer_minute (rows)'; rows_deleted := n; RETURN NEXT; END IF;
+    -- what the partitions dropped cannot reach: the default partitions and the rollups
+    FOR p IN
+        SELECT * FROM (VALUES ('heartbeat_records_default', 'ts'), ('heartbeat_anomalies_default', 'ts'),
+                              ('hb_rollup_minute', 'minute'), ('hb_rollup_minute_hr', 'minute'),
+                              ('hb_rollup_customer_minute', 'minute')) v(relname, col)
+    LOOP
+        EXECUTE format('DELETE FROM %I WHERE %I < $1', p.relname, p.col) USING cut_ts;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            dropped := p.relname || ' (rows)';
+            rows_deleted := n;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
 END
 $$;
 

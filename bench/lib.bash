@@ -1,0 +1,28 @@
+# bench/lib.bash — what the benchmark scripts share; sourced, not run.
+#
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+#   bench_tmp NAME      a scratch directory in $tmp (the servers' user can reach it)
+#
+# Sets repo, PATH (our bin/ and scripts/ first) and py (Debian's python3,
+# which has Debian's psycopg2 and confluent-kafka, whatever python3 comes
+# first on PATH).
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="${HB_BIN:-$repo/bin}:$repo/scripts:$PATH"
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+
+bench_tmp() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-$1.XXXXXX")
+	chmod 755 "$tmp"
+}
+
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { print e - s }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# 1234567 -> 1,234,567
+fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
+# one value from the database of the PG* variables
+q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
