@@ -1,4 +1,6 @@
-/* hb_load — batches of classified readings into PostgreSQL (see hb_load.h). */
+/* hb_load — batches of classified readings into PostgreSQL (see hb_load.h):
+ * encoding, storing with its fallbacks, day partitions, metrics and
+ * acknowledgements.  Adding lines to a batch is in hb_load_add.c. */
 #include "hb_load.h"
 
 #include <libpq-fe.h>
@@ -9,61 +11,11 @@
 #include "hb_days.h"
 #include "hb_event.h"
 #include "hb_json.h"
+#include "hb_load_int.h"
 #include "hb_log.h"
 #include "hb_pg.h"
 #include "hb_time.h"
 
-struct row {
-	uint64_t lineno;
-	int64_t ts_us;
-	int64_t raw_length;
-	int64_t offset;
-	int64_t lag;            /* consumer lag when read, -1 unknown */
-	int32_t hr;
-	int32_t part;           /* -1: no Kafka coordinates */
-	uint32_t cid_off, cid_len;
-	uint32_t reason_off, reason_len;
-	uint32_t raw_off, raw_len;       /* text for the raw column */
-	uint32_t bytes_off, bytes_len;   /* exact bytes, when raw is not exact */
-	uint8_t status;
-	uint8_t has_cid, has_ts, has_hr, has_bytes, has_reason;
-	uint8_t refused;        /* the database refused it; an INVALID copy follows */
-};
-
-struct rows {
-	struct row *r;
-	size_t n, cap;
-};
-
-enum mode { FAST, STAGE };
-
-/* Counts of the flush in progress, applied only when it commits. */
-struct pending {
-	uint64_t stored, duplicates, rejected;
-	uint64_t moved[HB_STATUS_COUNT];  /* refused rows, by their first status */
-	int fast_all;           /* every row was new */
-};
-
-struct hb_loader {
-	struct hb_load_opts o;
-	PGconn *conn;
-	struct hb_parser *parser;
-	struct rows rec, anom;
-	struct hb_buf arena, copy, tmp;
-	enum mode mode;
-	struct pending pend;
-	struct hb_load_stats st;
-	struct hb_coord *acks;
-	size_t nacks, capacks;
-	struct hb_hist window;   /* latencies since the last metrics snapshot */
-	int snapshot;            /* the flush in progress writes one */
-	void (*on_commit)(void *, const struct hb_coord *, size_t);
-	void *commit_arg;
-	void (*on_reject)(void *, uint64_t, const char *);
-	void *reject_arg;
-	struct hb_days days;     /* day partitions asked for */
-	int days_off;            /* the database cannot make them: stop asking */
-};
 
 static const char COPY_REC[] =
 	"COPY heartbeat_records (customer_id, ts, heart_rate) FROM STDIN (FORMAT binary)";
@@ -165,202 +117,6 @@ void hb_loader_disconnect(struct hb_loader *l)
 {
 	PQfinish(l->conn);
 	l->conn = NULL;
-}
-
-/* ---- adding rows ---- */
-
-static struct row *push(struct rows *rs)
-{
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 1024;
-		struct row *r = realloc(rs->r, cap * sizeof *r);
-
-		if (!r)
-			return NULL;
-		rs->r = r;
-		rs->cap = cap;
-	}
-	memset(&rs->r[rs->n], 0, sizeof rs->r[0]);
-	rs->r[rs->n].part = -1;
-	rs->r[rs->n].lag = -1;
-	return &rs->r[rs->n++];
-}
-
-static uint32_t keep(struct hb_loader *l, const char *s, size_t n, uint32_t *len)
-{
-	uint32_t off = (uint32_t)l->arena.len;
-
-	hb_buf_put(&l->arena, s, n);
-	*len = (uint32_t)n;
-	return off;
-}
-
-/* raw (text, cleaned) and, when cleaning changed it, the exact bytes. */
-static void keep_raw(struct hb_loader *l, struct row *r, const char *text, size_t tn,
-		     const char *exact, size_t en)
-{
-	size_t before = l->arena.len;
-	int changed = hb_pg_text_clean(&l->arena, text, tn);
-
-	r->raw_off = (uint32_t)before;
-	r->raw_len = (uint32_t)(l->arena.len - before);
-	if (changed || exact != text || en != tn) {
-		if (!(en == r->raw_len && memcmp(l->arena.p + before, exact, en) == 0)) {
-			r->bytes_off = keep(l, exact, en, &r->bytes_len);
-			r->has_bytes = 1;
-		}
-	}
-}
-
-static void keep_reason(struct hb_loader *l, struct row *r, const char *s, size_t n)
-{
-	size_t before = l->arena.len;
-
-	hb_pg_text_clean(&l->arena, s, n);
-	r->reason_off = (uint32_t)before;
-	r->reason_len = (uint32_t)(l->arena.len - before);
-	r->has_reason = 1;
-}
-
-/* The reading fields an INVALID row keeps when they are sound. */
-static void keep_reading(struct hb_loader *l, struct row *r, const struct hb_event *ev)
-{
-	if (ev->cid_ok) {
-		r->cid_off = keep(l, ev->cid.p, ev->cid.n, &r->cid_len);
-		r->has_cid = 1;
-	}
-	if (ev->ts_ok) {
-		r->ts_us = ev->ts_us;
-		r->has_ts = 1;
-	}
-	if (ev->hr_ok && ev->hr >= INT32_MIN && ev->hr <= INT32_MAX) {
-		r->hr = (int32_t)ev->hr;
-		r->has_hr = 1;
-	}
-}
-
-static enum hb_status add_cut(struct hb_loader *l, const char *line, size_t n,
-			      uint64_t true_len, struct row *r, char *why, size_t whysz)
-{
-	struct hb_coord c;
-	uint64_t len;
-
-	if (hb_coord_excerpt(line, n, true_len, HB_RAW_EXCERPT, &c, &l->tmp, &len)) {
-		r->part = c.partition;
-		r->offset = c.offset;
-		r->lag = c.lag;
-	}
-	snprintf(why, whysz, "line too long: %llu bytes (limit %zu)", (unsigned long long)len, n);
-	keep_raw(l, r, l->tmp.p ? l->tmp.p : "", hb_utf8_cut(l->tmp.p, l->tmp.len),
-		 l->tmp.p ? l->tmp.p : "", hb_utf8_cut(l->tmp.p, l->tmp.len));
-	keep_reason(l, r, why, strlen(why));
-	r->raw_length = (int64_t)len;
-	r->status = HB_INVALID;
-	return HB_INVALID;
-}
-
-/* An INVALID row from a line; raw from "raw"/"raw_base64" when it has them. */
-static void fill_invalid(struct hb_loader *l, struct row *r, const struct hb_event *ev,
-			 const char *reason)
-{
-	const char *text = ev->orig.p, *exact = ev->orig.p;
-	size_t tn = ev->orig.n, en = ev->orig.n;
-
-	r->status = HB_INVALID;
-	keep_reading(l, r, ev);
-	if (ev->has_raw) {
-		text = exact = ev->raw.p;
-		tn = en = ev->raw.n;
-		if (ev->raw_b64.p) {
-			hb_buf_reset(&l->tmp);
-			if (hb_base64_decode(&l->tmp, ev->raw_b64.p, ev->raw_b64.n) == 0 && !l->tmp.oom) {
-				exact = l->tmp.p ? l->tmp.p : "";
-				en = l->tmp.len;
-			}
-		}
-	}
-	keep_raw(l, r, text, tn, exact, en);
-	keep_reason(l, r, reason, strlen(reason));
-	r->raw_length = ev->raw_length >= 0 ? ev->raw_length : (int64_t)en;
-}
-
-enum hb_status hb_loader_add(struct hb_loader *l, const char *line, size_t n,
-			     uint64_t true_len, uint64_t lineno, const char **why_out)
-{
-	static char why[HB_WHY_MAX + 80];
-	struct hb_event ev;
-	struct row *r;
-	int ok;
-
-	l->st.rows_in++;
-	if (true_len > n) {
-		r = push(&l->anom);
-		if (!r)
-			return HB_INVALID;
-		r->lineno = lineno;
-		add_cut(l, line, n, true_len, r, why, sizeof why);
-		l->st.status[HB_INVALID]++;
-		l->st.malformed++;
-		if (why_out)
-			*why_out = why;
-		return HB_INVALID;
-	}
-	ok = hb_event_parse(l->parser, line, n, &ev) == 0;
-	why[0] = '\0';
-	if (!ev.is_object || !ev.has_status) {
-		if (ev.is_object) {
-			l->st.unclassified++;
-			snprintf(why, sizeof why, "no \"status\": not a classified reading "
-				 "(put hbclassify before hbpgload)");
-		} else {
-			snprintf(why, sizeof why, "%s", ev.why);
-		}
-	} else if (ev.status == HB_INVALID) {
-		/* A classified INVALID record: sound input, stored with its reason. */
-		r = push(&l->anom);
-		if (!r)
-			return HB_INVALID;
-		if (ev.reason.p)
-			snprintf(why, sizeof why, "%.*s", (int)ev.reason.n, ev.reason.p);
-		else
-			snprintf(why, sizeof why, "INVALID (no reason given)");
-		fill_invalid(l, r, &ev, why);
-		why[0] = '\0';
-		goto done;
-	} else if (!ok) {
-		snprintf(why, sizeof why, "status %s but %s", hb_status_name(ev.status), ev.why);
-	} else if (ev.hr < INT32_MIN || ev.hr > INT32_MAX) {
-		snprintf(why, sizeof why, "status %s but heart_rate out of range",
-			 hb_status_name(ev.status));
-	}
-	if (why[0]) {
-		r = push(&l->anom);
-		if (!r)
-			return HB_INVALID;
-		fill_invalid(l, r, &ev, why);
-		l->st.malformed++;
-	} else {
-		r = push(ev.status == HB_NORMAL ? &l->rec : &l->anom);
-		if (!r)
-			return HB_INVALID;
-		r->status = (uint8_t)ev.status;
-		keep_reading(l, r, &ev);
-		keep_raw(l, r, ev.text.p, ev.text.n, ev.text.p, ev.text.n);
-		r->raw_length = (int64_t)ev.text.n;
-	}
-done:
-	if (r->has_ts)
-		hb_days_note(&l->days, hb_day_of(r->ts_us));
-	r->lineno = lineno;
-	if (ev.has_coord) {
-		r->part = ev.coord.partition;
-		r->offset = ev.coord.offset;
-		r->lag = ev.coord.lag;
-	}
-	l->st.status[r->status]++;
-	if (why_out)
-		*why_out = why[0] ? why : NULL;
-	return (enum hb_status)r->status;
 }
 
 /* ---- encoding ---- */
@@ -480,7 +236,7 @@ static enum hb_pgerr load_range(struct hb_loader *l, const struct table *t, size
 /* An INVALID copy of a refused row, to be stored in its place. */
 static int add_refused(struct hb_loader *l, struct row *src, const char *msg)
 {
-	struct row *r = push(&l->anom), copy;
+	struct row *r = hb_load_push(&l->anom), copy;
 	char reason[600];
 
 	if (!r)
@@ -492,7 +248,7 @@ static int add_refused(struct hb_loader *l, struct row *src, const char *msg)
 	r->status = HB_INVALID;
 	r->has_cid = r->has_ts = r->has_hr = 0;
 	snprintf(reason, sizeof reason, "database refused: %s", msg);
-	keep_reason(l, r, reason, strlen(reason));
+	hb_load_keep_reason(l, r, reason, strlen(reason));
 	if (r->raw_length < 0)
 		r->raw_length = r->raw_len;
 	l->pend.rejected++;

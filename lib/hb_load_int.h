@@ -1,0 +1,72 @@
+/* hb_load_int — what the parts of hb_load share: the loader and its rows.
+ * Private to lib/hb_load*.c; the interface is hb_load.h. */
+#ifndef HB_LOAD_INT_H
+#define HB_LOAD_INT_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "hb_buf.h"
+#include "hb_coord.h"
+#include "hb_days.h"
+#include "hb_hist.h"
+#include "hb_load.h"
+
+struct row {
+	uint64_t lineno;
+	int64_t ts_us;
+	int64_t raw_length;
+	int64_t offset;
+	int64_t lag;            /* consumer lag when read, -1 unknown */
+	int32_t hr;
+	int32_t part;           /* -1: no Kafka coordinates */
+	uint32_t cid_off, cid_len;
+	uint32_t reason_off, reason_len;
+	uint32_t raw_off, raw_len;       /* text for the raw column */
+	uint32_t bytes_off, bytes_len;   /* exact bytes, when raw is not exact */
+	uint8_t status;
+	uint8_t has_cid, has_ts, has_hr, has_bytes, has_reason;
+	uint8_t refused;        /* the database refused it; an INVALID copy follows */
+};
+
+struct rows {
+	struct row *r;
+	size_t n, cap;
+};
+
+enum mode { FAST, STAGE };
+
+/* Counts of the flush in progress, applied only when it commits. */
+struct pending {
+	uint64_t stored, duplicates, rejected;
+	uint64_t moved[HB_STATUS_COUNT];  /* refused rows, by their first status */
+	int fast_all;           /* every row was new */
+};
+
+struct hb_loader {
+	struct hb_load_opts o;
+	PGconn *conn;
+	struct hb_parser *parser;
+	struct rows rec, anom;
+	struct hb_buf arena, copy, tmp;
+	enum mode mode;
+	struct pending pend;
+	struct hb_load_stats st;
+	struct hb_coord *acks;
+	size_t nacks, capacks;
+	struct hb_hist window;   /* latencies since the last metrics snapshot */
+	int snapshot;            /* the flush in progress writes one */
+	void (*on_commit)(void *, const struct hb_coord *, size_t);
+	void *commit_arg;
+	void (*on_reject)(void *, uint64_t, const char *);
+	void *reject_arg;
+	struct hb_days days;     /* day partitions asked for */
+	int days_off;            /* the database cannot make them: stop asking */
+};
+
+/* hb_load_add.c: a new row at the end of rs (zeroed, no coordinates); NULL on ENOMEM. */
+struct row *hb_load_push(struct rows *rs);
+/* hb_load_add.c: the reason column of r, cleaned to valid UTF-8 text. */
+void hb_load_keep_reason(struct hb_loader *l, struct row *r, const char *s, size_t n);
+
+#endif
