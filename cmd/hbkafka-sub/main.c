@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hb_ack.h"
 #include "hb_buf.h"
 #include "hb_coord.h"
 #include "hb_envelope.h"
@@ -37,6 +38,7 @@ struct opts {
 	long count;              /* -1: no limit */
 	long retry_for;
 	long max_buffer;         /* unwritten output bytes before we stop taking messages */
+	long ack_timeout;        /* -A: seconds to wait at the end for the last acknowledgements */
 	const char *prom_file;
 	long prom_ms;
 	int verbosity;
@@ -62,14 +64,18 @@ struct run {
 	struct part p[MAX_PARTS];
 	int nparts;
 	int ack_fd;
-	char ackbuf[4096];
-	size_t acklen;
-	uint64_t messages, bytes, acks, errors;
+	int ack_ro;		/* ack_fd is read-only now: end of file means hbpgload has gone */
+	int ack_eof;		/* ... and it has */
+	uint64_t ack_bytes;	/* bytes of acknowledgements read */
+	struct hb_acks *acks;	/* with -A: what was written, what is acknowledged */
+	int64_t unacked;	/* with -A: written and not acknowledged when we gave up waiting */
+	uint64_t messages, bytes, errors;
 	int64_t t0, last_ok, last_probe;
 	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
 	struct hb_prom prom;
 	int64_t wall_t0;
 	int out_pipe;		/* stdout is a pipe: watch for its reader going away */
+	int stdout_flags;	/* its flags before we made it non-blocking, or -1 */
 	int64_t next_hup_check;
 	char fatal_msg[512];
 };
@@ -107,6 +113,8 @@ static void usage(int status)
 "  -A, --ack-from FILE   read \"PARTITION OFFSET\" acknowledgements from FILE (a\n"
 "                        FIFO hbpgload --ack-to writes) and commit only those;\n"
 "                        implies --coords\n"
+"      --ack-timeout SECS  with -A, how long to wait at the end for the\n"
+"                        acknowledgements of what was written (default 60)\n"
 "  -X NAME=VALUE         any librdkafka property (repeatable)\n"
 "  -F FILE               librdkafka properties file (for secrets)\n"
 "  -r, --retry-for SECS  give up (exit 69) when the broker stays unreachable\n"
@@ -126,9 +134,21 @@ static void usage(int status)
 "or a third of max.poll.interval.ms if less) the partitions are paused so the\n"
 "consumer can keep polling and stay in its group; they resume below 1/8 of it.\n"
 "\n"
-"Exit status: 0 done (-e, -c, SIGINT/SIGTERM, or a closed stdout), 1 failure,\n"
-"2 usage or configuration (no such topic), 69 broker unreachable for longer\n"
-"than --retry-for.\n"
+"With -A, the end (-e, -c, SIGINT/SIGTERM, or a closed stdout) is a drain:\n"
+"stop taking messages, write out what was taken, close stdout so that the\n"
+"stages after us see the end of their input and store their last batch, wait\n"
+"up to --ack-timeout seconds for the acknowledgement of every message\n"
+"written (less, when hbpgload exits first), commit, and leave the group.  A\n"
+"drain run from cron therefore leaves its group with nothing to read again.\n"
+"Signal hbkafka-sub alone to stop a pipeline cleanly: the stages after it end\n"
+"with their input.  A second signal ends it at once, committing nothing more.\n"
+"\n"
+"Exit status: 0 done (-e, -c, SIGINT/SIGTERM, or a closed stdout) and, with\n"
+"-A, every message written acknowledged and committed; 1 failure, or with -A\n"
+"messages written but not acknowledged within --ack-timeout (the count is on\n"
+"stderr; they were not committed, so the group reads them again); 2 usage or\n"
+"configuration (no such topic); 69 broker unreachable for longer than\n"
+"--retry-for.\n"
 "\n"
 "Example:\n"
 "  mkfifo acks; hbkafka-sub -A acks | hbclassify | hbpgload --ack-to acks\n");
@@ -143,7 +163,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS };
+	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS, OPT_ACKTIMEOUT };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -154,6 +174,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"coords", no_argument, NULL, 'K'},
 		{"envelope", no_argument, NULL, 'E'},
 		{"ack-from", required_argument, NULL, 'A'},
+		{"ack-timeout", required_argument, NULL, OPT_ACKTIMEOUT},
 		{"retry-for", required_argument, NULL, 'r'},
 		{"max-buffer", required_argument, NULL, OPT_MAXBUF},
 		{"prom-file", required_argument, NULL, OPT_PROM},
@@ -183,6 +204,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'A': o->ack_from = optarg; break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
 		case OPT_PROM: o->prom_file = optarg; break;
+		case OPT_ACKTIMEOUT:
+			bad = hb_opt_long("--ack-timeout", optarg, 1, 86400, &o->ack_timeout, err, sizeof err);
+			break;
 		case OPT_PROMMS: bad = hb_opt_long("--prom-ms", optarg, 100, 3600000, &o->prom_ms, err, sizeof err); break;
 		case OPT_MAXBUF:
 			bad = hb_opt_long("--max-buffer", optarg, 65536, 1L << 31, &o->max_buffer, err, sizeof err);
@@ -374,7 +398,7 @@ static void prom_tick(struct run *r, int force)
 #define G(name, help, v) hb_prom_one(p, "hbmon_sub_" name, "gauge", help, (double)(v))
 	C("messages_total", "Messages consumed and written out.", r->messages);
 	C("bytes_total", "Bytes of message values written out.", r->bytes);
-	C("acks_total", "Acknowledgements read from --ack-from.", r->acks);
+	C("acks_total", "Acknowledgements read from --ack-from.", r->acks ? hb_acks_count(r->acks) : 0);
 	C("errors_total", "Consume errors reported by the broker or the client.", r->errors);
 	G("partitions_assigned", "Partitions this consumer holds now.", nassigned);
 	if (behind >= 0)
@@ -390,34 +414,35 @@ static void prom_tick(struct run *r, int force)
 	hb_prom_flush(p);
 }
 
-/* Acknowledgements "PARTITION OFFSET\n" from hbpgload: store what is stored. */
-static void read_acks(struct run *r)
+static void ack_store(void *arg, int32_t p, int64_t o)
 {
+	store(arg, p, o);
+}
+
+/*
+ * Acknowledgements "PARTITION OFFSET\n" from hbpgload (lib/hb_ack.h): store
+ * what is stored.  Returns 1 when the FIFO has reached its end (only once
+ * it is read-only, at the drain: hbpgload has closed it, i.e. exited).
+ */
+static int read_acks(struct run *r)
+{
+	char buf[4096], q[200];
+	uint64_t bad;
+
 	for (;;) {
-		ssize_t k = read(r->ack_fd, r->ackbuf + r->acklen, sizeof r->ackbuf - r->acklen);
-		char *nl, *line;
+		ssize_t k = read(r->ack_fd, buf, sizeof buf);
 
+		if (k == 0 && r->ack_ro)
+			return r->ack_eof = 1;
 		if (k <= 0)
-			return;
-		r->acklen += (size_t)k;
-		line = r->ackbuf;
-		while ((nl = memchr(line, '\n', r->acklen - (size_t)(line - r->ackbuf)))) {
-			long p;
-			long long o;
-
-			*nl = '\0';
-			if (sscanf(line, "%ld %lld", &p, &o) == 2 && p >= 0 && p < MAX_PARTS && o >= 0) {
-				store(r, (int32_t)p, o);
-				r->acks++;
-			} else {
-				hb_log(HB_LOG_WARNING, "ignoring a malformed acknowledgement: %.60s", line);
-			}
-			line = nl + 1;
-		}
-		r->acklen -= (size_t)(line - r->ackbuf);
-		memmove(r->ackbuf, line, r->acklen);
-		if (r->acklen == sizeof r->ackbuf)
-			r->acklen = 0;	/* a line this long is no acknowledgement */
+			return 0;
+		r->ack_bytes += (uint64_t)k;
+		bad = hb_acks_bad(r->acks);
+		hb_acks_feed(r->acks, buf, (size_t)k, ack_store, r);
+		if (hb_acks_bad(r->acks) > bad && bad < 10)
+			hb_log(HB_LOG_WARNING, "ignoring a malformed acknowledgement: %s",
+			       hb_log_quote(q, sizeof q, hb_acks_last_bad(r->acks),
+					    strlen(hb_acks_last_bad(r->acks))));
 	}
 }
 
@@ -490,6 +515,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				p->assigned = 1;
 				p->done = 0;
 			}
+			if (r->acks)	/* from where it starts now, nothing is awaited yet */
+				hb_acks_forget(r->acks, parts->elems[i].partition);
 		}
 		r->assigned_once = 1;
 		r->paused = 0;
@@ -511,6 +538,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 		if (p)
 			p->assigned = 0;
+		if (r->acks)	/* its next owner reads again what was not acknowledged */
+			hb_acks_forget(r->acks, parts->elems[i].partition);
 	}
 	hb_log(HB_LOG_INFO, "revoked %d partition(s) of %s", parts->cnt, r->o->topic);
 	if (cooperative(rk))
@@ -695,7 +724,9 @@ static int handle(struct run *r, rd_kafka_message_t *m)
 	write_message(r, m);
 	r->messages++;
 	r->bytes += m->len;
-	if ((p = part(r, m->partition)) && !r->o->ack_from)
+	if (r->acks)
+		hb_acks_written(r->acks, m->partition, m->offset);
+	else if ((p = part(r, m->partition)))
 		p->pending = m->offset;
 	mark_done(r, m->partition, m->offset + 1);
 	if (r->o->count > 0 && r->messages >= (uint64_t)r->o->count)
@@ -852,9 +883,144 @@ static int open_acks(const char *path)
 	return fd;
 }
 
+/* Put stdout back as we found it (the pipe may be shared), then close it:
+ * the stage after us sees the end of its input.  /dev/null takes fd 1. */
+static void close_stdout(struct run *r)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (r->stdout_flags >= 0)
+		fcntl(1, F_SETFL, r->stdout_flags);
+	r->stdout_flags = -1;
+	if (null >= 0) {
+		dup2(null, 1);
+		close(null);
+	} else {
+		close(1);
+	}
+}
+
+/*
+ * From now on read the FIFO through a read-only descriptor, so that its end
+ * of file says hbpgload has closed it: exited, with nothing more to say.
+ * (The read-write one we held so far never sees an end of file, which is
+ * what lets hbpgload restart while we run.)
+ */
+static void acks_read_only(struct run *r)
+{
+	int fd = open(r->o->ack_from, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;	/* we keep waiting for the timeout instead */
+	close(r->ack_fd);
+	r->ack_fd = fd;
+	r->ack_ro = 1;
+}
+
+/* Serve the consumer without taking messages (fetching is paused): rebalances. */
+static void serve_consumer(struct run *r)
+{
+	rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
+
+	if (m)
+		rd_kafka_message_destroy(m);	/* not written: delivered again later */
+}
+
+/* Wait up to ms for acknowledgements and take them. */
+static void await_acks(struct run *r, int ms)
+{
+	struct pollfd pfd = { .fd = r->ack_fd, .events = POLLIN };
+
+	/*
+	 * Read whatever poll says: Linux reports a FIFO's hang-up only when a
+	 * writer came after we opened it, so the end of file shows only to read.
+	 */
+	if (r->ack_eof)		/* poll would return at once: just wait */
+		poll(NULL, 0, ms);
+	else
+		poll(&pfd, 1, ms);
+	read_acks(r);
+	serve_consumer(r);
+}
+
+/* Commit the stored offsets now and wait, until deadline (at least 5 s), for the answer. */
+static rd_kafka_resp_err_t commit_now(struct run *r, int64_t deadline)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(r->rk);
+	int64_t left = (deadline - hb_time_mono_us()) / 1000;
+	rd_kafka_resp_err_t e = rd_kafka_commit_queue(r->rk, NULL, q, NULL, NULL);
+
+	if (!e) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)(left < 5000 ? 5000 : left));
+		const rd_kafka_topic_partition_list_t *l;
+
+		e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+		l = ev && !e ? rd_kafka_event_topic_partition_list(ev) : NULL;
+		for (int i = 0; l && i < l->cnt && !e; i++)
+			e = l->elems[i].err;
+		rd_kafka_event_destroy(ev);
+	}
+	rd_kafka_queue_destroy(q);
+	return e == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : e;
+}
+
+/*
+ * The end with -A: stop taking messages, write out what was taken, close
+ * stdout so that hbclassify and hbpgload see the end of their input and
+ * store their last batch, wait for the acknowledgement of every message
+ * written — up to --ack-timeout, or until hbpgload exits — and commit.
+ * Returns 0 when all of it was acknowledged and committed, else 1, saying
+ * how much was not (it was not committed: the group reads it again).
+ */
+static int drain_acked(struct run *r)
+{
+	int64_t deadline = hb_time_mono_us() + r->o->ack_timeout * 1000000LL;
+	rd_kafka_topic_partition_list_t *a = NULL;
+	rd_kafka_resp_err_t e;
+	int64_t left;
+	int nparts, rc = HB_EXIT_OK;
+
+	if (!rd_kafka_assignment(r->rk, &a) && a) {
+		rd_kafka_pause_partitions(r->rk, a);
+		rd_kafka_topic_partition_list_destroy(a);
+	}
+	while (!r->out_err && r->out.len && hb_time_mono_us() < deadline) {
+		if (drain_out(r, 100) < 0)
+			break;
+		read_acks(r);
+		serve_consumer(r);
+	}
+	if (r->out_err && r->out_err != EPIPE) {
+		hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
+		       "committed)", strerror(r->out_err));
+		rc = HB_EXIT_FAIL;
+	}
+	close_stdout(r);
+	acks_read_only(r);
+	/* an end of file before any acknowledgement may be an hbpgload yet to open it */
+	while (hb_acks_outstanding(r->acks, NULL) > 0 && !(r->ack_eof && r->ack_bytes) &&
+	       (left = deadline - hb_time_mono_us()) > 0)
+		await_acks(r, left > 50000 ? 50 : (int)(left / 1000) + 1);
+	read_acks(r);
+	r->unacked = left = hb_acks_outstanding(r->acks, &nparts);
+	if (left > 0) {
+		hb_log(HB_LOG_ERROR, "%lld message(s) written in %d partition(s) were not acknowledged %s; "
+		       "not committed, the group reads them again", (long long)left, nparts,
+		       r->ack_eof && r->ack_bytes ? "before hbpgload exited" :
+		       r->out.len ? "(the reader did not take them)" : "within --ack-timeout");
+		rc = HB_EXIT_FAIL;
+	}
+	if ((e = commit_now(r, deadline))) {
+		hb_log(HB_LOG_ERROR, "cannot commit the acknowledged offsets: %s (the group reads them "
+		       "again)", rd_kafka_err2str(e));
+		rc = HB_EXIT_FAIL;
+	}
+	return rc;
+}
+
 /*
  * Write what was read (for up to 10 s: a reader that is stuck gets it again
- * later, uncommitted), let the last acknowledgements in, then leave the group
+ * later, uncommitted), or with -A drain as above, then leave the group
  * committing what is done — within 30 s, so that a broker that hangs cannot
  * keep us: what is not committed is simply delivered again.
  */
@@ -863,17 +1029,19 @@ static int finish(struct run *r, int rc)
 	int64_t end = hb_time_mono_us() + 10000000;
 	rd_kafka_error_t *e;
 
-	while (!r->out_err && r->out.len && hb_time_mono_us() < end)
-		if (drain_out(r, 1000) < 0)
-			break;
-	if (r->out_err && r->out_err != EPIPE && rc == HB_EXIT_OK) {
-		hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
-		       "committed)", strerror(r->out_err));
-		rc = HB_EXIT_FAIL;
-	}
-	if (r->ack_fd >= 0) {
-		usleep(200000);
-		read_acks(r);
+	if (r->acks && rc == HB_EXIT_OK) {
+		rc = drain_acked(r);
+	} else {
+		while (!r->out_err && r->out.len && hb_time_mono_us() < end)
+			if (drain_out(r, 1000) < 0)
+				break;
+		if (r->out_err && r->out_err != EPIPE && rc == HB_EXIT_OK) {
+			hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
+			       "committed)", strerror(r->out_err));
+			rc = HB_EXIT_FAIL;
+		}
+		if (r->ack_fd >= 0)
+			read_acks(r);
 	}
 	if (rc == HB_EXIT_UNAVAILABLE)
 		return rc;	/* no broker to leave the group with: destroy without closing */
@@ -900,16 +1068,16 @@ static int finish(struct run *r, int rc)
 int main(int argc, char **argv)
 {
 	struct opts o = { .count = -1, .retry_for = 300, .max_buffer = 8L << 20, .prom_ms = 2000,
-			  .verbosity = HB_LOG_INFO };
+			  .ack_timeout = 60, .verbosity = HB_LOG_INFO };
 	static struct run r;
 	struct stat st;
-	int stdout_flags = -1;
 	int64_t off, ts;
 	double secs;
 	int rc;
 
 	r.o = &o;
 	r.ack_fd = -1;
+	r.stdout_flags = -1;
 	hb_log_init("hbkafka-sub", o.verbosity);
 	parse_opts(argc, argv, &o);
 	hb_log_init("hbkafka-sub", o.verbosity);
@@ -923,13 +1091,18 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < MAX_PARTS; i++)
 		r.p[i].end = r.p[i].pending = -1;
-	if (o.ack_from)
+	if (o.ack_from) {
 		r.ack_fd = open_acks(o.ack_from);
+		if (!(r.acks = hb_acks_new())) {
+			hb_log(HB_LOG_ERROR, "out of memory");
+			return HB_EXIT_FAIL;
+		}
+	}
 	if (fstat(1, &st) == 0 && S_ISFIFO(st.st_mode)) {
 		r.out_pipe = 1;
-		stdout_flags = fcntl(1, F_GETFL);
-		if (stdout_flags >= 0)
-			fcntl(1, F_SETFL, stdout_flags | O_NONBLOCK);
+		r.stdout_flags = fcntl(1, F_GETFL);
+		if (r.stdout_flags >= 0)
+			fcntl(1, F_SETFL, r.stdout_flags | O_NONBLOCK);
 	}
 	r.rk = make_consumer(&r);
 	r.t0 = hb_time_mono_us();
@@ -955,18 +1128,20 @@ int main(int argc, char **argv)
 	prom_tick(&r, 1);
 	hb_prom_release(&r.prom);
 	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
-	if (r.out_err != EPIPE || rc)
-		hb_log(HB_LOG_INFO, "%s messages=%llu bytes=%llu acks=%llu errors=%llu seconds=%.3f "
-		       "messages_per_s=%.0f", rc ? "failed" : hb_stop ? "stopped" : "done",
+	if (r.out_err != EPIPE || rc || r.acks)
+		hb_log(HB_LOG_INFO, "%s messages=%llu bytes=%llu acks=%llu unacknowledged=%lld errors=%llu "
+		       "seconds=%.3f messages_per_s=%.0f", rc ? "failed" : hb_stop ? "stopped" : "done",
 		       (unsigned long long)r.messages, (unsigned long long)r.bytes,
-		       (unsigned long long)r.acks, (unsigned long long)r.errors, secs,
-		       secs > 0 ? (double)r.messages / secs : 0.0);
+		       (unsigned long long)(r.acks ? hb_acks_count(r.acks) : 0),
+		       (long long)r.unacked,
+		       (unsigned long long)r.errors, secs, secs > 0 ? (double)r.messages / secs : 0.0);
 	rd_kafka_queue_destroy(r.queue);
 	rd_kafka_destroy_flags(r.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	hb_buf_release(&r.out);
-	if (stdout_flags >= 0)
-		fcntl(1, F_SETFL, stdout_flags);	/* the pipe may be shared: put it back */
+	if (r.stdout_flags >= 0)
+		fcntl(1, F_SETFL, r.stdout_flags);	/* the pipe may be shared: put it back */
 	if (r.ack_fd >= 0)
 		close(r.ack_fd);
+	hb_acks_free(r.acks);
 	return rc;
 }
