@@ -18,6 +18,11 @@ hb_dropdb() {
 	fi
 }
 
+# Empty the tables a test loads into (and the loaders' metrics).
+hb_empty_tables() {
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+}
+
 # One value from the database.
 q() {
 	psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"

@@ -16,7 +16,7 @@ teardown_file() {
 }
 
 setup() {
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+	hb_empty_tables
 }
 
 @test "100,000 readings through Kafka arrive exactly once with the right per-status counts" {

@@ -20,7 +20,7 @@ teardown_file() {
 }
 
 setup() {
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+	hb_empty_tables
 	hb_newtopic
 	export RUN="$BATS_TEST_TMPDIR/run"
 	mkdir -p "$RUN"

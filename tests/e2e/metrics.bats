@@ -16,7 +16,7 @@ teardown_file() {
 }
 
 setup() {
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+	hb_empty_tables
 }
 
 teardown() {

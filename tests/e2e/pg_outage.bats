@@ -42,7 +42,7 @@ expect_all_stored() {
 }
 
 reset_tables() {
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+	hb_empty_tables
 }
 
 @test "PostgreSQL crashes in the middle of a load: the load finishes, nothing lost or doubled" {

@@ -72,7 +72,7 @@ teardown_file() {
 
 @test "the demo runs the live pipeline through Kafka into the database and stops cleanly" {
 	hb_newtopic
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+	hb_empty_tables
 	HB_DEMO_DB="dbname=$PGDATABASE" HB_DEMO_SECONDS=5 HB_DEMO_RATE=100 HB_DEMO_WORKERS=2 \
 		HB_DEMO_STATE="$BATS_TEST_TMPDIR/demo" run "$HB_REPO/scripts/hb-demo"
 	[ "$status" -eq 0 ]
@@ -86,4 +86,10 @@ teardown_file() {
 	[ "$sent" -ge 300 ]
 	assert_eq "$(stored)" "$sent"
 	assert_eq "$(q "SELECT count(DISTINCT instance) FROM pipeline_metrics WHERE instance LIKE 'worker-%'")" 2
+	# the clean stop: every stage of both workers ended with 0, hbkafka-sub
+	# having had every message it wrote acknowledged, and committed it
+	assert_eq "$(cat "$BATS_TEST_TMPDIR/demo/run/status.1")" "0 0 0"
+	assert_eq "$(cat "$BATS_TEST_TMPDIR/demo/run/status.2")" "0 0 0"
+	# so a restart would deliver nothing again
+	assert_eq "$(hbkafka-sub -e -q | wc -l | tr -d ' ')" 0
 }
