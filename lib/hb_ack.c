@@ -48,10 +48,23 @@ void hb_acks_written(struct hb_acks *a, int32_t p, int64_t o)
 		a->written[p] = o;
 }
 
-void hb_acks_forget(struct hb_acks *a, int32_t p)
+/* Messages written and not acknowledged in partition i (in range). */
+static int64_t awaited(const struct hb_acks *a, int i)
 {
-	if (in_range(p))
-		a->first[p] = a->written[p] = a->acked[p] = -1;
+	int64_t done = a->acked[i] > a->first[i] - 1 ? a->acked[i] : a->first[i] - 1;
+
+	return a->written[i] >= 0 && a->written[i] > done ? a->written[i] - done : 0;
+}
+
+int64_t hb_acks_forget(struct hb_acks *a, int32_t p)
+{
+	int64_t n;
+
+	if (!in_range(p))
+		return 0;
+	n = awaited(a, p);
+	a->first[p] = a->written[p] = a->acked[p] = -1;
+	return n;
 }
 
 /* A whole decimal number, no sign, no blanks: its value, or -1. */
@@ -84,7 +97,8 @@ static int take(struct hb_acks *a, const char *s, size_t n, hb_ack_fn fn, void *
 	const char *sp = memchr(s, ' ', n);
 	int64_t p, o;
 
-	if (!sp || (p = number(s, (size_t)(sp - s))) < 0 || !in_range((int32_t)p) ||
+	/* the range is checked on the 64-bit value: a cast first would wrap 2^32 to 0 */
+	if (!sp || (p = number(s, (size_t)(sp - s))) < 0 || p >= HB_ACK_MAX_PARTS ||
 	    (o = number(sp + 1, n - (size_t)(sp + 1 - s))) < 0) {
 		bad_line(a, s, n);
 		return 0;
@@ -134,12 +148,10 @@ int64_t hb_acks_outstanding(const struct hb_acks *a, int *nparts)
 	int np = 0;
 
 	for (int i = 0; i < HB_ACK_MAX_PARTS; i++) {
-		int64_t done = a->acked[i] > a->first[i] - 1 ? a->acked[i] : a->first[i] - 1;
+		int64_t n = awaited(a, i);
 
-		if (a->written[i] >= 0 && a->written[i] > done) {
-			total += a->written[i] - done;
-			np++;
-		}
+		total += n;
+		np += n > 0;
 	}
 	if (nparts)
 		*nparts = np;

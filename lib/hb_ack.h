@@ -30,8 +30,9 @@ void hb_acks_free(struct hb_acks *a);
 void hb_acks_written(struct hb_acks *a, int32_t p, int64_t o);
 
 /* Partition p was taken away (or assigned anew): forget what was awaited
- * for it.  Its next owner reads it again from the last commit. */
-void hb_acks_forget(struct hb_acks *a, int32_t p);
+ * for it.  Its next owner reads it again from the last commit.  Returns the
+ * messages that were written and still awaited there. */
+int64_t hb_acks_forget(struct hb_acks *a, int32_t p);
 
 /* Called for each acknowledgement to act on: store offset o of partition p. */
 typedef void (*hb_ack_fn)(void *arg, int32_t p, int64_t o);

@@ -39,6 +39,7 @@ static void test_lines(void)
 		{"trailing blank", "0 5 \n", "", 1, 0},
 		{"empty line", "\n", "", 1, 0},
 		{"partition out of range", "1024 5\n1023 5\n", "1023:5 ", 1, 0},
+		{"a partition that wraps to 0 as a 32-bit number", "4294967296 5\n4294967297 5\n", "", 2, 0},
 		{"a huge offset", "0 99999999999999999999\n0 1\n", "0:1 ", 1, 0},
 		{"a line too long is skipped to its end",
 		 "0 11111111111111111111111111111111111111111111111111111111111111111111111111111111\n3 4\n",
@@ -135,14 +136,14 @@ static void test_outstanding(void)
 	tap_end();
 
 	tap_begin("hb_acks_forget: a partition taken away is no longer awaited");
-	hb_acks_forget(a, 1);
+	check_int(hb_acks_forget(a, 1), ==, 1);
 	check_int(hb_acks_outstanding(a, NULL), ==, 0);
 	/* assigned again, from an earlier offset: counted afresh */
 	hb_acks_written(a, 1, 3);
 	hb_acks_written(a, 1, 4);
 	check_int(hb_acks_outstanding(a, NULL), ==, 2);
-	hb_acks_forget(a, -1);	/* out of range: ignored */
-	hb_acks_forget(a, HB_ACK_MAX_PARTS);
+	check_int(hb_acks_forget(a, -1), ==, 0);	/* out of range: ignored */
+	check_int(hb_acks_forget(a, HB_ACK_MAX_PARTS), ==, 0);
 	hb_acks_written(a, HB_ACK_MAX_PARTS, 1);
 	check_int(hb_acks_outstanding(a, NULL), ==, 2);
 	tap_end();
