@@ -69,6 +69,8 @@ struct run {
 	uint64_t ack_bytes;	/* bytes of acknowledgements read */
 	struct hb_acks *acks;	/* with -A: what was written, what is acknowledged */
 	int64_t unacked;	/* with -A: written and not acknowledged when we gave up waiting */
+	int draining;		/* with -A: the end has begun (see drain_acked) */
+	int64_t handed_over;	/* ... and a rebalance took partitions with messages unacknowledged */
 	uint64_t messages, bytes, errors;
 	int64_t t0, last_ok, last_probe;
 	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
@@ -432,10 +434,10 @@ static int read_acks(struct run *r)
 	for (;;) {
 		ssize_t k = read(r->ack_fd, buf, sizeof buf);
 
-		if (k == 0 && r->ack_ro)
-			return r->ack_eof = 1;
+		/* end of file only while no writer has it open: it follows the last read */
+		r->ack_eof = k == 0 && r->ack_ro;
 		if (k <= 0)
-			return 0;
+			return r->ack_eof;
 		r->ack_bytes += (uint64_t)k;
 		bad = hb_acks_bad(r->acks);
 		hb_acks_feed(r->acks, buf, (size_t)k, ack_store, r);
@@ -525,6 +527,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
 		else
 			rd_kafka_assign(rk, parts);
+		if (r->draining)	/* the end has begun: take nothing more */
+			rd_kafka_pause_partitions(rk, parts);
 		return;
 	}
 	/* Revoked: commit what is done now, so the next owner starts right after it. */
@@ -538,7 +542,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 		if (p)
 			p->assigned = 0;
-		if (r->acks)	/* its next owner reads again what was not acknowledged */
+		/* its next owner reads again what was not acknowledged; during the
+		 * drain that is a message we cannot vouch for: count it */
+		if (r->acks && r->draining)
+			r->handed_over += hb_acks_forget(r->acks, parts->elems[i].partition);
+		else if (r->acks)
 			hb_acks_forget(r->acks, parts->elems[i].partition);
 	}
 	hb_log(HB_LOG_INFO, "revoked %d partition(s) of %s", parts->cnt, r->o->topic);
@@ -943,15 +951,14 @@ static void await_acks(struct run *r, int ms)
 	serve_consumer(r);
 }
 
-/* Commit the stored offsets now and wait, until deadline (at least 5 s), for the answer. */
-static rd_kafka_resp_err_t commit_now(struct run *r, int64_t deadline)
+/* Commit the stored offsets now and wait up to 10 s for the broker's answer. */
+static rd_kafka_resp_err_t commit_now(struct run *r)
 {
 	rd_kafka_queue_t *q = rd_kafka_queue_new(r->rk);
-	int64_t left = (deadline - hb_time_mono_us()) / 1000;
 	rd_kafka_resp_err_t e = rd_kafka_commit_queue(r->rk, NULL, q, NULL, NULL);
 
 	if (!e) {
-		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)(left < 5000 ? 5000 : left));
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000);
 		const rd_kafka_topic_partition_list_t *l;
 
 		e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
@@ -980,6 +987,10 @@ static int drain_acked(struct run *r)
 	int64_t left;
 	int nparts, rc = HB_EXIT_OK;
 
+	r->draining = 1;
+	if ((left = hb_acks_outstanding(r->acks, &nparts)) > 0)
+		hb_log(HB_LOG_INFO, "ending: waiting up to %ld s for the acknowledgement of %lld message(s) "
+		       "in %d partition(s)", r->o->ack_timeout, (long long)left, nparts);
 	if (!rd_kafka_assignment(r->rk, &a) && a) {
 		rd_kafka_pause_partitions(r->rk, a);
 		rd_kafka_topic_partition_list_destroy(a);
@@ -1010,7 +1021,14 @@ static int drain_acked(struct run *r)
 		       r->out.len ? "(the reader did not take them)" : "within --ack-timeout");
 		rc = HB_EXIT_FAIL;
 	}
-	if ((e = commit_now(r, deadline))) {
+	if (r->handed_over > 0) {
+		hb_log(HB_LOG_ERROR, "%lld message(s) written were not acknowledged when a rebalance took "
+		       "their partitions; their new owner reads them again", (long long)r->handed_over);
+		r->unacked += r->handed_over;
+		rc = HB_EXIT_FAIL;
+	}
+	/* only acknowledgements store offsets: without any there is nothing to commit */
+	if (hb_acks_count(r->acks) && (e = commit_now(r))) {
 		hb_log(HB_LOG_ERROR, "cannot commit the acknowledged offsets: %s (the group reads them "
 		       "again)", rd_kafka_err2str(e));
 		rc = HB_EXIT_FAIL;
