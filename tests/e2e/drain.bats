@@ -38,15 +38,18 @@ left() {
 	hbkafka-sub -G "$1" -e -q | wc -l | tr -d ' '
 }
 
-# The cron-style drain into the database, in group $1; its status into $BATS_TEST_TMPDIR/sub.rc.
+# The cron-style drain into the database, in group $1; hbkafka-sub's status
+# into $BATS_TEST_TMPDIR/sub.rc.  hbpgload's batch timer is off (10 minutes):
+# its last batch is stored only because hbkafka-sub closes its output at the
+# end, so a drain that did not would time out here.  (hbkafka-sub must be a
+# stage of the pipeline itself: a { ...; echo $?; } around it would hold the
+# pipe open after it closed its stdout.)
 drain() {
 	local group=$1
 	shift
-	{
-		set +e
-		hbkafka-sub -G "$group" -o beginning -e -A "$BATS_TEST_TMPDIR/acks" "$@" 2>"$BATS_TEST_TMPDIR/sub.err"
-		echo $? >"$BATS_TEST_TMPDIR/sub.rc"
-	} | hbclassify -qq | hbpgload -q --ack-to "$BATS_TEST_TMPDIR/acks"
+	hbkafka-sub -G "$group" -o beginning -e -A "$BATS_TEST_TMPDIR/acks" "$@" 2>"$BATS_TEST_TMPDIR/sub.err" |
+		hbclassify -qq | hbpgload -q --batch-ms 600000 --ack-to "$BATS_TEST_TMPDIR/acks"
+	echo "${PIPESTATUS[0]}" >"$BATS_TEST_TMPDIR/sub.rc"
 }
 
 # N drains of the whole topic, each in a fresh group: each must leave it nothing to read.
@@ -84,11 +87,9 @@ drain_repeatedly() {
 
 @test "-c N -A: the N messages written are acknowledged and committed, the rest left" {
 	publish 1000
-	{
-		set +e
-		hbkafka-sub -o beginning -c 300 -A "$BATS_TEST_TMPDIR/acks" 2>"$BATS_TEST_TMPDIR/sub.err"
-		echo $? >"$BATS_TEST_TMPDIR/sub.rc"
-	} | hbclassify -qq | hbpgload -q --ack-to "$BATS_TEST_TMPDIR/acks"
+	hbkafka-sub -o beginning -c 300 -A "$BATS_TEST_TMPDIR/acks" 2>"$BATS_TEST_TMPDIR/sub.err" |
+		hbclassify -qq | hbpgload -q --batch-ms 600000 --ack-to "$BATS_TEST_TMPDIR/acks"
+	echo "${PIPESTATUS[0]}" >"$BATS_TEST_TMPDIR/sub.rc"
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/sub.rc")" 0
 	assert_eq "$(stored)" 300
 	assert_eq "$(left "$HB_GROUP")" 700
@@ -96,11 +97,9 @@ drain_repeatedly() {
 
 @test "a closed stdout with -A: what hbpgload stored is committed, the rest is not, exit 1 with the count" {
 	publish 1000
-	{
-		set +e
-		hbkafka-sub -o beginning -e -A "$BATS_TEST_TMPDIR/acks" 2>"$BATS_TEST_TMPDIR/sub.err"
-		echo $? >"$BATS_TEST_TMPDIR/sub.rc"
-	} | hbclassify -qq | head -n 400 | hbpgload -q --ack-to "$BATS_TEST_TMPDIR/acks"
+	hbkafka-sub -o beginning -e -A "$BATS_TEST_TMPDIR/acks" 2>"$BATS_TEST_TMPDIR/sub.err" |
+		hbclassify -qq | head -n 400 | hbpgload -q --ack-to "$BATS_TEST_TMPDIR/acks"
+	echo "${PIPESTATUS[0]}" >"$BATS_TEST_TMPDIR/sub.rc"
 	assert_eq "$(stored)" 400
 	# hbkafka-sub wrote more than head took: those were not acknowledged
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/sub.rc")" 1
@@ -125,14 +124,17 @@ drain_repeatedly() {
 
 @test "hbpgload killed mid-drain: exit 1, nothing committed that was not stored, the rerun stores the rest once" {
 	publish 200000
-	# a stage that paces the stream (20,000 lines/s), so that the kill falls mid-drain
-	{
+	# a stage that paces the stream (20,000 lines/s), so that hbkafka-sub
+	# reaches the end (its output buffer holds the rest) long before hbpgload
+	(
 		set +e
-		hbkafka-sub -o beginning -e -A "$BATS_TEST_TMPDIR/acks" --ack-timeout 30 2>"$BATS_TEST_TMPDIR/sub.err"
-		echo $? >"$BATS_TEST_TMPDIR/sub.rc"
-	} | hbclassify -qq | awk '{ print; fflush() } NR % 1000 == 0 { system("sleep 0.05") }' |
-		hbpgload --ack-to "$BATS_TEST_TMPDIR/acks" --batch-rows 2000 -i "drain-$$" 2>/dev/null 3>&- &
-	wait_stored 20000 60
+		hbkafka-sub -o beginning -e -A "$BATS_TEST_TMPDIR/acks" --ack-timeout 30 2>"$BATS_TEST_TMPDIR/sub.err" |
+			hbclassify -qq | awk '{ print; fflush() } NR % 1000 == 0 { system("sleep 0.05") }' |
+			hbpgload --ack-to "$BATS_TEST_TMPDIR/acks" --batch-rows 2000 -i "drain-$$" 2>/dev/null
+		echo "${PIPESTATUS[0]}" >"$BATS_TEST_TMPDIR/sub.rc"
+	) 3>&- &
+	# killed while hbkafka-sub waits for its acknowledgements
+	wait_for 60 grep -q 'INFO ending: waiting up to 30 s for the acknowledgement of [0-9]* message' "$BATS_TEST_TMPDIR/sub.err"
 	pkill -KILL -f -- "-i drain-$$"
 	wait || true
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/sub.rc")" 1
@@ -185,17 +187,29 @@ stored_above() {
 	assert_eq "$(grep -c 'hbkafka-sub INFO stopped .* unacknowledged=0 ' "$HB_RUN_DIR/worker.1.log")" 5
 }
 
-@test "SIGINT to hbkafka-sub alone drains the pipeline: exit 0, the group has nothing left to read" {
+# True when file $1 has $2 lines.
+has_lines() {
+	[[ -f $1 && $(wc -l <"$1") -eq $2 ]]
+}
+
+@test "SIGINT to hbkafka-sub alone drains the pipeline: the last batch stored, exit 0, nothing left to read" {
 	publish 5000
 	(
 		set +e
-		hbkafka-sub -o beginning -A "$BATS_TEST_TMPDIR/acks" 2>"$BATS_TEST_TMPDIR/sub.err"
-		echo $? >"$BATS_TEST_TMPDIR/sub.rc"
-	) 3>&- | hbclassify -qq | hbpgload -q --ack-to "$BATS_TEST_TMPDIR/acks" 3>&- &
-	wait_stored 5000 60
+		hbkafka-sub -o beginning -A "$BATS_TEST_TMPDIR/acks" 2>"$BATS_TEST_TMPDIR/sub.err" |
+			hbclassify -qq | tee "$BATS_TEST_TMPDIR/seen" |
+			hbpgload -q --batch-rows 1500 --batch-ms 600000 --ack-to "$BATS_TEST_TMPDIR/acks"
+		echo "${PIPESTATUS[0]}" >"$BATS_TEST_TMPDIR/sub.rc"
+	) 3>&- &
+	# everything is through hbclassify; three batches of 1,500 are stored, the
+	# last 500 wait in hbpgload for a full batch or the end of its input
+	wait_for 60 has_lines "$BATS_TEST_TMPDIR/seen" 5000
+	wait_stored 4500 60
+	assert_eq "$(stored)" 4500
 	pkill -INT -f -- "-A $BATS_TEST_TMPDIR/acks"
 	wait
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/sub.rc")" 0
+	assert_eq "$(stored)" 5000
 	grep -q 'INFO stopped messages=5000 .* unacknowledged=0 ' "$BATS_TEST_TMPDIR/sub.err"
 	assert_eq "$(left "$HB_GROUP")" 0
 }
