@@ -100,7 +100,9 @@ static void compact(const char *ndjson, size_t n, char *out, size_t outsz)
 	out[0] = '\0';
 	while (p < e) {
 		const char *nl = memchr(p, '\n', (size_t)(e - p));
-		json_object *o = json_tokener_parse(p), *v;
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
+		char *line = strndup(p, len);
+		json_object *o = json_tokener_parse(line), *v;
 		char secs[5][32] = {"", "", "", "", ""};
 		const char *keys[] = {"start", "at", "end"};
 
@@ -120,6 +122,7 @@ static void compact(const char *ndjson, size_t n, char *out, size_t outsz)
 				      json_object_get_string(json_object_object_get(o, "customer_id")),
 				      secs[0], secs[1], secs[2], secs[3]);
 		json_object_put(o);
+		free(line);
 		p = nl ? nl + 1 : e;
 	}
 }
