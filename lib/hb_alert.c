@@ -1,6 +1,8 @@
-/* hb_alert — anomaly episodes per customer (see hb_alert.h). */
+/* hb_alert — alert rules per customer (see hb_alert.h). */
 #include "hb_alert.h"
 
+#include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +11,55 @@
 #include "hb_json.h"
 #include "hb_time.h"
 
-struct episode {
+#define NONE INT64_MIN
+#define SWEEP_US 500000LL          /* the clock checks silences every half second */
+#define FAST_RESET_US 600000000LL  /* a pause this long restarts the smoothed rate */
+#define TOMB UINT32_MAX
+#define MAX_TOPIC 255
+
+struct part {
+	int32_t partition;         /* -1: readings without coordinates */
+	int held;
+	char topic[MAX_TOPIC + 1];
+	size_t tn;
+	int64_t wm;                /* reading time reached */
+	int64_t next_sweep;
+	int64_t delay_us;          /* wall clock minus reading time at the newest reading */
+};
+
+struct cust {
 	char cid[HB_CID_MAX + 1];
 	size_t cn;
-	enum hb_status type;
-	int64_t start, last, peak_at;
-	int64_t peak;
-	uint64_t readings;
-	int used, dead;		/* slot in use; dead = a tombstone */
+	int gone;
+	int part;                  /* index in parts */
+	int64_t offset;            /* last applied, or -1 */
+	int64_t last;              /* newest reading time, or NONE */
+	int64_t state_ts;          /* reading time of the last state written */
+	int dirty;
+	/* a run of readings past a threshold, not yet an alert */
+	enum hb_status run_type;   /* HB_NORMAL: none */
+	int64_t run_n, run_start, run_peak, run_peak_at;
+	/* the open BRADYCARDIA/TACHYCARDIA alert */
+	enum hb_status ep_type;    /* HB_NORMAL: none */
+	int64_t ep_start, ep_last, ep_peak, ep_peak_at, ep_readings, ep_back;
+	/* SILENCE */
+	int silent;
+	int64_t silent_at;
+	/* DEVIATION */
+	double base, fast, dev_peak;
+	int64_t base_ts, warm, base_n, fast_ts;
+	int dev_dir, dev_open;
+	int64_t dev_since, dev_at, dev_peak_at, dev_back, dev_last;
 };
 
 struct hb_alerts {
-	int64_t gap;
-	int64_t now;		/* the latest reading time seen */
-	int64_t next_sweep;
-	struct episode *slot;
-	size_t cap, open, dead;
+	struct hb_alert_config cfg;
+	struct part *parts;
+	size_t nparts, capparts;
+	struct cust *cs;
+	size_t ncs, capcs, live, open;
+	uint32_t *idx;             /* hash of live customers: index + 1, 0 empty, TOMB */
+	size_t capidx, used;       /* used: live + tombstones */
 };
 
 static uint64_t hash(const char *s, size_t n)
@@ -36,16 +71,19 @@ static uint64_t hash(const char *s, size_t n)
 	return h;
 }
 
-struct hb_alerts *hb_alerts_new(int64_t gap_us)
+struct hb_alerts *hb_alerts_new(const struct hb_alert_config *cfg)
 {
 	struct hb_alerts *a = calloc(1, sizeof *a);
 
 	if (!a)
 		return NULL;
-	a->gap = gap_us > 0 ? gap_us : 1;
-	a->now = INT64_MIN;
-	a->cap = 64;
-	if (!(a->slot = calloc(a->cap, sizeof *a->slot))) {
+	a->cfg = *cfg;
+	if (a->cfg.open_after < 1)
+		a->cfg.open_after = 1;
+	if (a->cfg.close_after < 1)
+		a->cfg.close_after = 1;
+	a->capidx = 64;
+	if (!(a->idx = calloc(a->capidx, sizeof *a->idx))) {
 		free(a);
 		return NULL;
 	}
@@ -56,7 +94,9 @@ void hb_alerts_free(struct hb_alerts *a)
 {
 	if (!a)
 		return;
-	free(a->slot);
+	free(a->parts);
+	free(a->cs);
+	free(a->idx);
 	free(a);
 }
 
@@ -65,46 +105,159 @@ size_t hb_alerts_open(const struct hb_alerts *a)
 	return a->open;
 }
 
-/* The slot of cid, or (create) the free slot for it; NULL when absent and !create. */
-static struct episode *find(struct hb_alerts *a, const char *cid, size_t cn, int create)
+size_t hb_alerts_customers(const struct hb_alerts *a)
 {
-	size_t mask = a->cap - 1, i = (size_t)hash(cid, cn) & mask;
-	struct episode *tomb = NULL;
+	return a->live;
+}
+
+/* ---- customers: an array in order of arrival, and a hash over it ---- */
+
+static uint32_t *slot_of(struct hb_alerts *a, const char *cid, size_t cn, int create)
+{
+	size_t mask = a->capidx - 1, i = (size_t)hash(cid, cn) & mask;
+	uint32_t *tomb = NULL;
 
 	for (;; i = (i + 1) & mask) {
-		struct episode *e = &a->slot[i];
+		uint32_t v = a->idx[i];
 
-		if (!e->used) {
-			if (!create)
-				return NULL;
-			return tomb ? tomb : e;
-		}
-		if (e->dead) {
+		if (v == 0)
+			return create ? (tomb ? tomb : &a->idx[i]) : NULL;
+		if (v == TOMB) {
 			if (!tomb)
-				tomb = e;
-		} else if (e->cn == cn && memcmp(e->cid, cid, cn) == 0) {
-			return e;
+				tomb = &a->idx[i];
+		} else {
+			const struct cust *c = &a->cs[v - 1];
+
+			if (c->cn == cn && memcmp(c->cid, cid, cn) == 0)
+				return &a->idx[i];
 		}
 	}
 }
 
-static int grow(struct hb_alerts *a)
+static int rehash(struct hb_alerts *a)
 {
-	struct episode *old = a->slot;
-	size_t oldcap = a->cap, cap = a->open * 4 > a->cap ? a->cap * 2 : a->cap;
+	size_t cap = a->capidx;
+	uint32_t *old = a->idx;
 
-	if (!(a->slot = calloc(cap, sizeof *a->slot))) {
-		a->slot = old;
+	while (a->live * 3 >= cap)
+		cap *= 2;
+	if (!(a->idx = calloc(cap, sizeof *a->idx))) {
+		a->idx = old;
 		return -1;
 	}
-	a->cap = cap;
-	a->dead = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].used && !old[i].dead)
-			*find(a, old[i].cid, old[i].cn, 1) = old[i];
+	a->capidx = cap;
+	a->used = a->live;
+	for (size_t i = 0; i < a->ncs; i++)
+		if (!a->cs[i].gone)
+			*slot_of(a, a->cs[i].cid, a->cs[i].cn, 1) = (uint32_t)(i + 1);
 	free(old);
 	return 0;
 }
+
+static void cust_reset(struct cust *c)
+{
+	char cid[HB_CID_MAX + 1];
+	size_t cn = c->cn;
+
+	memcpy(cid, c->cid, sizeof cid);
+	memset(c, 0, sizeof *c);
+	memcpy(c->cid, cid, sizeof cid);
+	c->cn = cn;
+	c->offset = -1;
+	c->last = c->state_ts = c->run_start = c->ep_start = c->silent_at = NONE;
+	c->base_ts = c->fast_ts = c->dev_since = c->dev_back = c->dev_last = NONE;
+}
+
+/* The customer, created (fresh) when new; NULL when out of memory. */
+static struct cust *customer(struct hb_alerts *a, const char *cid, size_t cn, int part)
+{
+	uint32_t *s = slot_of(a, cid, cn, 0);
+	struct cust *c;
+
+	if (s)
+		return &a->cs[*s - 1];
+	if ((a->used + 1) * 3 >= a->capidx * 2 && rehash(a) < 0)
+		return NULL;
+	if (a->ncs == a->capcs) {
+		size_t cap = a->capcs ? a->capcs * 2 : 256;
+		struct cust *n = realloc(a->cs, cap * sizeof *n);
+
+		if (!n)
+			return NULL;
+		a->cs = n;
+		a->capcs = cap;
+	}
+	s = slot_of(a, cid, cn, 1);
+	if (*s == 0)
+		a->used++;
+	*s = (uint32_t)(a->ncs + 1);
+	c = &a->cs[a->ncs++];
+	memset(c, 0, sizeof *c);
+	memcpy(c->cid, cid, cn);
+	c->cn = cn;
+	cust_reset(c);
+	c->part = part;
+	a->live++;
+	return c;
+}
+
+static int open_count(const struct cust *c)
+{
+	return (c->ep_type != HB_NORMAL) + c->silent + c->dev_open;
+}
+
+/* Stop watching c (its partition went elsewhere, or its state is reloaded). */
+static void forget(struct hb_alerts *a, struct cust *c)
+{
+	uint32_t *s = slot_of(a, c->cid, c->cn, 0);
+
+	if (s)
+		*s = TOMB;
+	a->open -= (size_t)open_count(c);
+	c->gone = 1;
+	a->live--;
+}
+
+/* Compact the array when most of it is forgotten customers. */
+static int compact(struct hb_alerts *a)
+{
+	size_t k = 0;
+
+	if (a->ncs < 1024 || a->live * 2 > a->ncs)
+		return 0;
+	for (size_t i = 0; i < a->ncs; i++)
+		if (!a->cs[i].gone)
+			a->cs[k++] = a->cs[i];
+	a->ncs = k;
+	return rehash(a);
+}
+
+/* ---- partitions ---- */
+
+static int part_index(struct hb_alerts *a, int has, int32_t p)
+{
+	int32_t key = has ? p : -1;
+
+	for (size_t i = 0; i < a->nparts; i++)
+		if (a->parts[i].partition == key)
+			return (int)i;
+	if (a->nparts == a->capparts) {
+		size_t cap = a->capparts ? a->capparts * 2 : 8;
+		struct part *n = realloc(a->parts, cap * sizeof *n);
+
+		if (!n)
+			return -1;
+		a->parts = n;
+		a->capparts = cap;
+	}
+	memset(&a->parts[a->nparts], 0, sizeof *a->parts);
+	a->parts[a->nparts].partition = key;
+	a->parts[a->nparts].held = 1;
+	a->parts[a->nparts].wm = NONE;
+	return (int)a->nparts++;
+}
+
+/* ---- writing events and states ---- */
 
 static void put_time(struct hb_buf *b, const char *key, int64_t us)
 {
@@ -116,124 +269,659 @@ static void put_time(struct hb_buf *b, const char *key, int64_t us)
 	hb_buf_putc(b, '"');
 }
 
-/* Write e's alert and free its slot. */
-static void close_episode(struct hb_alerts *a, struct episode *e, const char *why, struct hb_buf *out)
+static void put_num(struct hb_buf *b, const char *key, int decimals, double v)
 {
-	char secs[32];
+	char t[64];
 
-	hb_buf_puts(out, "{\"alert\":\"");
-	hb_buf_puts(out, hb_status_name(e->type));
-	hb_buf_puts(out, "\",\"customer_id\":");
-	hb_json_escape(out, e->cid, e->cn, NULL);
-	put_time(out, ",\"start\":", e->start);
-	put_time(out, ",\"end\":", e->last);
-	snprintf(secs, sizeof secs, "%.3f", (double)(e->last - e->start) / 1e6);
-	hb_buf_puts(out, ",\"duration_s\":");
-	hb_buf_puts(out, secs);
-	hb_buf_puts(out, ",\"peak_bpm\":");
-	hb_buf_put_i64(out, (long long)e->peak);
-	put_time(out, ",\"peak_at\":", e->peak_at);
-	hb_buf_puts(out, ",\"readings\":");
-	hb_buf_put_i64(out, (long long)e->readings);
-	hb_buf_puts(out, ",\"ended_by\":\"");
-	hb_buf_puts(out, why);
-	hb_buf_puts(out, "\"}\n");
-	e->dead = 1;
-	a->open--;
-	a->dead++;
+	snprintf(t, sizeof t, "%.*f", decimals, v);
+	hb_buf_puts(b, key);
+	hb_buf_puts(b, t);
 }
 
-/* Close the episodes that have been quiet for longer than the gap. */
-static int sweep(struct hb_alerts *a, struct hb_buf *out)
+static void put_int(struct hb_buf *b, const char *key, int64_t v)
 {
+	hb_buf_puts(b, key);
+	hb_buf_put_i64(b, (long long)v);
+}
+
+static void ev_head(struct hb_buf *b, const char *type, const char *state, const struct cust *c, int64_t start)
+{
+	hb_buf_puts(b, "{\"alert\":\"");
+	hb_buf_puts(b, type);
+	hb_buf_puts(b, "\",\"state\":\"");
+	hb_buf_puts(b, state);
+	hb_buf_puts(b, "\",\"customer_id\":");
+	hb_json_escape(b, c->cid, c->cn, NULL);
+	put_time(b, ",\"start\":", start);
+}
+
+static void ev_end(struct hb_buf *b, int64_t start, int64_t end)
+{
+	put_time(b, ",\"end\":", end);
+	put_num(b, ",\"duration_s\":", 3, (double)(end - start) / 1e6);
+}
+
+static void ep_open(struct hb_alerts *a, struct cust *c, int64_t at, struct hb_buf *b)
+{
+	char why[96];
+	int tachy = c->ep_type == HB_TACHYCARDIA;
+
+	ev_head(b, hb_status_name(c->ep_type), "open", c, c->ep_start);
+	put_time(b, ",\"at\":", at);
+	put_int(b, ",\"readings\":", c->ep_readings);
+	put_int(b, ",\"peak_bpm\":", c->ep_peak);
+	put_time(b, ",\"peak_at\":", c->ep_peak_at);
+	snprintf(why, sizeof why, "%lld readings %s %ld bpm", (long long)c->ep_readings,
+		 tachy ? "above" : "below", tachy ? a->cfg.th.tachy : a->cfg.th.brady);
+	hb_buf_puts(b, ",\"reason\":\"");
+	hb_buf_puts(b, why);
+	hb_buf_puts(b, "\"}\n");
+	a->open++;
+}
+
+static void ep_close(struct hb_alerts *a, struct cust *c, int64_t at, const char *why, struct hb_buf *b)
+{
+	ev_head(b, hb_status_name(c->ep_type), "close", c, c->ep_start);
+	ev_end(b, c->ep_start, c->ep_last);
+	put_time(b, ",\"at\":", at);
+	put_int(b, ",\"readings\":", c->ep_readings);
+	put_int(b, ",\"peak_bpm\":", c->ep_peak);
+	put_time(b, ",\"peak_at\":", c->ep_peak_at);
+	hb_buf_puts(b, ",\"ended_by\":\"");
+	hb_buf_puts(b, why);
+	hb_buf_puts(b, "\"}\n");
+	c->ep_type = HB_NORMAL;
+	a->open--;
+}
+
+static void silence_open(struct hb_alerts *a, struct cust *c, int64_t at, struct hb_buf *b)
+{
+	char why[64];
+
+	c->silent = 1;
+	c->silent_at = at;
+	ev_head(b, "SILENCE", "open", c, c->last);
+	put_time(b, ",\"at\":", at);
+	put_num(b, ",\"silent_s\":", 3, (double)(at - c->last) / 1e6);
+	snprintf(why, sizeof why, "no reading for %.0f s", (double)a->cfg.silence_us / 1e6);
+	hb_buf_puts(b, ",\"reason\":\"");
+	hb_buf_puts(b, why);
+	hb_buf_puts(b, "\"}\n");
+	a->open++;
+}
+
+static void silence_close(struct hb_alerts *a, struct cust *c, int64_t ts, struct hb_buf *b)
+{
+	ev_head(b, "SILENCE", "close", c, c->last);
+	ev_end(b, c->last, ts);
+	put_time(b, ",\"at\":", ts);
+	hb_buf_puts(b, ",\"ended_by\":\"reading\"}\n");
+	c->silent = 0;
+	a->open--;
+}
+
+static void dev_open(struct hb_alerts *a, struct cust *c, int64_t at, struct hb_buf *b)
+{
+	char why[160];
+	double d = c->fast - c->base;
+
+	c->dev_open = 1;
+	c->dev_at = at;
+	c->dev_peak = c->fast;
+	c->dev_peak_at = at;
+	c->dev_back = NONE;
+	c->dev_last = at;
+	ev_head(b, "DEVIATION", "open", c, c->dev_since);
+	put_time(b, ",\"at\":", at);
+	hb_buf_puts(b, c->dev_dir > 0 ? ",\"direction\":\"above\"" : ",\"direction\":\"below\"");
+	put_num(b, ",\"baseline_bpm\":", 1, c->base);
+	put_num(b, ",\"bpm\":", 1, c->fast);
+	snprintf(why, sizeof why, "smoothed rate %.1f bpm, %.1f %s the baseline %.1f for %.0f s",
+		 c->fast, fabs(d), d > 0 ? "above" : "below", c->base,
+		 (double)(at - c->dev_since) / 1e6);
+	hb_buf_puts(b, ",\"reason\":\"");
+	hb_buf_puts(b, why);
+	hb_buf_puts(b, "\"}\n");
+	a->open++;
+}
+
+static void dev_close(struct hb_alerts *a, struct cust *c, int64_t at, const char *why, struct hb_buf *b)
+{
+	ev_head(b, "DEVIATION", "close", c, c->dev_since);
+	ev_end(b, c->dev_since, c->dev_last);
+	put_time(b, ",\"at\":", at);
+	hb_buf_puts(b, c->dev_dir > 0 ? ",\"direction\":\"above\"" : ",\"direction\":\"below\"");
+	put_num(b, ",\"baseline_bpm\":", 1, c->base);
+	put_num(b, ",\"peak_bpm\":", 1, c->dev_peak);
+	put_time(b, ",\"peak_at\":", c->dev_peak_at);
+	hb_buf_puts(b, ",\"ended_by\":\"");
+	hb_buf_puts(b, why);
+	hb_buf_puts(b, "\"}\n");
+	c->dev_open = 0;
+	c->dev_dir = 0;
+	c->dev_since = NONE;
+	a->open--;
+}
+
+/* The state of c, one JSON object on one line (hb_alerts_load reads it). */
+static void state_write(struct hb_alerts *a, struct cust *c, struct hb_buf *b)
+{
+	const struct part *p = &a->parts[c->part];
+	char t[HB_TIME_MAX];
+
+	hb_buf_puts(b, "{\"customer_id\":");
+	hb_json_escape(b, c->cid, c->cn, NULL);
+	if (p->tn) {
+		hb_buf_puts(b, ",\"topic\":");
+		hb_json_escape(b, p->topic, p->tn, NULL);
+	} else {
+		hb_buf_puts(b, ",\"topic\":null");
+	}
+	if (p->partition >= 0)
+		put_int(b, ",\"partition\":", p->partition);
+	else
+		hb_buf_puts(b, ",\"partition\":null");
+	if (c->offset >= 0)
+		put_int(b, ",\"offset\":", c->offset);
+	else
+		hb_buf_puts(b, ",\"offset\":null");
+	if (c->last != NONE) {
+		hb_buf_puts(b, ",\"ts\":\"");
+		hb_buf_put(b, t, hb_time_format(c->last, t));
+		hb_buf_putc(b, '"');
+	}
+	hb_buf_printf(b, ",\"v\":1,\"last\":%lld,\"run\":[%d,%lld,%lld,%lld,%lld]"
+		      ",\"ep\":[%d,%lld,%lld,%lld,%lld,%lld,%lld],\"silent\":[%d,%lld]"
+		      ",\"base\":[%.6f,%lld,%lld,%lld],\"fast\":[%.6f,%lld]"
+		      ",\"dev\":[%d,%d,%lld,%lld,%.6f,%lld,%lld,%lld]}\n",
+		      (long long)c->last, (int)c->run_type, (long long)c->run_n,
+		      (long long)c->run_start, (long long)c->run_peak, (long long)c->run_peak_at,
+		      (int)c->ep_type, (long long)c->ep_start, (long long)c->ep_last,
+		      (long long)c->ep_peak, (long long)c->ep_peak_at, (long long)c->ep_readings,
+		      (long long)c->ep_back, c->silent, (long long)c->silent_at,
+		      c->base, (long long)c->base_ts, (long long)c->warm, (long long)c->base_n,
+		      c->fast, (long long)c->fast_ts,
+		      c->dev_dir, c->dev_open, (long long)c->dev_since, (long long)c->dev_at,
+		      c->dev_peak, (long long)c->dev_peak_at, (long long)c->dev_back,
+		      (long long)c->dev_last);
+	c->dirty = 0;
+	c->state_ts = c->last;
+}
+
+/* ---- the rules ---- */
+
+/* The clock of part p reached its watermark: silences and gaps. */
+static int sweep(struct hb_alerts *a, int pi, struct hb_alert_out *out)
+{
+	struct part *p = &a->parts[pi];
 	int n = 0;
 
-	for (size_t i = 0; i < a->cap && a->open; i++) {
-		struct episode *e = &a->slot[i];
+	for (size_t i = 0; i < a->ncs; i++) {
+		struct cust *c = &a->cs[i];
+		int k = 0;
 
-		if (e->used && !e->dead && a->now - e->last > a->gap) {
-			close_episode(a, e, "gap", out);
-			n++;
+		if (c->gone || c->part != pi || c->last == NONE)
+			continue;
+		if (a->cfg.silence_us > 0 && !c->silent && p->wm - c->last > a->cfg.silence_us) {
+			silence_open(a, c, p->wm, out->events);
+			k++;
+		}
+		if (c->ep_type != HB_NORMAL && p->wm - c->last > a->cfg.gap_us) {
+			ep_close(a, c, p->wm, "gap", out->events);
+			k++;
+		}
+		if (k) {
+			c->dirty = 1;
+			if (a->cfg.store && out->states)
+				state_write(a, c, out->states);
+			n += k;
 		}
 	}
-	a->next_sweep = a->now + a->gap / 4 + 1;
+	p->next_sweep = p->wm + SWEEP_US;
 	return n;
 }
 
-int hb_alerts_reading(struct hb_alerts *a, const char *cid, size_t cn, int64_t ts_us,
-		      enum hb_status st, int64_t bpm, struct hb_buf *out)
+static int past(enum hb_status st)
 {
-	struct episode *e;
+	return st == HB_BRADYCARDIA || st == HB_TACHYCARDIA;
+}
+
+/* Back inside the threshold by the margin? */
+static int inside(const struct hb_alerts *a, enum hb_status type, int64_t bpm)
+{
+	if (type == HB_TACHYCARDIA)
+		return bpm <= a->cfg.th.tachy - a->cfg.margin;
+	return bpm >= a->cfg.th.brady + a->cfg.margin;
+}
+
+static int episodes(struct hb_alerts *a, struct cust *c, int64_t ts, enum hb_status st, int64_t bpm,
+		    struct hb_buf *b)
+{
 	int n = 0;
 
-	if (st == HB_INVALID || st >= HB_STATUS_COUNT || cn > HB_CID_MAX)
-		return 0;
-	if (ts_us > a->now) {
-		a->now = ts_us;
-		if (a->open && a->now >= a->next_sweep)
-			n += sweep(a, out);
-	}
-	e = find(a, cid, cn, 0);
-	if (e && (st != e->type || ts_us - e->last > a->gap)) {
-		close_episode(a, e, st == e->type ? "gap" : hb_status_name(st), out);
+	if (c->ep_type != HB_NORMAL && past(st) && st != c->ep_type) {
+		ep_close(a, c, ts, hb_status_name(st), b);
 		n++;
-		e = NULL;
 	}
-	if (st == HB_NORMAL)
-		return hb_buf_oom(out) ? -1 : n;
-	if (e) {
-		e->readings++;
-		if (ts_us > e->last)
-			e->last = ts_us;
-		if (st == HB_BRADYCARDIA ? bpm < e->peak : bpm > e->peak) {
-			e->peak = bpm;
-			e->peak_at = ts_us;
+	if (c->ep_type != HB_NORMAL) {
+		if (st == c->ep_type) {
+			c->ep_readings++;
+			c->ep_back = 0;
+			if (ts > c->ep_last)
+				c->ep_last = ts;
+			if (st == HB_BRADYCARDIA ? bpm < c->ep_peak : bpm > c->ep_peak) {
+				c->ep_peak = bpm;
+				c->ep_peak_at = ts;
+			}
+		} else if (inside(a, c->ep_type, bpm)) {
+			if (++c->ep_back >= a->cfg.close_after) {
+				ep_close(a, c, ts, "NORMAL", b);
+				n++;
+			}
+		} else {
+			c->ep_back = 0;	/* NORMAL, but inside the margin: still the episode */
 		}
-		return hb_buf_oom(out) ? -1 : n;
+		return n;
 	}
-	if ((a->open + a->dead + 1) * 2 > a->cap && grow(a) < 0)
-		return -1;
-	e = find(a, cid, cn, 1);
-	if (e->dead)
-		a->dead--;
-	memset(e, 0, sizeof *e);
-	memcpy(e->cid, cid, cn);
-	e->cn = cn;
-	e->type = st;
-	e->start = e->last = e->peak_at = ts_us;
-	e->peak = bpm;
-	e->readings = 1;
-	e->used = 1;
-	a->open++;
-	if (a->open == 1)
-		a->next_sweep = a->now + a->gap / 4 + 1;
-	return hb_buf_oom(out) ? -1 : n;
+	if (!past(st)) {
+		c->run_type = HB_NORMAL;
+		c->run_n = 0;
+		return n;
+	}
+	if (c->run_type != st) {
+		c->run_type = st;
+		c->run_n = 0;
+		c->run_start = c->run_peak_at = ts;
+		c->run_peak = bpm;
+	}
+	c->run_n++;
+	if (st == HB_BRADYCARDIA ? bpm < c->run_peak : bpm > c->run_peak) {
+		c->run_peak = bpm;
+		c->run_peak_at = ts;
+	}
+	if (c->run_n >= a->cfg.open_after) {
+		c->ep_type = st;
+		c->ep_start = c->run_start;
+		c->ep_last = ts;
+		c->ep_peak = c->run_peak;
+		c->ep_peak_at = c->run_peak_at;
+		c->ep_readings = c->run_n;
+		c->ep_back = 0;
+		c->run_type = HB_NORMAL;
+		c->run_n = 0;
+		ep_open(a, c, ts, b);
+		n++;
+	}
+	return n;
 }
 
-static int by_start(const void *x, const void *y)
+static int deviation(struct hb_alerts *a, struct cust *c, int64_t ts, int64_t bpm, struct hb_buf *b)
 {
-	const struct episode *p = *(const struct episode *const *)x, *q = *(const struct episode *const *)y;
+	const struct hb_alert_config *k = &a->cfg;
+	int64_t dt;
+	double d;
+	int dir;
 
-	return p->start < q->start ? -1 : p->start > q->start;
-}
+	/* the smoothed rate */
+	dt = c->fast_ts == NONE ? -1 : ts - c->fast_ts;
+	if (dt < 0 && c->fast_ts != NONE)
+		dt = 0;
+	if (c->fast_ts == NONE || dt > FAST_RESET_US)
+		c->fast = (double)bpm;
+	else
+		c->fast += (1 - exp(-(double)dt / (double)k->smooth_us)) * ((double)bpm - c->fast);
+	if (ts > c->fast_ts)
+		c->fast_ts = ts;
+	/* the baseline: a mean until there are enough readings, then an EWMA;
+	 * it holds still while the rate is away from it */
+	if (c->base_ts == NONE) {
+		c->base = (double)bpm;
+		c->base_n = 1;
+		c->base_ts = ts;
+	} else {
+		int warm = c->warm >= k->warmup_us;
 
-int hb_alerts_flush(struct hb_alerts *a, struct hb_buf *out)
-{
-	struct episode **list;
-	size_t k = 0;
-	int n;
+		dt = ts - c->base_ts;
+		dt = dt < 0 ? 0 : dt > FAST_RESET_US ? FAST_RESET_US : dt;
+		if (!warm || fabs(c->fast - c->base) <= k->deviation / 2) {
+			double w = 1 - exp(-(double)dt / (double)k->baseline_us);
 
-	if (!a->open)
+			c->base_n++;
+			if (w < 1.0 / (double)c->base_n)
+				w = 1.0 / (double)c->base_n;
+			c->base += w * ((double)bpm - c->base);
+			c->warm += dt;
+		}
+		if (ts > c->base_ts)
+			c->base_ts = ts;
+	}
+	if (c->warm < k->warmup_us)
 		return 0;
-	if (!(list = malloc(a->open * sizeof *list)))
+	d = c->fast - c->base;
+	dir = d > k->deviation ? 1 : d < -k->deviation ? -1 : 0;
+	if (!c->dev_open) {
+		if (!dir) {
+			c->dev_dir = 0;
+			c->dev_since = NONE;
+		} else if (dir != c->dev_dir) {
+			c->dev_dir = dir;
+			c->dev_since = ts;
+		} else if (ts - c->dev_since >= k->deviation_for_us) {
+			dev_open(a, c, ts, b);
+			return 1;
+		}
+		return 0;
+	}
+	if (c->dev_dir > 0 ? c->fast > c->dev_peak : c->fast < c->dev_peak) {
+		c->dev_peak = c->fast;
+		c->dev_peak_at = ts;
+	}
+	if (d * c->dev_dir > k->deviation - (double)k->margin) {
+		c->dev_last = ts;	/* still away */
+		c->dev_back = NONE;
+		return 0;
+	}
+	if (c->dev_back == NONE)
+		c->dev_back = ts;
+	if (ts - c->dev_back >= k->deviation_for_us) {
+		dev_close(a, c, ts, "baseline", b);
+		return 1;
+	}
+	return 0;
+}
+
+int hb_alerts_reading(struct hb_alerts *a, const char *cid, size_t cn, int64_t ts_us,
+		      enum hb_status st, int64_t bpm, const struct hb_alert_src *src,
+		      int64_t wall_us, struct hb_alert_out *out)
+{
+	struct hb_buf *b = out->events;
+	struct part *p;
+	struct cust *c;
+	int pi, n = 0, mine = 0;
+
+	if (st == HB_INVALID || st >= HB_STATUS_COUNT || cn == 0 || cn > HB_CID_MAX)
+		return 0;
+	if ((pi = part_index(a, src && src->has_coord, src ? src->partition : 0)) < 0)
 		return -1;
-	for (size_t i = 0; i < a->cap; i++)
-		if (a->slot[i].used && !a->slot[i].dead)
-			list[k++] = &a->slot[i];
-	qsort(list, k, sizeof *list, by_start);
-	for (size_t i = 0; i < k; i++)
-		close_episode(a, list[i], "end of stream", out);
-	free(list);
-	n = (int)k;
-	return hb_buf_oom(out) ? -1 : n;
+	p = &a->parts[pi];
+	p->held = 1;
+	if (!(c = customer(a, cid, cn, pi)))
+		return -1;
+	if (c->part != pi) {	/* the customer moved to another partition */
+		c->part = pi;
+		c->offset = -1;
+	}
+	if (src && src->has_coord) {
+		if (src->offset <= c->offset)
+			return 0;	/* the stored state has it already */
+		c->offset = src->offset;
+	}
+	if (p->wm == NONE || ts_us > p->wm) {
+		p->wm = ts_us;
+		if (wall_us > 0)
+			p->delay_us = wall_us > ts_us ? wall_us - ts_us : 0;
+		if (p->wm >= p->next_sweep)
+			n += sweep(a, pi, out);
+	}
+	if (c->silent) {
+		silence_close(a, c, ts_us, b);
+		mine++;
+	}
+	if (c->last != NONE && ts_us - c->last > a->cfg.gap_us) {
+		if (c->ep_type != HB_NORMAL) {
+			ep_close(a, c, ts_us, "gap", b);
+			mine++;
+		}
+		c->run_type = HB_NORMAL;
+		c->run_n = 0;
+	}
+	if (c->last == NONE || ts_us > c->last)
+		c->last = ts_us;
+	mine += episodes(a, c, ts_us, st, bpm, b);
+	if (a->cfg.deviation > 0 && st == HB_NORMAL && c->ep_type == HB_NORMAL)
+		mine += deviation(a, c, ts_us, bpm, b);
+	c->dirty = 1;
+	if (a->cfg.store && out->states &&
+	    (mine || c->state_ts == NONE || ts_us - c->state_ts >= a->cfg.state_every_us))
+		state_write(a, c, out->states);
+	return hb_buf_oom(b) || (out->states && hb_buf_oom(out->states)) ? -1 : n + mine;
+}
+
+/* ---- marks ---- */
+
+int hb_alerts_mark_parse(const char *line, size_t n, enum hb_alert_mark *kind, const char **topic,
+			 size_t *tn, int32_t *partition, int64_t *at_us)
+{
+	static const char pre[] = "{\"_hb_mark\":\"";
+	const char *s = line + sizeof pre - 1, *e = line + n, *q;
+	char err[64];
+	long long v;
+	char *end;
+
+	if (n < sizeof pre - 1 || memcmp(line, pre, sizeof pre - 1) != 0)
+		return 0;
+	if (e - s > 10 && memcmp(s, "assigned\",", 10) == 0)
+		*kind = HB_AMARK_ASSIGNED, s += 10;
+	else if (e - s > 9 && memcmp(s, "revoked\",", 9) == 0)
+		*kind = HB_AMARK_REVOKED, s += 9;
+	else if (e - s > 11 && memcmp(s, "caught_up\",", 11) == 0)
+		*kind = HB_AMARK_CAUGHT_UP, s += 11;
+	else
+		return 0;
+	if (e - s < 10 || memcmp(s, "\"topic\":\"", 9) != 0)
+		return 0;
+	s += 9;
+	if (!(q = memchr(s, '"', (size_t)(e - s))) || q - s > MAX_TOPIC)
+		return 0;
+	*topic = s;
+	*tn = (size_t)(q - s);
+	for (const char *t = s; t < q; t++)
+		if (*t == '\\')
+			return 0;
+	s = q + 1;
+	if (e - s < 14 || memcmp(s, ",\"partition\":", 13) != 0)
+		return 0;
+	s += 13;
+	if (s >= e || *s < '0' || *s > '9')
+		return 0;
+	v = strtoll(s, &end, 10);
+	if (end >= e || v > INT32_MAX)
+		return 0;
+	*partition = (int32_t)v;
+	s = end;
+	*at_us = 0;
+	if (*kind == HB_AMARK_CAUGHT_UP) {
+		if (e - s < 8 || memcmp(s, ",\"at\":\"", 7) != 0 || !(q = memchr(s + 7, '"', (size_t)(e - s - 7))))
+			return 0;
+		if (hb_time_parse(s + 7, (size_t)(q - s - 7), at_us, err, sizeof err) < 0)
+			return 0;
+		s = q + 1;
+	}
+	return e - s == 1 && *s == '}';
+}
+
+int hb_alerts_mark(struct hb_alerts *a, enum hb_alert_mark kind, const char *topic, size_t tn,
+		   int32_t partition, int64_t at_us, struct hb_alert_out *out)
+{
+	int pi, n = 0;
+	struct part *p;
+
+	if ((pi = part_index(a, 1, partition)) < 0)
+		return -1;
+	p = &a->parts[pi];
+	if (tn <= MAX_TOPIC) {
+		memcpy(p->topic, topic, tn);
+		p->tn = tn;
+	}
+	switch (kind) {
+	case HB_AMARK_ASSIGNED:
+		p->held = 1;
+		if (a->cfg.store) {
+			for (size_t i = 0; i < a->ncs; i++)
+				if (!a->cs[i].gone && a->cs[i].part == pi)
+					forget(a, &a->cs[i]);
+			if (compact(a) < 0)
+				return -1;
+		}
+		break;
+	case HB_AMARK_REVOKED:
+		p->held = 0;
+		for (size_t i = 0; i < a->ncs; i++) {
+			struct cust *c = &a->cs[i];
+
+			if (c->gone || c->part != pi)
+				continue;
+			if (a->cfg.store && out->states && c->dirty)
+				state_write(a, c, out->states);
+			forget(a, c);
+		}
+		if (compact(a) < 0)
+			return -1;
+		break;
+	case HB_AMARK_CAUGHT_UP:
+		if (!p->held || p->wm == NONE)
+			break;	/* nothing read from it yet: no clock to move */
+		at_us -= a->cfg.lateness_us + p->delay_us;
+		if (at_us > p->wm) {
+			p->wm = at_us;
+			if (p->wm >= p->next_sweep)
+				n = sweep(a, pi, out);
+		}
+		break;
+	}
+	if (hb_buf_oom(out->events) || (out->states && hb_buf_oom(out->states)))
+		return -1;
+	return n;
+}
+
+/* ---- stored state ---- */
+
+static int64_t jint(json_object *arr, size_t i)
+{
+	json_object *v = json_object_array_get_idx(arr, i);
+
+	return v ? json_object_get_int64(v) : 0;
+}
+
+static double jdbl(json_object *arr, size_t i)
+{
+	json_object *v = json_object_array_get_idx(arr, i);
+
+	return v ? json_object_get_double(v) : 0;
+}
+
+static json_object *jarr(json_object *o, const char *key, size_t len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) < len)
+		return NULL;
+	return v;
+}
+
+static enum hb_status jstatus(int64_t v)
+{
+	return v == HB_BRADYCARDIA || v == HB_TACHYCARDIA ? (enum hb_status)v : HB_NORMAL;
+}
+
+int hb_alerts_load(struct hb_alerts *a, const char *json, size_t n, int64_t last_ts_us,
+		   char *err, size_t errsz)
+{
+	json_object *o = NULL, *v, *run, *ep, *sil, *base, *fast, *dev;
+	const char *cid;
+	size_t cn;
+	int32_t part = -1;
+	int pi, rc = -1;
+	struct cust *c;
+
+	if (n > INT32_MAX || !(o = json_tokener_parse(json)) || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errsz, "stored alert state is not a JSON object");
+		goto out;
+	}
+	if (!json_object_object_get_ex(o, "customer_id", &v) || !json_object_is_type(v, json_type_string) ||
+	    !hb_cid_valid(cid = json_object_get_string(v), cn = (size_t)json_object_get_string_len(v))) {
+		snprintf(err, errsz, "stored alert state has no valid customer_id");
+		goto out;
+	}
+	if (!(run = jarr(o, "run", 5)) || !(ep = jarr(o, "ep", 7)) || !(sil = jarr(o, "silent", 2)) ||
+	    !(base = jarr(o, "base", 4)) || !(fast = jarr(o, "fast", 2)) || !(dev = jarr(o, "dev", 8))) {
+		snprintf(err, errsz, "stored alert state of %.*s: not version 1", (int)cn, cid);
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "partition", &v) && json_object_is_type(v, json_type_int))
+		part = (int32_t)json_object_get_int(v);
+	if ((pi = part_index(a, part >= 0, part)) < 0 || !(c = customer(a, cid, cn, pi))) {
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	a->open -= (size_t)open_count(c);
+	cust_reset(c);
+	c->part = pi;
+	if (json_object_object_get_ex(o, "offset", &v) && json_object_is_type(v, json_type_int))
+		c->offset = json_object_get_int64(v);
+	c->last = json_object_object_get_ex(o, "last", &v) ? json_object_get_int64(v) : NONE;
+	if (last_ts_us != NONE && (c->last == NONE || last_ts_us > c->last))
+		c->last = last_ts_us;
+	c->run_type = jstatus(jint(run, 0));
+	c->run_n = jint(run, 1);
+	c->run_start = jint(run, 2);
+	c->run_peak = jint(run, 3);
+	c->run_peak_at = jint(run, 4);
+	c->ep_type = jstatus(jint(ep, 0));
+	c->ep_start = jint(ep, 1);
+	c->ep_last = jint(ep, 2);
+	c->ep_peak = jint(ep, 3);
+	c->ep_peak_at = jint(ep, 4);
+	c->ep_readings = jint(ep, 5);
+	c->ep_back = jint(ep, 6);
+	c->silent = jint(sil, 0) != 0;
+	c->silent_at = jint(sil, 1);
+	c->base = jdbl(base, 0);
+	c->base_ts = jint(base, 1);
+	c->warm = jint(base, 2);
+	c->base_n = jint(base, 3);
+	c->fast = jdbl(fast, 0);
+	c->fast_ts = jint(fast, 1);
+	c->dev_dir = (int)jint(dev, 0);
+	c->dev_open = jint(dev, 1) != 0;
+	c->dev_since = jint(dev, 2);
+	c->dev_at = jint(dev, 3);
+	c->dev_peak = jdbl(dev, 4);
+	c->dev_peak_at = jint(dev, 5);
+	c->dev_back = jint(dev, 6);
+	c->dev_last = jint(dev, 7);
+	c->state_ts = c->last;
+	a->open += (size_t)open_count(c);
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int hb_alerts_finish(struct hb_alerts *a, struct hb_alert_out *out)
+{
+	if (!a->cfg.store || !out->states)
+		return 0;
+	for (size_t i = 0; i < a->ncs; i++)
+		if (!a->cs[i].gone && a->cs[i].dirty)
+			state_write(a, &a->cs[i], out->states);
+	return hb_buf_oom(out->states) ? -1 : 0;
+}
+
+void hb_alerts_wrap(const struct hb_buf *lines, const char *key, struct hb_buf *out)
+{
+	const char *p = lines->p, *e = p + lines->len;
+
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
+
+		hb_buf_puts(out, "{\"");
+		hb_buf_puts(out, key);
+		hb_buf_puts(out, "\":");
+		hb_buf_put(out, p, n);
+		hb_buf_puts(out, "}\n");
+		p += n + 1;
+	}
 }
