@@ -52,7 +52,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build chaos bench-scale bench-soak bench-volume
+.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build chaos bench-scale bench-soak bench-volume bench-alerts
 all: check-deps $(PROG_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 # One line saying exactly what is missing, rather than a wall of compiler errors.
@@ -151,6 +151,11 @@ bench: all
 	@scripts/hb-deps bench
 	HB_BIN=$(abspath $(BIN)) bench/core.sh
 	HB_BIN=$(abspath $(BIN)) bench/kafka.sh
+	HB_BIN=$(abspath $(BIN)) bench/alerts.sh
+
+# hbclassify's alerts scored against hbsim --truth (no servers).
+bench-alerts: all
+	HB_BIN=$(abspath $(BIN)) bench/alerts.sh
 
 # The scaling curve: 1-3 consumer pipelines on 1 and 3 brokers.
 bench-scale: all

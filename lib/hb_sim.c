@@ -7,6 +7,8 @@
 
 #include "hb_time.h"
 
+#define NONE INT64_MIN
+
 struct rng {
 	uint64_t s[4];
 };
@@ -22,12 +24,27 @@ struct customer {
 	int episode_tachy;
 	double episode_level;
 	char id[24];
+	/* The rest only for --truth, --silence-rate, --shift-rate. */
+	struct rng ev;        /* silences and shifts: never touches rng */
+	int64_t prev_slot_us; /* the previous slot, sent or not, or NONE */
+	int64_t ep_first_us, ep_last_us;  /* the episode's sent readings */
+	int ep_readings, ep_peak;
+	int64_t silent_from;  /* first slot not sent, or NONE */
+	int64_t silent_until; /* the first slot at or after it sends again */
+	long silent_slots;
+	int64_t shift_until;  /* NONE: no shift */
+	int64_t shift_first_us, shift_last_us;
+	long shift_readings;
+	double shift_bpm;
 	int id_len;
 };
 
 struct hb_sim {
 	struct hb_sim_config cfg;
 	double p_start;       /* chance per normal reading that an episode starts */
+	double silence_k;     /* chance that a silence starts, per second since the last slot */
+	double shift_k;       /* the same for a shift */
+	int64_t last_us;      /* the last slot stepped */
 	struct customer *c;
 };
 
@@ -96,6 +113,17 @@ static void put_id(struct customer *c, unsigned n)
 	c->id_len = w;
 }
 
+/*
+ * An event of mean length mean_s seconds that should cover share p of the
+ * time, started with chance k * (seconds since the last slot) at the slots
+ * where it may start (share `eligible` of the time outside it):
+ * k mean_s eligible = p / (1 - p).
+ */
+static double rate_k(double p, double mean_s, double eligible)
+{
+	return p <= 0 ? 0 : p >= 1 ? 1e9 : p / ((1 - p) * mean_s * eligible);
+}
+
 struct hb_sim *hb_sim_new(const struct hb_sim_config *cfg)
 {
 	struct hb_sim *s;
@@ -111,12 +139,20 @@ struct hb_sim *hb_sim_new(const struct hb_sim_config *cfg)
 	}
 	/* Share r of readings in episodes of mean length L: p = r / (L (1 - r)). */
 	s->p_start = r <= 0 ? 0 : r >= 1 ? 1 : r / (mean_len * (1 - r));
+	s->silence_k = rate_k(cfg->silence_rate, (HB_SIM_SILENCE_MIN_S + HB_SIM_SILENCE_MAX_S) / 2.0,
+			      r < 0.99 ? 1 - r : 0.01);
+	s->shift_k = rate_k(cfg->shift_rate, (HB_SIM_SHIFT_MIN_S + HB_SIM_SHIFT_MAX_S) / 2.0, 1);
+	s->last_us = NONE;
 	for (unsigned i = 0; i < cfg->customers; i++) {
 		struct customer *c = &s->c[i];
 		uint64_t st = cfg->seed ^ (0xD1B54A32D192ED03ULL * (i + 1));
+		uint64_t st2 = cfg->seed ^ (0x9E6C63D0676A9A99ULL * (i + 1));
 
 		for (int k = 0; k < 4; k++)
 			c->rng.s[k] = hb_splitmix64(&st);
+		for (int k = 0; k < 4; k++)
+			c->ev.s[k] = hb_splitmix64(&st2);
+		c->prev_slot_us = c->silent_from = c->shift_until = NONE;
 		c->baseline = uniform(&c->rng, 60, 90);
 		c->amplitude = uniform(&c->rng, 4, 10);
 		c->low_hour = uniform(&c->rng, 1, 6);
@@ -164,6 +200,8 @@ static int rate_at(struct hb_sim *s, struct customer *c, int64_t ts, enum hb_sim
 	}
 	bpm = c->baseline - c->amplitude * cos(2 * M_PI * (hour - c->low_hour) / 24) +
 	      c->drift + gauss(&c->rng) * 1.5;
+	if (c->shift_until != NONE)	/* added only then: the old bytes stay the old bytes */
+		bpm += c->shift_bpm;
 	*kind = HB_SIM_NORMAL;
 	return (int)lround(clamp(bpm, 45, 170));
 }
@@ -253,26 +291,191 @@ static void put_malformed(struct hb_buf *b, struct customer *c, const char *ts, 
 	}
 }
 
-enum hb_sim_kind hb_sim_next(struct hb_sim *s, uint64_t i, int64_t ts_us, struct hb_buf *out)
+/* One line for the reading at ts; *bpm and *model: what the model gave. */
+static enum hb_sim_kind put_line(struct hb_sim *s, struct customer *c, int64_t ts_us,
+				 struct hb_buf *out, int *bpm, enum hb_sim_kind *model)
 {
-	struct customer *c = &s->c[i % s->cfg.customers];
 	char ts[HB_TIME_MAX];
 	size_t tn = hb_time_format(ts_us, ts);
-	enum hb_sim_kind kind;
-	int bpm = rate_at(s, c, ts_us, &kind);
 	double u;
 
+	*bpm = rate_at(s, c, ts_us, model);
 	if (s->cfg.invalid_rate > 0 || s->cfg.malformed_rate > 0) {
 		u = uni(&c->rng);
 		if (u < s->cfg.malformed_rate) {
-			put_malformed(out, c, ts, tn, bpm);
+			put_malformed(out, c, ts, tn, *bpm);
 			return HB_SIM_MALFORMED;
 		}
 		if (u < s->cfg.malformed_rate + s->cfg.invalid_rate) {
-			put_invalid(out, c, ts, tn, bpm);
+			put_invalid(out, c, ts, tn, *bpm);
 			return HB_SIM_INVALID;
 		}
 	}
-	put_reading(out, c, ts, tn, bpm);
+	put_reading(out, c, ts, tn, *bpm);
+	return *model;
+}
+
+/* {"truth":"TYPE","customer_id":"C","start":"..","end":"..", (the caller closes it) */
+static void truth_head(struct hb_buf *t, const char *type, const struct customer *c,
+		       int64_t start, int64_t end)
+{
+	char ts[HB_TIME_MAX];
+
+	hb_buf_printf(t, "{\"truth\":\"%s\",\"customer_id\":\"%.*s\",\"start\":\"", type,
+		      c->id_len, c->id);
+	hb_buf_put(t, ts, hb_time_format(start, ts));
+	hb_buf_put(t, "\",\"end\":\"", 9);
+	hb_buf_put(t, ts, hb_time_format(end, ts));
+	hb_buf_put(t, "\"", 1);
+}
+
+static void truth_tail(struct hb_buf *t, int cut)
+{
+	if (cut)
+		hb_buf_put(t, ",\"cut\":true", 11);
+	hb_buf_put(t, "}\n", 2);
+}
+
+static void episode_truth(struct customer *c, struct hb_buf *t, int cut)
+{
+	if (t && c->ep_readings > 0) {
+		truth_head(t, c->episode_tachy ? "TACHYCARDIA" : "BRADYCARDIA", c, c->ep_first_us,
+			   c->ep_last_us);
+		hb_buf_printf(t, ",\"readings\":%d,\"peak_bpm\":%d", c->ep_readings, c->ep_peak);
+		truth_tail(t, cut);
+	}
+	c->ep_readings = 0;
+}
+
+static void silence_truth(struct customer *c, int64_t end, struct hb_buf *t, int cut)
+{
+	if (t) {
+		truth_head(t, "SILENCE", c, c->silent_from, end);
+		hb_buf_printf(t, ",\"readings\":%ld,\"silent_s\":%.3f", c->silent_slots,
+			      (double)(end - c->silent_from) / 1e6);
+		truth_tail(t, cut);
+	}
+	c->silent_from = NONE;
+}
+
+/* A shift that never showed (all its slots silent or anomalous) has no line. */
+static void shift_truth(struct customer *c, struct hb_buf *t, int cut)
+{
+	if (t && c->shift_readings > 0) {
+		truth_head(t, "SHIFT", c, c->shift_first_us, c->shift_last_us);
+		hb_buf_printf(t, ",\"bpm\":%ld,\"readings\":%ld", lround(c->shift_bpm),
+			      c->shift_readings);
+		truth_tail(t, cut);
+	}
+	c->shift_until = NONE;
+}
+
+/* Maybe start a shift at this slot (sent or not): down only with room below. */
+static void shift_maybe_start(struct hb_sim *s, struct customer *c, int64_t ts, double dt_s)
+{
+	double mag, len;
+	int down;
+
+	if (c->shift_until != NONE || dt_s <= 0 || uni(&c->ev) >= s->shift_k * dt_s)
+		return;
+	mag = uniform(&c->ev, HB_SIM_SHIFT_MIN_BPM, HB_SIM_SHIFT_MAX_BPM);
+	len = uniform(&c->ev, HB_SIM_SHIFT_MIN_S, HB_SIM_SHIFT_MAX_S);
+	down = uni(&c->ev) < 0.5 && c->baseline - mag - c->amplitude >= 50;
+	c->shift_bpm = down ? -mag : mag;
+	c->shift_until = ts + (int64_t)(len * 1e6);
+	c->shift_readings = 0;
+}
+
+/*
+ * Is this slot silent?  A silence starts only between episodes and ends at
+ * the first slot past its length with no episode running underneath, so it
+ * never cuts an episode in two (one that runs wholly inside it is not seen).
+ */
+static int silent_slot(struct hb_sim *s, struct customer *c, int64_t ts, double dt_s,
+		       struct hb_buf *t)
+{
+	if (c->silent_from != NONE) {
+		if (ts < c->silent_until || c->episode_left > 0) {
+			c->silent_slots++;
+			return 1;
+		}
+		silence_truth(c, ts, t, 0);
+		return 0;
+	}
+	if (dt_s <= 0 || c->episode_left > 0 || uni(&c->ev) >= s->silence_k * dt_s)
+		return 0;
+	c->silent_from = ts;
+	c->silent_until = ts + (int64_t)(uniform(&c->ev, HB_SIM_SILENCE_MIN_S, HB_SIM_SILENCE_MAX_S) * 1e6);
+	c->silent_slots = 1;
+	if (c->shift_until != NONE && c->shift_until <= c->silent_until)
+		shift_truth(c, t, 0);	/* it would end unseen: it ends at its last reading */
+	return 1;
+}
+
+/* Keep the truth of what the model did at a sent slot. */
+static void note_sent(struct customer *c, int64_t ts, enum hb_sim_kind model, int bpm,
+		      struct hb_buf *t)
+{
+	if (model == HB_SIM_NORMAL) {
+		if (c->shift_until != NONE) {
+			if (c->shift_readings++ == 0)
+				c->shift_first_us = ts;
+			c->shift_last_us = ts;
+		}
+		return;
+	}
+	if (c->ep_readings++ == 0) {
+		c->ep_first_us = ts;
+		c->ep_peak = bpm;
+	}
+	c->ep_last_us = ts;
+	if (model == HB_SIM_TACHY ? bpm > c->ep_peak : bpm < c->ep_peak)
+		c->ep_peak = bpm;
+	if (c->episode_left == 0)
+		episode_truth(c, t, 0);
+}
+
+enum hb_sim_kind hb_sim_step(struct hb_sim *s, uint64_t i, int64_t ts_us, struct hb_buf *out,
+			     struct hb_buf *truth)
+{
+	struct customer *c = &s->c[i % s->cfg.customers];
+	double dt_s = c->prev_slot_us == NONE ? 0 : (double)(ts_us - c->prev_slot_us) / 1e6;
+	size_t mark = out->len;
+	enum hb_sim_kind kind, model;
+	int bpm, silent = 0;
+
+	c->prev_slot_us = s->last_us = ts_us;
+	if (s->shift_k > 0)
+		shift_maybe_start(s, c, ts_us, dt_s);
+	if (s->silence_k > 0)
+		silent = silent_slot(s, c, ts_us, dt_s, truth);
+	/* The model runs in silent slots too, so nothing else changes. */
+	kind = put_line(s, c, ts_us, out, &bpm, &model);
+	if (silent) {
+		out->len = mark;
+		kind = HB_SIM_SILENT;
+	} else {
+		note_sent(c, ts_us, model, bpm, truth);
+	}
+	if (c->shift_until != NONE && ts_us + (int64_t)(dt_s * 1e6) >= c->shift_until)
+		shift_truth(c, truth, 0);	/* the next slot is past it */
 	return kind;
+}
+
+enum hb_sim_kind hb_sim_next(struct hb_sim *s, uint64_t i, int64_t ts_us, struct hb_buf *out)
+{
+	return hb_sim_step(s, i, ts_us, out, NULL);
+}
+
+void hb_sim_finish(struct hb_sim *s, struct hb_buf *truth)
+{
+	for (unsigned i = 0; i < s->cfg.customers; i++) {
+		struct customer *c = &s->c[i];
+
+		episode_truth(c, truth, 1);
+		if (c->silent_from != NONE)
+			silence_truth(c, s->last_us, truth, 1);
+		if (c->shift_until != NONE)
+			shift_truth(c, truth, 1);
+	}
 }

@@ -29,6 +29,8 @@ struct opts {
 	int has_start;
 	int64_t start_us;
 	double anomaly_rate, invalid_rate, malformed_rate;
+	double silence_rate, shift_rate;
+	const char *truth;      /* --truth FILE, or NULL */
 	int verbosity;
 };
 
@@ -63,13 +65,24 @@ static void usage(int status)
 "  -a, --anomaly-rate P     share of readings in anomaly episodes (default 0.05)\n"
 "      --invalid-rate P     share of readings that are JSON but invalid (default 0)\n"
 "      --malformed-rate P   share of lines that are not JSON at all (default 0)\n"
+"      --silence-rate P     share of each customer's turns in which it sends\n"
+"                           nothing: silences of 5-300 s, 0 <= P < 1 (default 0)\n"
+"      --shift-rate P       share of each customer's time with its heart rate\n"
+"                           moved 25-40 bpm up or down for 10-60 min, still\n"
+"                           NORMAL; 0 <= P < 1 (default 0)\n"
+"      --truth FILE         write one NDJSON line per injected event to FILE\n"
+"                           (BRADYCARDIA, TACHYCARDIA, SILENCE, SHIFT; see the\n"
+"                           man page), each when it ends, the rest at the end\n"
+"                           with \"cut\":true\n"
 "  -q, --quiet              no summary on stderr (-qq: errors only)\n"
 "  -v, --verbose            more on stderr\n"
 "  -h, --help / -V, --version\n"
 "\n"
 "Without --start the readings carry the wall-clock time they were written at.\n"
+"--count counts lines written; a silent turn takes its time but is no line.\n"
 "Without --count or --duration it runs until SIGINT/SIGTERM, then exits 0.\n"
-"Exit status: 0 done, 1 write error, 2 usage.\n"
+"Exit status: 0 done, 1 write error, 2 usage or a --truth FILE that cannot\n"
+"be opened.\n"
 "\n"
 "Example:\n"
 "  hbsim --seed 7 --start 2026-11-23T10:00:00Z --count 100000 --rate 0 | hbclassify -qq\n");
@@ -82,9 +95,21 @@ static void die_usage(const char *msg)
 	exit(HB_EXIT_USAGE);
 }
 
+/* A share in [0,1): all of the time silent or shifted has no meaning. */
+static int opt_share(const char *name, const char *arg, double *out, char *err, size_t en)
+{
+	if (hb_opt_double(name, arg, 0, 1, out, err, en) < 0)
+		return -1;
+	if (*out < 1)
+		return 0;
+	snprintf(err, en, "%s: want a share from 0 to below 1: '%s'", name, arg);
+	return -1;
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_START = 256, OPT_INVALID, OPT_MALFORMED, OPT_CLOCK_RATE };
+	enum { OPT_START = 256, OPT_INVALID, OPT_MALFORMED, OPT_CLOCK_RATE, OPT_SILENCE, OPT_SHIFT,
+	       OPT_TRUTH };
 	static const struct option lo[] = {
 		{"customers", required_argument, NULL, 'n'},
 		{"rate", required_argument, NULL, 'r'},
@@ -96,6 +121,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"anomaly-rate", required_argument, NULL, 'a'},
 		{"invalid-rate", required_argument, NULL, OPT_INVALID},
 		{"malformed-rate", required_argument, NULL, OPT_MALFORMED},
+		{"silence-rate", required_argument, NULL, OPT_SILENCE},
+		{"shift-rate", required_argument, NULL, OPT_SHIFT},
+		{"truth", required_argument, NULL, OPT_TRUTH},
 		HB_OPT_COMMON,
 	};
 	char err[256], *end;
@@ -135,6 +163,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'a': bad = hb_opt_double("--anomaly-rate", optarg, 0, 1, &o->anomaly_rate, err, sizeof err); break;
 		case OPT_INVALID: bad = hb_opt_double("--invalid-rate", optarg, 0, 1, &o->invalid_rate, err, sizeof err); break;
 		case OPT_MALFORMED: bad = hb_opt_double("--malformed-rate", optarg, 0, 1, &o->malformed_rate, err, sizeof err); break;
+		case OPT_SILENCE: bad = opt_share("--silence-rate", optarg, &o->silence_rate, err, sizeof err); break;
+		case OPT_SHIFT: bad = opt_share("--shift-rate", optarg, &o->shift_rate, err, sizeof err); break;
+		case OPT_TRUTH: o->truth = optarg; break;
 		case 'q': o->verbosity--; break;
 		case 'v': o->verbosity++; break;
 		case 'h': usage(0); break;
@@ -160,11 +191,15 @@ struct run {
 	struct hb_sim *sim;
 	struct hb_writer out;
 	uint64_t n;             /* readings written */
-	uint64_t kinds[5];
+	uint64_t slot;          /* slots stepped: readings and silent slots */
+	uint64_t kinds[HB_SIM_KINDS];
+	FILE *truth;            /* --truth, or NULL */
+	struct hb_buf tbuf;     /* truth lines not yet handed to stdio */
+	uint64_t truth_lines;
 	int64_t t0_mono, last_ts;
 };
 
-/* Time of reading i: the virtual clock, or the wall clock kept strictly increasing. */
+/* Time of slot i: the virtual clock, or the wall clock kept strictly increasing. */
 static int64_t stamp(struct run *r, uint64_t i)
 {
 	double rate = r->o->clock_rate > 0 ? r->o->clock_rate
@@ -201,7 +236,18 @@ static void sleep_until_mono(int64_t us)
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);	/* EINTR: the loop checks hb_stop */
 }
 
-/* Write readings until done; pace them when --rate > 0. */
+/* Hand the truth lines gathered so far to stdio (write errors: seen at fclose). */
+static void truth_out(struct run *r)
+{
+	if (!r->truth)
+		return;
+	for (const char *p = r->tbuf.p, *e = p + r->tbuf.len; p < e; p++)
+		r->truth_lines += *p == '\n';
+	fwrite(r->tbuf.p, 1, r->tbuf.len, r->truth);
+	hb_buf_reset(&r->tbuf);
+}
+
+/* Write readings (slots) until done; pace the slots when --rate > 0. */
 static int run_loop(struct run *r)
 {
 	const double rate = r->o->rate;
@@ -213,25 +259,78 @@ static int run_loop(struct run *r)
 			int64_t el = hb_time_mono_us() - r->t0_mono;
 
 			due = (uint64_t)((double)el * rate / 1e6) + 1;
-			if (r->n >= due) {
+			if (r->slot >= due) {
 				if (hb_writer_flush(&r->out) < 0)
 					break;
-				sleep_until_mono(r->t0_mono + (int64_t)((double)r->n * 1e6 / rate));
+				if (r->truth)
+					fflush(r->truth);	/* errors: seen by fclose */
+				sleep_until_mono(r->t0_mono + (int64_t)((double)r->slot * 1e6 / rate));
 				continue;
 			}
 		}
-		for (uint64_t k = 0; k < 4096 && r->n < due && !hb_stop; k++) {
-			int64_t ts = stamp(r, r->n);
+		for (uint64_t k = 0; k < 4096 && r->slot < due && !hb_stop; k++) {
+			int64_t ts = stamp(r, r->slot);
+			enum hb_sim_kind kind;
 
 			if (done(r, ts))
 				return hb_writer_flush(&r->out);
-			r->kinds[hb_sim_next(r->sim, r->n, ts, &r->out.buf)]++;
-			r->n++;
+			kind = hb_sim_step(r->sim, r->slot++, ts, &r->out.buf, r->truth ? &r->tbuf : NULL);
+			r->kinds[kind]++;
+			r->n += kind != HB_SIM_SILENT;
 		}
+		truth_out(r);
 		if (hb_buf_oom(&r->out.buf) || hb_writer_maybe_flush(&r->out) < 0)
 			break;
 	}
 	return hb_writer_flush(&r->out);
+}
+
+/* --truth FILE: created or truncated now, so a bad path is a usage error. */
+static void open_truth(struct run *r)
+{
+	if (!r->o->truth)
+		return;
+	r->truth = fopen(r->o->truth, "w");
+	if (!r->truth) {
+		fprintf(stderr, "hbsim: cannot open --truth %s: %s\n", r->o->truth, strerror(errno));
+		exit(HB_EXIT_USAGE);
+	}
+}
+
+/* The events still running, then close; 0 or -1 (said on stderr). */
+static int close_truth(struct run *r)
+{
+	int bad;
+
+	if (!r->truth)
+		return 0;
+	hb_sim_finish(r->sim, &r->tbuf);
+	truth_out(r);
+	bad = hb_buf_oom(&r->tbuf) || ferror(r->truth);
+	errno = 0;
+	if (fclose(r->truth) != 0 || bad) {
+		hb_log(HB_LOG_ERROR, "write error on --truth %s: %s", r->o->truth,
+		       errno ? strerror(errno) : "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void log_summary(const struct run *r, int rc, double secs)
+{
+	char truth[48] = "";
+
+	if (r->out.err == EPIPE || !hb_log_enabled(HB_LOG_INFO))
+		return;
+	if (r->truth)
+		snprintf(truth, sizeof truth, " truth=%llu", (unsigned long long)r->truth_lines);
+	hb_log(HB_LOG_INFO, "%s readings=%llu normal=%llu bradycardia=%llu tachycardia=%llu "
+	       "invalid=%llu malformed=%llu silent=%llu%s seed=%llu seconds=%.3f",
+	       rc ? "failed" : hb_stop ? "stopped" : "done", (unsigned long long)r->n,
+	       (unsigned long long)r->kinds[HB_SIM_NORMAL], (unsigned long long)r->kinds[HB_SIM_BRADY],
+	       (unsigned long long)r->kinds[HB_SIM_TACHY], (unsigned long long)r->kinds[HB_SIM_INVALID],
+	       (unsigned long long)r->kinds[HB_SIM_MALFORMED], (unsigned long long)r->kinds[HB_SIM_SILENT],
+	       truth, (unsigned long long)r->o->seed, secs);
 }
 
 int main(int argc, char **argv)
@@ -240,7 +339,6 @@ int main(int argc, char **argv)
 			  .anomaly_rate = 0.05, .verbosity = HB_LOG_INFO };
 	struct run r = { .o = &o, .out = { .fd = 1 }, .last_ts = INT64_MIN };
 	struct hb_sim_config cfg;
-	double secs;
 	int rc = HB_EXIT_OK;
 
 	hb_log_init("hbsim", o.verbosity);
@@ -253,7 +351,9 @@ int main(int argc, char **argv)
 	}
 	cfg = (struct hb_sim_config){ .customers = (unsigned)o.customers, .seed = o.seed,
 		.anomaly_rate = o.anomaly_rate, .invalid_rate = o.invalid_rate,
-		.malformed_rate = o.malformed_rate };
+		.malformed_rate = o.malformed_rate, .silence_rate = o.silence_rate,
+		.shift_rate = o.shift_rate };
+	open_truth(&r);
 	if (hb_signal_setup() < 0 || !(r.sim = hb_sim_new(&cfg))) {
 		hb_log(HB_LOG_ERROR, "cannot start: %s", strerror(errno));
 		return HB_EXIT_FAIL;
@@ -269,15 +369,11 @@ int main(int argc, char **argv)
 			rc = HB_EXIT_FAIL;
 		}
 	}
-	secs = (double)(hb_time_mono_us() - r.t0_mono) / 1e6;
-	if (r.out.err != EPIPE && hb_log_enabled(HB_LOG_INFO))
-		hb_log(HB_LOG_INFO, "%s readings=%llu normal=%llu bradycardia=%llu tachycardia=%llu "
-		       "invalid=%llu malformed=%llu seed=%llu seconds=%.3f",
-		       rc ? "failed" : hb_stop ? "stopped" : "done", (unsigned long long)r.n,
-		       (unsigned long long)r.kinds[HB_SIM_NORMAL], (unsigned long long)r.kinds[HB_SIM_BRADY],
-		       (unsigned long long)r.kinds[HB_SIM_TACHY], (unsigned long long)r.kinds[HB_SIM_INVALID],
-		       (unsigned long long)r.kinds[HB_SIM_MALFORMED], (unsigned long long)o.seed, secs);
+	if (close_truth(&r) < 0)
+		rc = HB_EXIT_FAIL;
+	log_summary(&r, rc, (double)(hb_time_mono_us() - r.t0_mono) / 1e6);
 	hb_sim_free(r.sim);
+	hb_buf_release(&r.tbuf);
 	hb_writer_release(&r.out);
 	return rc;
 }

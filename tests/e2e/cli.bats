@@ -163,3 +163,34 @@ teardown_file() {
 	run bash -c 'set -o pipefail; hbsim --rate 0 -q | hbclassify -qq 2>err2 | head -n 3 >/dev/null; echo "cls=$?"; cat err2'
 	assert_eq "$output" "cls=0"
 }
+
+@test "hbsim: --silence-rate/--shift-rate 0 keep the old bytes; --truth then lists only the episodes" {
+	# sha256 of this run recorded before the options existed
+	local old=8df12cb843956ae0beac810828ca48cd1fe4a84229ea7a124078c40d25b5bfb4 a b t="$BATS_TEST_TMPDIR/truth"
+	a=$(hbsim -q --seed 7 --start 2026-11-23T10:00:00Z --count 100000 --rate 0 | sha256sum)
+	b=$(hbsim -q --seed 7 --start 2026-11-23T10:00:00Z --count 100000 --rate 0 \
+		--silence-rate 0 --shift-rate 0 --truth "$t" | sha256sum)
+	assert_eq "${a%% *}" "$old"
+	assert_eq "${b%% *}" "$old"
+	[ "$(wc -l <"$t")" -gt 100 ]
+	run grep -cv '^{"truth":"\(BRADYCARDIA\|TACHYCARDIA\)","customer_id":"CUST_000[0-9][0-9]","start":"[^"]*","end":"[^"]*","readings":[0-9]*,"peak_bpm":[0-9]*\(,"cut":true\)\?}$' "$t"
+	assert_eq "$output" 0
+	# the episodes hold every anomalous reading hbclassify sees, once
+	[ "$(jq -s 'map(.readings) | add' "$t")" -eq \
+	  "$(hbsim -q --seed 7 --start 2026-11-23T10:00:00Z --count 100000 --rate 0 | hbclassify -qq | grep -c '"status":"[BT]')" ]
+}
+
+@test "hbsim: --count counts lines with silences; bad shares and a bad --truth exit 2 with one line" {
+	run bash -c 'hbsim -q --seed 5 --start 2026-11-23T00:00:00Z --rate 0 -n 50 --count 20000 --silence-rate 0.3 --truth /dev/null | wc -l'
+	assert_eq "$output" 20000
+	for bad in "--silence-rate 1" "--shift-rate -0.1" "--silence-rate x" "--truth /no/such/dir/t"; do
+		run --separate-stderr hbsim -q --count 1 --rate 0 $bad
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[[ "$stderr" == "hbsim: "* ]]
+		[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	done
+	run hbsim -q --seed 1 --start 2026-11-23T00:00:00Z --rate 0 --count 200000 --truth /dev/full
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"write error on --truth /dev/full"* ]]
+}

@@ -1,5 +1,6 @@
 /* test_sim — hb_sim: reproducibility, valid readings, anomaly share and
- * ranges, invalid and malformed lines that the classifier catches. */
+ * ranges, invalid and malformed lines that the classifier catches, the old
+ * bytes kept, and the truth of episodes, silences and shifts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "hb_classify.h"
 #include "hb_event.h"
 #include "hb_sim.h"
+#include "hb_time.h"
 #include "tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -169,7 +171,7 @@ static void test_valid_readings(void)
 
 struct share {
 	size_t n;
-	size_t kind[5];
+	size_t kind[HB_SIM_KINDS];
 	int out_of_range;
 	int kind_mismatch;
 };
@@ -294,7 +296,7 @@ static void test_bad_lines(void)
 		struct hb_classifier *c = hb_classifier_new(&t);
 		struct hb_buf line = {0}, out = {0};
 		char **all = calloc(n, sizeof *all);
-		size_t kinds[5] = {0};
+		size_t kinds[HB_SIM_KINDS] = {0};
 		int wrong = 0, dup = 0, multi = 0;
 
 		tap_begin("hb_sim invalid_rate %.1f malformed_rate %.1f: bad lines are INVALID, all lines distinct",
@@ -327,6 +329,9 @@ static void test_bad_lines(void)
 				break;
 			case HB_SIM_TACHY:
 				wrong += v.status != HB_TACHYCARDIA;
+				break;
+			case HB_SIM_SILENT:	/* never without a silence rate */
+				wrong++;
 				break;
 			}
 			all[i] = malloc(line.len + 1);
@@ -365,6 +370,415 @@ static void test_bad_lines(void)
 	}
 }
 
+/* ---- truth, silences, shifts ---- */
+
+/* FNV-1a 64 of what hb_sim_next writes for n slots step_us apart. */
+static uint64_t fnv_run(const struct hb_sim_config *cfg, size_t n, int64_t step_us, int with_truth,
+			size_t *truth_lines)
+{
+	struct hb_sim *s = hb_sim_new(cfg);
+	struct hb_buf b = {0}, t = {0};
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		hb_buf_reset(&b);
+		if (with_truth)
+			hb_sim_step(s, i, START_US + (int64_t)i * step_us, &b, &t);
+		else
+			hb_sim_next(s, i, START_US + (int64_t)i * step_us, &b);
+		for (size_t k = 0; k < b.len; k++)
+			h = (h ^ (unsigned char)b.p[k]) * 0x100000001b3ULL;
+	}
+	hb_sim_finish(s, &t);
+	if (truth_lines) {
+		*truth_lines = 0;
+		for (size_t k = 0; k < t.len; k++)
+			*truth_lines += t.p[k] == '\n';
+	}
+	hb_buf_release(&b);
+	hb_buf_release(&t);
+	hb_sim_free(s);
+	return h;
+}
+
+/*
+ * The bytes before --silence-rate/--shift-rate/--truth existed, recorded
+ * with the code of that time: with those rates 0 they must not move.
+ */
+static void test_old_bytes(void)
+{
+	static const struct {
+		struct hb_sim_config cfg;
+		int64_t step_us;
+		uint64_t fnv;
+	} runs[] = {
+		{{.customers = 20, .seed = 7, .anomaly_rate = 0.05}, 25000, 0xB3547F241B0F9645ULL},
+		{{.customers = 7, .seed = 3, .anomaly_rate = 0.2, .invalid_rate = 0.01, .malformed_rate = 0.01},
+		 25000, 0x1F693E87D8061796ULL},
+		{{.customers = 1000, .seed = 9, .anomaly_rate = 0.05}, 1000, 0xA3AAA61AAD0D4EE2ULL},
+	};
+
+	for (size_t r = 0; r < NELEM(runs); r++) {
+		size_t lines;
+
+		tap_begin("hb_sim: silence and shift rates 0 give the old bytes, with or without truth (run %zu)", r);
+		check(fnv_run(&runs[r].cfg, 100000, runs[r].step_us, 0, NULL) == runs[r].fnv);
+		check(fnv_run(&runs[r].cfg, 100000, runs[r].step_us, 1, &lines) == runs[r].fnv);
+		check_int(lines, >, 0);
+		tap_end();
+	}
+}
+
+struct truth {
+	char type[16];
+	unsigned cust;          /* 0-based */
+	int64_t start, end;
+	long readings, bpm;
+	int cut;
+};
+
+static int truth_parse(const char *p, size_t n, struct truth *t)
+{
+	char line[512], err[128];
+	const char *s, *e;
+	unsigned num;
+
+	if (n >= sizeof line)
+		return -1;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	memset(t, 0, sizeof *t);
+	if (sscanf(line, "{\"truth\":\"%15[A-Z]\",\"customer_id\":\"CUST_%u\",\"start\":\"", t->type, &num) != 2)
+		return -1;
+	t->cust = num - 1;
+	if (!(s = strstr(line, "\"start\":\"")) || !(e = strchr(s + 9, '"')) ||
+	    hb_time_parse(s + 9, (size_t)(e - s - 9), &t->start, err, sizeof err) < 0)
+		return -1;
+	if (!(s = strstr(line, "\"end\":\"")) || !(e = strchr(s + 7, '"')) ||
+	    hb_time_parse(s + 7, (size_t)(e - s - 7), &t->end, err, sizeof err) < 0)
+		return -1;
+	if (!(s = strstr(line, "\"readings\":")))
+		return -1;
+	t->readings = strtol(s + 11, NULL, 10);
+	if ((s = strstr(line, "\"bpm\":")))
+		t->bpm = strtol(s + 6, NULL, 10);
+	t->cut = strstr(line, "\"cut\":true}") != NULL;
+	return 0;
+}
+
+/* A run next to the same run with silences and shifts off, slot by slot. */
+struct pair {
+	size_t n, customers;
+	int64_t step_us;
+	unsigned char *base, *kind;   /* hb_sim_kind of each slot: without, with */
+	short *diff;                  /* heart rate with minus without */
+	short *hr;                    /* heart rate with */
+	int other_diff;               /* lines that differ other than in heart_rate */
+	struct hb_buf truth;
+};
+
+static int pair_run(const struct hb_sim_config *cfg, size_t n, int64_t step_us, struct pair *p)
+{
+	struct hb_sim_config plain = *cfg;
+	struct hb_sim *a, *b;
+	struct hb_buf la = {0}, lb = {0};
+
+	plain.silence_rate = plain.shift_rate = 0;
+	memset(p, 0, sizeof *p);
+	p->n = n;
+	p->customers = cfg->customers;
+	p->step_us = step_us;
+	p->base = malloc(n);
+	p->kind = malloc(n);
+	p->diff = calloc(n, sizeof *p->diff);
+	p->hr = calloc(n, sizeof *p->hr);
+	a = hb_sim_new(&plain);
+	b = hb_sim_new(cfg);
+	if (!p->base || !p->kind || !p->diff || !p->hr || !a || !b)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int64_t ts = START_US + (int64_t)i * step_us;
+		struct hb_event ea, eb;
+
+		hb_buf_reset(&la);
+		hb_buf_reset(&lb);
+		p->base[i] = (unsigned char)hb_sim_next(a, i, ts, &la);
+		p->kind[i] = (unsigned char)hb_sim_step(b, i, ts, &lb, &p->truth);
+		if (p->kind[i] == HB_SIM_SILENT) {
+			p->other_diff += lb.len != 0;
+			continue;
+		}
+		if (la.len == lb.len && memcmp(la.p, lb.p, la.len) == 0) {
+			if (hb_event_parse(P, lb.p, lb.len - 1, &eb) == 0)
+				p->hr[i] = (short)eb.hr;
+			continue;
+		}
+		if (p->base[i] > HB_SIM_TACHY || hb_event_parse(P, la.p, la.len - 1, &ea) != 0) {
+			p->other_diff++;
+			continue;
+		}
+		p->diff[i] = (short)ea.hr;	/* ea is overwritten by the next parse */
+		if (hb_event_parse(P, lb.p, lb.len - 1, &eb) != 0) {
+			p->other_diff++;
+			continue;
+		}
+		p->hr[i] = (short)eb.hr;
+		p->diff[i] = (short)(eb.hr - p->diff[i]);
+	}
+	hb_sim_finish(b, &p->truth);
+	hb_buf_release(&la);
+	hb_buf_release(&lb);
+	hb_sim_free(a);
+	hb_sim_free(b);
+	return 0;
+}
+
+static void pair_free(struct pair *p)
+{
+	free(p->base);
+	free(p->kind);
+	free(p->diff);
+	free(p->hr);
+	hb_buf_release(&p->truth);
+}
+
+static size_t slot_of(const struct pair *p, int64_t ts)
+{
+	return (size_t)((ts - START_US) / p->step_us);
+}
+
+/* What the truth lines of a pair say, checked against its slots. */
+struct verdict {
+	size_t lines, bad_lines, episodes, silences, shifts, cut;
+	size_t ep_wrong, sil_wrong, shift_wrong, out_of_range;
+	size_t silent_covered, shifted_covered, anomalous_covered;
+	double shift_s;                 /* reading time inside shifts */
+	unsigned char *mark;            /* slots covered by a shift */
+};
+
+static void check_episode(const struct pair *p, const struct truth *t, struct verdict *v)
+{
+	enum hb_sim_kind want = strcmp(t->type, "TACHYCARDIA") == 0 ? HB_SIM_TACHY : HB_SIM_BRADY;
+	size_t a = slot_of(p, t->start), z = slot_of(p, t->end);
+	long seen = 0;
+
+	v->episodes++;
+	if (a % p->customers != t->cust || z % p->customers != t->cust || z < a || z >= p->n) {
+		v->ep_wrong++;
+		return;
+	}
+	/* every slot of it anomalous of its kind (or made a bad line), none silent */
+	for (size_t i = a; i <= z; i += p->customers) {
+		seen += p->kind[i] == want || p->kind[i] == HB_SIM_INVALID || p->kind[i] == HB_SIM_MALFORMED;
+		v->anomalous_covered += p->kind[i] == want;
+	}
+	v->ep_wrong += seen != t->readings || (long)((z - a) / p->customers + 1) != t->readings;
+}
+
+static void check_silence(const struct pair *p, const struct truth *t, struct verdict *v)
+{
+	size_t a = slot_of(p, t->start), z = slot_of(p, t->end);
+	long seen = 0;
+
+	v->silences++;
+	if (a % p->customers != t->cust || a < p->customers || z > p->n) {
+		v->sil_wrong++;
+		return;
+	}
+	for (size_t i = a; i < z || (t->cut && i <= z && i < p->n); i += p->customers)
+		seen += p->kind[i] == HB_SIM_SILENT;
+	v->sil_wrong += seen != t->readings;                               /* all slots empty */
+	v->sil_wrong += p->kind[a - p->customers] == HB_SIM_SILENT;        /* sent before */
+	if (!t->cut)
+		v->sil_wrong += z % p->customers != t->cust || p->kind[z] == HB_SIM_SILENT; /* and after */
+	v->silent_covered += (size_t)seen;
+}
+
+static void check_shift(const struct pair *p, const struct truth *t, struct verdict *v)
+{
+	size_t a = slot_of(p, t->start), z = slot_of(p, t->end);
+	long seen = 0;
+
+	v->shifts++;
+	if (a % p->customers != t->cust || z % p->customers != t->cust || z < a || z >= p->n ||
+	    labs(t->bpm) < HB_SIM_SHIFT_MIN_BPM || labs(t->bpm) > HB_SIM_SHIFT_MAX_BPM) {
+		v->shift_wrong++;
+		return;
+	}
+	for (size_t i = a; i <= z; i += p->customers) {
+		int was = p->hr[i] - p->diff[i];
+		int clamped = p->hr[i] == 45 || p->hr[i] == 170 || was == 45 || was == 170;
+
+		if (p->kind[i] != HB_SIM_NORMAL)
+			continue;
+		seen++;
+		v->mark[i] = 1;
+		v->out_of_range += p->hr[i] < 45 || p->hr[i] > 170;
+		if (!clamped && labs(p->diff[i] - t->bpm) > 1 && v->shift_wrong++ < 3)
+			printf("#   slot %zu: moved %d, not %ld\n", i, p->diff[i], t->bpm);
+	}
+	if (seen != t->readings && v->shift_wrong++ < 3)
+		printf("#   shift of CUST_%05u: %ld normal readings, the truth says %ld\n", t->cust + 1,
+		       seen, t->readings);
+	v->shifted_covered += (size_t)seen;
+	v->shift_s += (double)(t->end - t->start) / 1e6 + (double)(p->step_us * (int64_t)p->customers) / 1e6;
+}
+
+static void verdict_of(const struct pair *p, struct verdict *v)
+{
+	const char *q = p->truth.p, *e = q + p->truth.len;
+
+	memset(v, 0, sizeof *v);
+	v->mark = calloc(p->n, 1);
+	if (!v->mark)
+		return;
+	for (; q < e; v->lines++) {
+		const char *nl = memchr(q, '\n', (size_t)(e - q));
+		struct truth t;
+
+		if (!nl || truth_parse(q, (size_t)(nl - q), &t) < 0) {
+			if (v->bad_lines++ < 3)
+				printf("#   bad truth line: %.*s\n", nl ? (int)(nl - q) : 40, q);
+			if (!nl)
+				break;
+		} else {
+			v->cut += t.cut;
+			if (strcmp(t.type, "SILENCE") == 0)
+				check_silence(p, &t, v);
+			else if (strcmp(t.type, "SHIFT") == 0)
+				check_shift(p, &t, v);
+			else if (strcmp(t.type, "BRADYCARDIA") == 0 || strcmp(t.type, "TACHYCARDIA") == 0)
+				check_episode(p, &t, v);
+			else
+				v->bad_lines++;
+		}
+		q = nl + 1;
+	}
+}
+
+static void test_truth_plain(void)
+{
+	const struct hb_sim_config cfg = {.customers = 20, .seed = 12, .anomaly_rate = 0.05};
+	struct pair p;
+	struct verdict v;
+	size_t anomalous = 0;
+
+	tap_begin("hb_sim truth, rates 0: only BRADYCARDIA/TACHYCARDIA lines, each one episode exactly");
+	check_int(pair_run(&cfg, 200000, 50000, &p), ==, 0);
+	verdict_of(&p, &v);
+	for (size_t i = 0; i < p.n; i++)
+		anomalous += p.kind[i] == HB_SIM_BRADY || p.kind[i] == HB_SIM_TACHY;
+	printf("# %zu lines, %zu episodes, %zu anomalous readings, %zu cut\n", v.lines, v.episodes,
+	       anomalous, v.cut);
+	check_int(v.bad_lines, ==, 0);
+	check_int(v.lines, >, 100);
+	check_int(v.episodes, ==, v.lines);
+	check_int(v.ep_wrong, ==, 0);
+	check_int(v.anomalous_covered, ==, anomalous);
+	check_int(p.other_diff, ==, 0);
+	free(v.mark);
+	pair_free(&p);
+	tap_end();
+}
+
+static void test_truth_silence(void)
+{
+	const struct hb_sim_config cfg = {.customers = 20, .seed = 13, .anomaly_rate = 0.05,
+					  .silence_rate = 0.05, .invalid_rate = 0.01};
+	struct pair p;
+	struct verdict v;
+	size_t silent = 0, differ = 0;
+	double share;
+
+	tap_begin("hb_sim silence_rate 0.05: the output without silences minus exactly the truth's silent slots");
+	check_int(pair_run(&cfg, 400000, 50000, &p), ==, 0);
+	verdict_of(&p, &v);
+	for (size_t i = 0; i < p.n; i++) {
+		silent += p.kind[i] == HB_SIM_SILENT;
+		differ += p.kind[i] != HB_SIM_SILENT && p.kind[i] != p.base[i];
+	}
+	share = (double)silent / (double)p.n;
+	printf("# %zu silences, %zu silent slots, share %.4f, %zu cut\n", v.silences, silent, share, v.cut);
+	check_int(v.bad_lines, ==, 0);
+	check_int(p.other_diff, ==, 0);
+	check_int(differ, ==, 0);
+	check_int(v.sil_wrong, ==, 0);
+	check_int(v.ep_wrong, ==, 0);
+	check_int(v.silent_covered, ==, silent);
+	check_int(v.silences, >, 50);
+	check(share > 0.05 * 0.75 && share < 0.05 * 1.25);
+	free(v.mark);
+	pair_free(&p);
+	tap_end();
+}
+
+static void test_truth_shift(void)
+{
+	const struct hb_sim_config cfg = {.customers = 20, .seed = 14, .anomaly_rate = 0.05,
+					  .shift_rate = 0.2};
+	const size_t n = 1200000;
+	struct pair p;
+	struct verdict v;
+	size_t unmarked = 0, shifted = 0, differ = 0;
+	double share;
+
+	tap_begin("hb_sim shift_rate 0.2: only the truth's shift readings moved, by its bpm, still 45..170");
+	check_int(pair_run(&cfg, n, 50000, &p), ==, 0);
+	verdict_of(&p, &v);
+	for (size_t i = 0; i < p.n; i++) {
+		unmarked += p.diff[i] != 0 && !(v.mark && v.mark[i]);
+		shifted += p.diff[i] != 0;
+		differ += p.kind[i] != p.base[i];
+	}
+	share = v.shift_s / ((double)n * 50000 / 1e6 * (double)p.customers);
+	printf("# %zu shifts, %zu shifted readings, share of time %.4f, %zu cut\n", v.shifts,
+	       v.shifted_covered, share, v.cut);
+	check_int(v.bad_lines, ==, 0);
+	check_int(p.other_diff, ==, 0);
+	check_int(differ, ==, 0);
+	check_int(v.shift_wrong, ==, 0);
+	check_int(v.out_of_range, ==, 0);
+	check_int(v.ep_wrong, ==, 0);
+	check_int(unmarked, ==, 0);
+	check_int(v.shifts, >, 50);
+	check_int(shifted, >, v.shifted_covered * 9 / 10);
+	check(share > 0.2 * 0.7 && share < 0.2 * 1.3);
+	free(v.mark);
+	pair_free(&p);
+	tap_end();
+}
+
+static void test_truth_both(void)
+{
+	const struct hb_sim_config cfg = {.customers = 5, .seed = 15, .anomaly_rate = 0.1,
+					  .silence_rate = 0.2, .shift_rate = 0.4};
+	struct pair p;
+	struct verdict v;
+	size_t silent = 0, unmarked = 0;
+
+	tap_begin("hb_sim silences, shifts and episodes together: the truth holds, cut events at the end");
+	check_int(pair_run(&cfg, 150000, 50000, &p), ==, 0);
+	verdict_of(&p, &v);
+	for (size_t i = 0; i < p.n; i++) {
+		silent += p.kind[i] == HB_SIM_SILENT;
+		unmarked += p.diff[i] != 0 && !(v.mark && v.mark[i]);
+	}
+	printf("# %zu episodes, %zu silences, %zu shifts, %zu cut\n", v.episodes, v.silences,
+	       v.shifts, v.cut);
+	check_int(v.bad_lines, ==, 0);
+	check_int(p.other_diff, ==, 0);
+	check_int(v.ep_wrong + v.sil_wrong + v.shift_wrong + v.out_of_range, ==, 0);
+	check_int(v.silent_covered, ==, silent);
+	check_int(unmarked, ==, 0);
+	check(v.episodes > 0 && v.silences > 0 && v.shifts > 0);
+	check_int(v.cut, >, 0);
+	free(v.mark);
+	pair_free(&p);
+	tap_end();
+}
+
 int main(void)
 {
 	P = hb_parser_new();
@@ -378,6 +792,11 @@ int main(void)
 	test_valid_readings();
 	test_anomaly_share();
 	test_bad_lines();
+	test_old_bytes();
+	test_truth_plain();
+	test_truth_silence();
+	test_truth_shift();
+	test_truth_both();
 	hb_parser_free(P);
 	return tap_done();
 }
