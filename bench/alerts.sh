@@ -43,6 +43,10 @@ silence=$(hbclassify --help | tr '\n' ' ' | sed -n 's/.*--silence[^(]*(default \
 silence_note=""
 [[ -n $silence ]] || { silence=10; silence_note=" (not found in hbclassify --help; assumed)"; }
 
+# The baseline warmup: shifts that start within it have no baseline yet.
+warmup=$(hbclassify --help | tr '\n' ' ' | sed -n 's/.*--warmup[^(]*(default \([0-9.]*\).*/\1/p')
+warmup=${warmup:-600}
+
 duration=$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')
 sim=(hbsim --seed "$seed" --start "$start" --customers "$customers" --clock-rate "$customers" --rate 0
 	--duration "$duration" --silence-rate "$silence_rate" --shift-rate "$shift_rate"
@@ -66,7 +70,7 @@ silent=$(sed -n 's/.* silent=\([0-9]*\).*/\1/p' "$tmp/hbsim.err")
 
 s=$(now)
 "$py" "$repo/bench/alerts_score.py" --truth "$tmp/truth.ndjson" --alerts "$tmp/alerts.ndjson" \
-	--customers "$customers" --hours "$hours" --silence "$silence" \
+	--customers "$customers" --hours "$hours" --silence "$silence" --warmup "$warmup" --start "$start" \
 	--brady-readings "${brady:-0}" --tachy-readings "${tachy:-0}"
 score_wall=$(since "$s")
 
@@ -78,5 +82,6 @@ echo "wall time: $(printf '%.1f' "$wall") s for hbsim | hbclassify, $(printf '%.
 echo "silence threshold ${silence} s${silence_note}.  Detected: an open of the type for the customer with"
 echo "\"at\" from the event's start to its end + grace (SILENCE: threshold + 5 s, DEVIATION: 5 min,"
 echo "BRADY/TACHYCARDIA: 60 s), or that type's alert already open at its start.  Recall over"
-echo "episodes of ≥ 8 readings, silences of ≥ 2× the threshold, all shifts; none cut by the end."
+echo "episodes of ≥ 8 readings, silences of ≥ 2× the threshold, shifts starting after the ${warmup} s"
+echo "baseline warmup; none cut by the end."
 echo "Delay: the open's \"at\" minus the event's start, reading time.  Goals met: p95 delay."

@@ -16,7 +16,8 @@ customer has its "at" between the event's start and its end plus a grace
 an alert of that type is already open at the event's start (it covers it;
 such events count as detected but give no delay).  Recall counts episodes of
 at least --min-episode readings, silences of at least 2x the threshold,
-every shift; never events cut by the end of the output.  Precision: the opens
+shifts starting after hbclassify's baseline warmup (--warmup after --start);
+never events cut by the end of the output.  Precision: the opens
 whose "at" falls in such a window of any injected event of the type (short
 and cut ones included), over all opens of the type.  Delay: the open's "at"
 minus the event's start, over the detected events counted for recall.
@@ -141,7 +142,7 @@ def table(truth, alerts, a):
         "BRADYCARDIA": lambda s, e, n: n >= a.min_episode,
         "TACHYCARDIA": lambda s, e, n: n >= a.min_episode,
         "SILENCE": lambda s, e, n: e - s >= 2 * a.silence,
-        "DEVIATION": lambda s, e, n: True,
+        "DEVIATION": lambda s, e, n: a.start is None or s >= secs(a.start) + a.warmup,
     }
     per_reading = {"BRADYCARDIA": a.brady_readings, "TACHYCARDIA": a.tachy_readings}
     rows, all_opens = [], 0
@@ -213,7 +214,7 @@ def self_test():
     alerts = [{"alert": a, "state": s, "customer_id": c, "start": ts(st), "at": ts(at)}
               for a, c, st, s, at in ev]
     args = argparse.Namespace(customers=3, hours=24.0, silence=10.0, min_episode=8,
-                              brady_readings=11, tachy_readings=27)
+                              brady_readings=11, tachy_readings=27, warmup=600.0, start=ts(0))
     rows = table(load_truth(truth), load_alerts(alerts), args)
     want = [  # injected, scored, detected, opens, matched, delays
         (1, 1, 1, 1, 1, [2.0]), (2, 1, 1, 2, 1, [2.0]), (2, 1, 1, 1, 1, [9.0]),
@@ -233,6 +234,10 @@ def main():
     ap.add_argument("--hours", type=float)
     ap.add_argument("--silence", type=float, default=10.0, help="hbclassify's silence threshold, s")
     ap.add_argument("--min-episode", type=int, default=8)
+    ap.add_argument("--warmup", type=float, default=0.0,
+                    help="hbclassify's baseline warmup, s: shifts starting within it after --start "
+                         "are not counted for DEVIATION recall (no baseline to depart from yet)")
+    ap.add_argument("--start", default=None, help="the first reading time (RFC 3339)")
     ap.add_argument("--brady-readings", type=int, default=0)
     ap.add_argument("--tachy-readings", type=int, default=0)
     ap.add_argument("--self-test", action="store_true")

@@ -48,6 +48,7 @@ struct cust {
 	/* DEVIATION */
 	double base, fast, dev_peak;
 	int64_t base_ts, warm, base_n, fast_ts;
+	int64_t away;              /* reading time the rate left the baseline, or NONE */
 	int dev_dir, dev_open;
 	int64_t dev_since, dev_at, dev_peak_at, dev_back, dev_last;
 };
@@ -165,7 +166,7 @@ static void cust_reset(struct cust *c)
 	c->cn = cn;
 	c->offset = -1;
 	c->last = c->state_ts = c->run_start = c->ep_start = c->silent_at = NONE;
-	c->base_ts = c->fast_ts = c->dev_since = c->dev_back = c->dev_last = NONE;
+	c->base_ts = c->fast_ts = c->dev_since = c->dev_back = c->dev_last = c->away = NONE;
 }
 
 /* The customer, created (fresh) when new; NULL when out of memory. */
@@ -432,14 +433,14 @@ static void state_write(struct hb_alerts *a, struct cust *c, struct hb_buf *b)
 	}
 	hb_buf_printf(b, ",\"v\":1,\"last\":%lld,\"run\":[%d,%lld,%lld,%lld,%lld]"
 		      ",\"ep\":[%d,%lld,%lld,%lld,%lld,%lld,%lld],\"silent\":[%d,%lld]"
-		      ",\"base\":[%.6f,%lld,%lld,%lld],\"fast\":[%.6f,%lld]"
+		      ",\"base\":[%.6f,%lld,%lld,%lld,%lld],\"fast\":[%.6f,%lld]"
 		      ",\"dev\":[%d,%d,%lld,%lld,%.6f,%lld,%lld,%lld]}\n",
 		      (long long)c->last, (int)c->run_type, (long long)c->run_n,
 		      (long long)c->run_start, (long long)c->run_peak, (long long)c->run_peak_at,
 		      (int)c->ep_type, (long long)c->ep_start, (long long)c->ep_last,
 		      (long long)c->ep_peak, (long long)c->ep_peak_at, (long long)c->ep_readings,
 		      (long long)c->ep_back, c->silent, (long long)c->silent_at,
-		      c->base, (long long)c->base_ts, (long long)c->warm, (long long)c->base_n,
+		      c->base, (long long)c->base_ts, (long long)c->warm, (long long)c->base_n, (long long)c->away,
 		      c->fast, (long long)c->fast_ts,
 		      c->dev_dir, c->dev_open, (long long)c->dev_since, (long long)c->dev_at,
 		      c->dev_peak, (long long)c->dev_peak_at, (long long)c->dev_back,
@@ -591,6 +592,20 @@ static int deviation(struct hb_alerts *a, struct cust *c, int64_t ts, int64_t bp
 				w = 1.0 / (double)c->base_n;
 			c->base += w * ((double)bpm - c->base);
 			c->warm += dt;
+			c->away = NONE;
+		} else if (c->away == NONE) {
+			c->away = ts;
+		} else if (ts - c->away >= 2 * k->baseline_us) {
+			/* away for two time constants: that is the customer's rate now
+			 * (or the baseline was learnt in an abnormal state) */
+			c->base = c->fast;
+			c->away = NONE;
+			if (c->dev_open) {
+				dev_close(a, c, ts, "new baseline", b);
+				return 1;
+			}
+			c->dev_dir = 0;
+			c->dev_since = NONE;
 		}
 		if (ts > c->base_ts)
 			c->base_ts = ts;
@@ -857,7 +872,7 @@ int hb_alerts_load(struct hb_alerts *a, const char *json, size_t n, int64_t last
 		goto out;
 	}
 	if (!(run = jarr(o, "run", 5)) || !(ep = jarr(o, "ep", 7)) || !(sil = jarr(o, "silent", 2)) ||
-	    !(base = jarr(o, "base", 4)) || !(fast = jarr(o, "fast", 2)) || !(dev = jarr(o, "dev", 8))) {
+	    !(base = jarr(o, "base", 5)) || !(fast = jarr(o, "fast", 2)) || !(dev = jarr(o, "dev", 8))) {
 		snprintf(err, errsz, "stored alert state of %.*s: not version 1", (int)cn, cid);
 		goto out;
 	}
@@ -893,6 +908,7 @@ int hb_alerts_load(struct hb_alerts *a, const char *json, size_t n, int64_t last
 	c->base_ts = jint(base, 1);
 	c->warm = jint(base, 2);
 	c->base_n = jint(base, 3);
+	c->away = jint(base, 4);
 	c->fast = jdbl(fast, 0);
 	c->fast_ts = jint(fast, 1);
 	c->dev_dir = (int)jint(dev, 0);
@@ -936,4 +952,13 @@ void hb_alerts_wrap(const struct hb_buf *lines, const char *key, struct hb_buf *
 		hb_buf_puts(out, "}\n");
 		p += n + 1;
 	}
+}
+
+int hb_alerts_is_stored_line(const char *line, size_t n)
+{
+	static const char ev[] = "{\"_hb_alert\":{", st[] = "{\"_hb_state\":{";
+
+	if (n < sizeof ev || line[n - 1] != '}' || line[n - 2] != '}')
+		return 0;
+	return memcmp(line, ev, sizeof ev - 1) == 0 || memcmp(line, st, sizeof st - 1) == 0;
 }

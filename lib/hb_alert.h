@@ -60,7 +60,7 @@ struct hb_alert_config {
 #define HB_ALERT_CONFIG_DEFAULT {                                               \
 	.th = HB_THRESHOLDS_DEFAULT, .open_after = 3, .close_after = 3,         \
 	.margin = 5, .gap_us = 60000000LL, .silence_us = 10000000LL,            \
-	.lateness_us = 1000000LL, .deviation = 20, .deviation_for_us = 60000000LL, \
+	.lateness_us = 1000000LL, .deviation = 18, .deviation_for_us = 45000000LL, \
 	.baseline_us = 3600000000LL, .smooth_us = 60000000LL,                   \
 	.warmup_us = 600000000LL, .store = 0, .state_every_us = 60000000LL }
 
@@ -133,6 +133,9 @@ int hb_alerts_finish(struct hb_alerts *a, struct hb_alert_out *out);
  * {"<key>":<line>}: how events and states travel to hbpgload.
  */
 void hb_alerts_wrap(const struct hb_buf *lines, const char *key, struct hb_buf *out);
+
+/* 1 if line is an event or state line as hb_alerts_wrap() writes them. */
+int hb_alerts_is_stored_line(const char *line, size_t n);
 
 /* Alerts open now, and customers watched. */
 size_t hb_alerts_open(const struct hb_alerts *a);

@@ -38,7 +38,7 @@ struct run {
 	struct hb_alerts *rules;       /* --alerts or --store */
 	struct hb_alert_pg *pg;        /* --store: stored state back on "assigned" marks */
 	struct hb_buf ev, st, line;    /* this line's events, states, and the line itself */
-	uint64_t alerts_written, marks;
+	uint64_t alerts_written, marks, passed;
 	struct hb_classifier *cl;
 	struct hb_progress prog;
 	uint64_t count[HB_STATUS_COUNT];
@@ -83,11 +83,11 @@ static void usage(int status)
 "      --alert-gap SECS   a customer sending nothing for SECS closes its\n"
 "                         BRADYCARDIA/TACHYCARDIA alert, ended_by \"gap\" (default 60)\n"
 "      --silence SECS     SILENCE: a customer who was sending sent nothing for\n"
-"                         SECS (default 10, ten intervals of hbsim's default\n"
+"                         SECS (default 10, twenty intervals of hbsim's default\n"
 "                         fleet; 0: off)\n"
 "      --deviation BPM    DEVIATION: the customer's smoothed rate (60 s EWMA) is\n"
-"                         more than BPM from its own baseline (default 20; 0: off)\n"
-"      --deviation-for SECS  for SECS, before opening and before closing (default 60)\n"
+"                         more than BPM from its own baseline (default 18; 0: off)\n"
+"      --deviation-for SECS  for SECS, before opening and before closing (default 45)\n"
 "      --baseline SECS    the baseline's EWMA time constant (default 3600)\n"
 "      --warmup SECS      NORMAL reading time before a baseline counts (default 600)\n"
 "\n"
@@ -298,7 +298,8 @@ static int load_state(struct run *r, const char *topic, size_t tn, int32_t parti
 			return -1;
 		}
 		if (rc == HB_APG_FATAL || hb_stop || hb_time_mono_us() > give_up) {
-			hb_log(HB_LOG_ERROR, "%s%s", err, rc == HB_APG_FATAL ? "" : " (gave up after 60 s)");
+			hb_log(HB_LOG_ERROR, "%s%s", err, rc == HB_APG_FATAL ? "" :
+			       hb_stop ? " (stopped while retrying)" : " (gave up after 60 s)");
 			return HB_EXIT_UNAVAILABLE;
 		}
 		if (!warned++)
@@ -417,6 +418,13 @@ static int run_loop(struct run *r)
 			if (hb_alerts_mark_parse(ln.p, ln.len, &kind, &topic, &tn, &part, &at)) {
 				if ((rc = one_mark(r, kind, topic, tn, part, at)) >= 0)
 					return rc;
+				continue;
+			}
+			if (hb_alerts_is_stored_line(ln.p, ln.len)) {
+				/* --store output classified again: it is hbpgload's, as it is */
+				hb_buf_put(&r->out.buf, ln.p, ln.len);
+				hb_buf_putc(&r->out.buf, '\n');
+				r->passed++;
 				continue;
 			}
 		}

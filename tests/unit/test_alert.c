@@ -173,11 +173,25 @@ static void deviation(void)
 		feed(a, &in, &ev, NULL);
 	}
 	compact(ev.p, ev.len, got, sizeof got);
-	/* the 60 s EWMA passes 20 of 30 bpm after about 60 ln 3 = 66 s, opens 60 s
-	 * later; after the shift it is back within 15 after about 60 ln 2 = 42 s,
-	 * and closes 60 s later ("start at end") */
-	is_str(got, "open DEVIATION c1 1269 1329\nclose DEVIATION c1 1269 1899 1838 baseline\n",
-	       "a 30 bpm shift opens DEVIATION about two minutes in, and closes a minute after it ends");
+	/* the 60 s EWMA passes 18 of 30 bpm after about 60 ln 2.5 = 55 s, opens 45 s
+	 * later; after the shift it is back within 13 after about 60 ln(30/13) = 50 s,
+	 * and closes 45 s later ("start at end") */
+	is_str(got, "open DEVIATION c1 1257 1302\nclose DEVIATION c1 1257 1892 1846 baseline\n",
+	       "a 30 bpm shift opens DEVIATION under two minutes in, and closes after it ends");
+	hb_alerts_free(a);
+	hb_buf_release(&ev);
+
+	/* a rate away for two hours is the new baseline: the alert closes */
+	a = hb_alerts_new(&cfg);
+	ev = (struct hb_buf){0};
+	for (int t = 0; t < 3 * 3600; t++) {
+		struct in in = { "c1", t, N, (t >= 900 ? 110 : 70) + (t % 3) - 1, NOC };
+
+		feed(a, &in, &ev, NULL);
+	}
+	compact(ev.p, ev.len, got, sizeof got);
+	is_str(got, "open DEVIATION c1 937 982\nclose DEVIATION c1 937 8116 8115 new baseline\n",
+	       "two hours away from the baseline: it is the customer's rate now");
 	hb_alerts_free(a);
 	hb_buf_release(&ev);
 
