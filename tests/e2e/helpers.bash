@@ -18,9 +18,9 @@ hb_dropdb() {
 	fi
 }
 
-# Empty the tables a test loads into (and the loaders' metrics).
+# Empty the tables a test loads into (the loaders' metrics, alerts and alert state too).
 hb_empty_tables() {
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics' >/dev/null
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, heartbeat_alerts, hb_alert_state' >/dev/null
 }
 
 # One value from the database.

@@ -34,7 +34,8 @@ teardown() {
 # Readings produced: a fixed-seed file, so the expected rows are known.
 produce() {
 	hbsim --seed "$1" --start 2026-11-22T00:00:00Z --count "$2" --rate 0 -q >"$BATS_TEST_TMPDIR/readings.ndjson"
-	hbclassify -qq "$BATS_TEST_TMPDIR/readings.ndjson" >"$BATS_TEST_TMPDIR/classified.ndjson"
+	hbclassify -qq --alerts "$BATS_TEST_TMPDIR/alerts.ndjson" "$BATS_TEST_TMPDIR/readings.ndjson" \
+		>"$BATS_TEST_TMPDIR/classified.ndjson"
 }
 
 # A supervised worker pipeline (restarted when a stage dies), in the background.
@@ -64,6 +65,16 @@ expect_exact() {
 	q "COPY (SELECT customer_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), heart_rate
 	         FROM heartbeat_records) TO STDOUT" | sort >"$BATS_TEST_TMPDIR/got.tsv"
 	cmp "$BATS_TEST_TMPDIR/want.tsv" "$BATS_TEST_TMPDIR/got.tsv"
+	# each BRADYCARDIA/TACHYCARDIA episode has exactly one stored open, the
+	# one an uninterrupted run over the same readings gives: a restart
+	# continues from the stored state instead of opening it again
+	jq -r 'select(.state == "open" and (.alert == "BRADYCARDIA" or .alert == "TACHYCARDIA"))
+	       | [.alert, .customer_id, .start] | @tsv' "$BATS_TEST_TMPDIR/alerts.ndjson" | sort >"$BATS_TEST_TMPDIR/want.alerts"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/want.alerts")" -gt 100 ]
+	q "COPY (SELECT alert, customer_id, to_char(start_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')
+	         FROM heartbeat_alerts WHERE alert IN ('BRADYCARDIA', 'TACHYCARDIA')) TO STDOUT" |
+		sort >"$BATS_TEST_TMPDIR/got.alerts"
+	diff "$BATS_TEST_TMPDIR/want.alerts" "$BATS_TEST_TMPDIR/got.alerts"
 }
 
 kill_stage_test() {
