@@ -246,3 +246,32 @@ SILENCE C2 10:00:02.000 open 203 3"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"permission denied"* ]]
 }
+
+@test "hb-watch: the open alerts by type in its line; --alerts lists them; --raw counts them" {
+	apply "[$(open_ev C1 $T0),$(open_ev C2 $T0 SILENCE),$(open_ev C3 2026-11-23T10:00:05.000Z),$(open_ev C4 $T0 BRADYCARDIA),$(close_ev C4 $T0 2026-11-23T10:00:09.000Z BRADYCARDIA)]"
+	run env PGUSER="$READER" "$HB_REPO/scripts/hb-watch" --alerts
+	[ "$status" -eq 0 ]
+	assert_eq "$(awk '{ print $1, $2, $3, $5 }' <<<"$output")" "TYPE CUSTOMER SINCE PEAK
+TACHYCARDIA C1 2026-11-23T10:00:00.000Z 203
+SILENCE C2 2026-11-23T10:00:00.000Z 203
+TACHYCARDIA C3 2026-11-23T10:00:05.000Z 203"
+	[[ "$(sed -n 2p <<<"$output")" =~ \ [0-9]+d[0-9]{2}h[0-9]{2}m\  ]]
+	run env PGUSER="$READER" "$HB_REPO/scripts/hb-watch" --interval 0.1 --count 1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"  lag 0  alerts open 3 (TACHYCARDIA 2, SILENCE 1)" ]]
+	assert_eq "$(PGUSER=$READER "$HB_REPO/scripts/hb-watch" --raw | cut -d ' ' -f 10)" 3
+}
+
+@test "hb-report: the alerts open now and those of the range per day and type" {
+	apply "[$(open_ev C1 $T0),$(close_ev C1 $T0 2026-11-23T10:00:12.500Z),$(open_ev C2 $T0 SILENCE),$(open_ev C3 2026-11-24T09:00:00.000Z)]"
+	PGUSER=$READER "$HB_REPO/scripts/hb-report" --from 2026-11-23T00:00:00Z --to 2026-11-24T00:00:00Z --out "$BATS_TEST_TMPDIR/r"
+	s=$BATS_TEST_TMPDIR/r/summary.txt
+	assert_eq "$(sed -n '/^Alerts open now$/,/^$/p' "$s" | awk 'NR > 2 && NF { print $1, $2, $3, $4, $6 }')" \
+		"SILENCE C2 2026-11-23 10:00:00 203
+TACHYCARDIA C3 2026-11-24 09:00:00 203"
+	assert_eq "$(sed -n '/^Alerts started in this range/,/^$/p' "$s" | awk 'NR > 2 && NF { print $1, $2, $3, $4, $5 }')" \
+		"2026-11-23 SILENCE 1 0 0.0
+2026-11-23 TACHYCARDIA 1 1 12.5"
+	grep -q '<h2>Alerts open now</h2>' "$BATS_TEST_TMPDIR/r/summary.html"
+	grep -q '<td>C2</td>' "$BATS_TEST_TMPDIR/r/summary.html"
+}
