@@ -43,13 +43,22 @@ static const char SETUP[] =
 static const char CHECK_SCHEMA[] =
 	"SELECT to_regclass('heartbeat_records') IS NOT NULL"
 	" AND to_regclass('heartbeat_anomalies') IS NOT NULL"
-	" AND to_regclass('pipeline_metrics') IS NOT NULL,"
+	" AND to_regclass('pipeline_metrics') IS NOT NULL"
+	" AND to_regprocedure('hb_alerts_apply(jsonb)') IS NOT NULL"
+	" AND to_regprocedure('hb_state_apply(jsonb)') IS NOT NULL"
+	" AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('pipeline_metrics')"
+	" AND attname = 'marks_in' AND NOT attisdropped),"
 	" current_setting('server_encoding')";
 
 static const char CHECK_PRIV[] =
 	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
 	" AND has_table_privilege('heartbeat_anomalies', 'INSERT')"
-	" AND has_table_privilege('pipeline_metrics', 'INSERT')";
+	" AND has_table_privilege('pipeline_metrics', 'INSERT')"
+	" AND has_function_privilege('hb_alerts_apply(jsonb)', 'EXECUTE')"
+	" AND has_function_privilege('hb_state_apply(jsonb)', 'EXECUTE')";
+
+static const char APPLY_ALERTS[] = "SELECT hb_alerts_apply($1::jsonb)";
+static const char APPLY_STATES[] = "SELECT hb_state_apply($1::jsonb)";
 
 struct hb_loader *hb_loader_new(const struct hb_load_opts *o)
 {
@@ -78,6 +87,8 @@ void hb_loader_free(struct hb_loader *l)
 	free(l->rec.r);
 	free(l->anom.r);
 	free(l->acks);
+	hb_buf_release(&l->alerts);
+	hb_buf_release(&l->states);
 	hb_buf_release(&l->arena);
 	hb_buf_release(&l->copy);
 	hb_buf_release(&l->tmp);
@@ -105,12 +116,12 @@ const struct hb_load_stats *hb_loader_stats(const struct hb_loader *l)
 
 size_t hb_loader_rows(const struct hb_loader *l)
 {
-	return l->rec.n + l->anom.n;
+	return l->rec.n + l->anom.n + l->nalerts + l->nstates;
 }
 
 size_t hb_loader_bytes(const struct hb_loader *l)
 {
-	return l->arena.len;
+	return l->arena.len + l->alerts.len + l->states.len;
 }
 
 void hb_loader_disconnect(struct hb_loader *l)
@@ -322,6 +333,48 @@ static enum hb_pgerr load_table(struct hb_loader *l, const struct table *t, enum
 	return rc;
 }
 
+/*
+ * One SELECT fn($1::jsonb) with the array in b (its closing bracket added
+ * for the call only, so a retry sends the same).  *applied gets the
+ * function's result.
+ */
+static enum hb_pgerr apply_json(struct hb_loader *l, const char *sql, struct hb_buf *b,
+				uint64_t *applied, char *err, size_t errsz)
+{
+	const char *param;
+	enum hb_pgerr e;
+	PGresult *res;
+
+	hb_buf_putc(b, ']');
+	hb_buf_putc(b, '\0');
+	if (hb_buf_oom(b)) {
+		snprintf(err, errsz, "out of memory collecting alert events or states");
+		return HB_PGE_FATAL;
+	}
+	param = b->p;
+	res = PQexecParams(l->conn, sql, 1, NULL, &param, NULL, NULL, 0);
+	b->len -= 2;
+	e = hb_pg_classify(l->conn, res);
+	if (e != HB_PGE_OK)
+		hb_pg_msg(l->conn, res, err, errsz);
+	else if (applied && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		*applied += (uint64_t)atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return e;
+}
+
+/* The batch's alert events, then its states (see hb_load.h). */
+static enum hb_pgerr apply_ctl(struct hb_loader *l, char *err, size_t errsz)
+{
+	enum hb_pgerr e = HB_PGE_OK;
+
+	if (l->nalerts)
+		e = apply_json(l, APPLY_ALERTS, &l->alerts, &l->pend.alerts_applied, err, errsz);
+	if (e == HB_PGE_OK && l->nstates)
+		e = apply_json(l, APPLY_STATES, &l->states, NULL, err, errsz);
+	return e;
+}
+
 static enum hb_load_rc fail(struct hb_loader *l, enum hb_pgerr e)
 {
 	if (e == HB_PGE_RETRY) {
@@ -357,16 +410,16 @@ static enum hb_load_rc connect_db(struct hb_loader *l, char *err, size_t errsz)
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 		snprintf(err, errsz, "tables heartbeat_records, heartbeat_anomalies and pipeline_metrics "
-			 "not found in database \"%s\": apply sql/ first (scripts/hb-pg apply)",
-			 PQdb(l->conn));
+			 "or functions hb_alerts_apply and hb_state_apply not found (or older) in "
+			 "database \"%s\": apply sql/ first (scripts/hb-pg apply)", PQdb(l->conn));
 		PQclear(res);
 		return HB_LOAD_CONFIG;
 	}
 	PQclear(res);
 	res = PQexec(l->conn, CHECK_PRIV);
 	if (hb_pg_classify(l->conn, res) == HB_PGE_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		snprintf(err, errsz, "role \"%s\" may not INSERT into the hbmon tables "
-			 "(GRANT hbmon_loader TO %s)", PQuser(l->conn), PQuser(l->conn));
+		snprintf(err, errsz, "role \"%s\" may not INSERT into the hbmon tables or store "
+			 "alerts (GRANT hbmon_loader TO %s)", PQuser(l->conn), PQuser(l->conn));
 		PQclear(res);
 		return HB_LOAD_CONFIG;
 	}
@@ -386,6 +439,7 @@ static void project(const struct hb_loader *l, struct hb_load_stats *s)
 	s->stored += l->pend.stored;
 	s->duplicates += l->pend.duplicates;
 	s->rejected += l->pend.rejected;
+	s->alerts_applied += l->pend.alerts_applied;
 	for (int i = 0; i < HB_STATUS_COUNT; i++) {
 		s->status[i] -= l->pend.moved[i];
 		s->status[HB_INVALID] += l->pend.moved[i];
@@ -408,10 +462,11 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 	hb_buf_printf(b,
 		"INSERT INTO pipeline_metrics (source, instance, kind, rows_in, rows_stored, "
 		"duplicates_skipped, rejected, normal, bradycardia, tachycardia, invalid, batches, retries, "
-		"lag_ms, latency_p50_ms, latency_p99_ms, consumer_lag, extra) VALUES ('hbpgload', "
+		"lag_ms, latency_p50_ms, latency_p99_ms, consumer_lag, alerts_in, states_in, marks_in, "
+		"extra) VALUES ('hbpgload', "
 		"'%s', '%s', %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %lld, %.3f, %.3f, "
-		"nullif(%lld, -1), "
-		"'{\"unclassified\": %llu}')",
+		"nullif(%lld, -1), %llu, %llu, %llu, "
+		"'{\"unclassified\": %llu, \"alerts_applied\": %llu}')",
 		inst, kind, (unsigned long long)s->rows_in, (unsigned long long)s->stored,
 		(unsigned long long)s->duplicates, (unsigned long long)s->rejected,
 		(unsigned long long)s->status[HB_NORMAL],
@@ -421,7 +476,9 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 		(unsigned long long)s->batches, (unsigned long long)s->retries, (long long)s->lag_ms,
 		(double)hb_hist_quantile(&l->window, 0.5) / 1000.0,
 		(double)hb_hist_quantile(&l->window, 0.99) / 1000.0,
-		(long long)s->consumer_lag, (unsigned long long)s->unclassified);
+		(long long)s->consumer_lag, (unsigned long long)s->alerts, (unsigned long long)s->states,
+		(unsigned long long)s->marks, (unsigned long long)s->unclassified,
+		(unsigned long long)s->alerts_applied);
 }
 
 /* Highest offset per partition among the batch's rows. */
@@ -481,9 +538,10 @@ static void committed(struct hb_loader *l)
 	}
 	if (newest != INT64_MIN)
 		l->st.lag_ms = (now - newest) / 1000;
-	if (hb_loader_rows(l))
+	if (l->rec.n + l->anom.n)
 		l->st.consumer_lag = lag;
 	l->st.stored += l->pend.stored;
+	l->st.alerts_applied += l->pend.alerts_applied;
 	l->st.duplicates += l->pend.duplicates;
 	l->st.rejected += l->pend.rejected;
 	for (int i = 0; i < HB_STATUS_COUNT; i++) {
@@ -495,6 +553,9 @@ static void committed(struct hb_loader *l)
 	if (l->nacks && l->on_commit)
 		l->on_commit(l->commit_arg, l->acks, l->nacks);
 	l->rec.n = l->anom.n = 0;
+	l->nalerts = l->nstates = 0;
+	hb_buf_reset(&l->alerts);
+	hb_buf_reset(&l->states);
 	hb_buf_reset(&l->arena);
 	if (l->arena.cap > (64u << 20))
 		hb_buf_release(&l->arena);	/* a huge batch should not pin its memory */
@@ -574,6 +635,8 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 			e = load_table(l, &rec, m, split, err, errsz);
 		if (e == HB_PGE_OK)
 			e = load_table(l, &anom, m, split, err, errsz);
+		if (e == HB_PGE_OK)
+			e = apply_ctl(l, err, errsz);
 		if (e == HB_PGE_OK && metrics) {
 			hb_buf_reset(&l->tmp);
 			snapshot_sql(l, metrics, &l->tmp);

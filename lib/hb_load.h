@@ -13,6 +13,12 @@
  *            refused rows, which go to heartbeat_anomalies as INVALID with
  *            the database's message as the reason.
  *
+ * Alert events and detection states (_hb_alert / _hb_state lines, see
+ * hb_ctl.h) are collected in arrival order and applied in the same
+ * transaction, after the readings: one SELECT hb_alerts_apply($1) and one
+ * SELECT hb_state_apply($1) with a JSON array each.  _hb_mark lines are
+ * counted and dropped.
+ *
  * One COPY per table per batch: there is no bind-parameter ceiling.  A lost
  * connection, a server shutting down, a deadlock: the transaction is gone,
  * the batch is kept, and the caller retries (HB_LOAD_RETRY) — storing the
@@ -36,7 +42,11 @@ enum hb_load_rc {
 };
 
 struct hb_load_stats {
-	uint64_t rows_in;          /* lines added */
+	uint64_t rows_in;          /* lines added as rows (not the control lines below) */
+	uint64_t alerts;           /* _hb_alert lines taken */
+	uint64_t states;           /* _hb_state lines taken */
+	uint64_t marks;            /* _hb_mark lines ignored */
+	uint64_t alerts_applied;   /* alert events that changed a row (new, or a close) */
 	uint64_t stored;           /* rows new in the database */
 	uint64_t duplicates;       /* rows already there */
 	uint64_t rejected;         /* rows the database refused, stored as INVALID */
@@ -62,17 +72,22 @@ struct hb_loader;
 struct hb_loader *hb_loader_new(const struct hb_load_opts *o);
 void hb_loader_free(struct hb_loader *l);
 
+/* hb_loader_add()'s return for a control line taken (not a row). */
+#define HB_LOAD_CTL HB_STATUS_COUNT
+
 /*
  * Add one input line (no newline; true_len > n if the reader cut it).
  * Returns its status as it will be stored: a line that is not a sound
  * classified reading (not JSON, no "status", a status its fields do not
- * support, cut) is stored as INVALID, and then *why (if why is not NULL)
- * says what is wrong with it; for every other line *why is NULL.
+ * support, cut), nor a sound _hb_alert/_hb_state line, is stored as
+ * INVALID, and then *why (if why is not NULL) says what is wrong with it;
+ * for every other line *why is NULL.  A sound _hb_alert/_hb_state line is
+ * kept for the batch and an _hb_mark line counted; both return HB_LOAD_CTL.
  */
 enum hb_status hb_loader_add(struct hb_loader *l, const char *line, size_t n,
 			     uint64_t true_len, uint64_t lineno, const char **why);
 
-/* Rows waiting, and the text bytes they hold. */
+/* Rows, alert events and states waiting, and the text bytes they hold. */
 size_t hb_loader_rows(const struct hb_loader *l);
 size_t hb_loader_bytes(const struct hb_loader *l);
 

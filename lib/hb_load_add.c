@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hb_ctl.h"
 #include "hb_event.h"
 #include "hb_json.h"
 #include "hb_load_int.h"
@@ -125,14 +126,73 @@ static void fill_invalid(struct hb_loader *l, struct row *r, const struct hb_eve
 	r->raw_length = ev->raw_length >= 0 ? ev->raw_length : (int64_t)en;
 }
 
+/*
+ * An _hb_alert/_hb_state line: its inner object onto the batch's array.
+ * Returns 0, or -1 with why set (the line is then stored as INVALID).
+ */
+static int add_ctl(struct hb_loader *l, enum hb_ctl k, const char *line, size_t n,
+		   char *why, size_t whysz)
+{
+	struct hb_buf *b = k == HB_CTL_ALERT ? &l->alerts : &l->states;
+	size_t off, len;
+
+	if (hb_ctl_check(k, line, n, &off, &len, why, whysz) < 0)
+		return -1;
+	hb_buf_putc(b, b->len ? ',' : '[');
+	hb_buf_put(b, line + off, len);
+	if (k == HB_CTL_ALERT) {
+		l->nalerts++;
+		l->st.alerts++;
+	} else {
+		l->nstates++;
+		l->st.states++;
+	}
+	return 0;
+}
+
+/* A control line that is not sound: an INVALID row with the line and why. */
+static struct row *add_bad_ctl(struct hb_loader *l, const char *line, size_t n, const char *why)
+{
+	struct row *r = hb_load_push(&l->anom);
+
+	if (!r)
+		return NULL;
+	r->status = HB_INVALID;
+	keep_raw(l, r, line, n, line, n);
+	hb_load_keep_reason(l, r, why, strlen(why));
+	r->raw_length = (int64_t)n;
+	l->st.malformed++;
+	return r;
+}
+
 enum hb_status hb_loader_add(struct hb_loader *l, const char *line, size_t n,
 			     uint64_t true_len, uint64_t lineno, const char **why_out)
 {
 	static char why[HB_WHY_MAX + 80];
+	enum hb_ctl k = hb_ctl_kind(line, n);
 	struct hb_event ev;
 	struct row *r;
 	int ok;
 
+	if (why_out)
+		*why_out = NULL;
+	if (k == HB_CTL_MARK) {
+		l->st.marks++;
+		return HB_LOAD_CTL;
+	}
+	if (k != HB_CTL_NONE && true_len == n) {
+		if (add_ctl(l, k, line, n, why, sizeof why) == 0)
+			return HB_LOAD_CTL;
+		l->st.rows_in++;
+		r = add_bad_ctl(l, line, n, why);
+		if (!r)
+			return HB_INVALID;
+		r->lineno = lineno;
+		l->st.status[HB_INVALID]++;
+		if (why_out)
+			*why_out = why;
+		return HB_INVALID;
+	}
 	l->st.rows_in++;
 	if (true_len > n) {
 		r = hb_load_push(&l->anom);

@@ -39,6 +39,7 @@ enum mode { FAST, STAGE };
 /* Counts of the flush in progress, applied only when it commits. */
 struct pending {
 	uint64_t stored, duplicates, rejected;
+	uint64_t alerts_applied;
 	uint64_t moved[HB_STATUS_COUNT];  /* refused rows, by their first status */
 	int fast_all;           /* every row was new */
 };
@@ -48,6 +49,8 @@ struct hb_loader {
 	PGconn *conn;
 	struct hb_parser *parser;
 	struct rows rec, anom;
+	struct hb_buf alerts, states;  /* "[" and the inner objects, comma-separated */
+	size_t nalerts, nstates;
 	struct hb_buf arena, copy, tmp;
 	enum mode mode;
 	struct pending pend;

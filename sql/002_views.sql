@@ -89,3 +89,25 @@ SELECT st.normal + st.bradycardia + st.tachycardia + st.invalid AS readings_stor
        (SELECT lag_ms FROM pipeline_metrics ORDER BY id DESC LIMIT 1)          AS last_lag_ms,
        (SELECT latency_p99_ms FROM pipeline_metrics ORDER BY id DESC LIMIT 1)  AS last_latency_p99_ms
 FROM st, rec, anom, cust, met;
+
+-- The alerts open now, oldest first, with how long they have been open (from
+-- their first reading, by the wall clock: for a replay of old readings, ages
+-- are long).  peak_bpm and readings as the open event gave them.
+CREATE OR REPLACE VIEW vw_open_alerts AS
+SELECT id, alert, customer_id, start_ts, opened_at, now() - start_ts AS age,
+       peak_bpm, readings, reason, stored_at
+FROM heartbeat_alerts
+WHERE end_ts IS NULL
+ORDER BY start_ts, id;
+
+-- Per UTC day (of the alert's start), customer and type: alerts opened, those
+-- of them closed, and their total length in seconds (closed ones only).
+CREATE OR REPLACE VIEW vw_alerts_daily AS
+SELECT (start_ts AT TIME ZONE 'UTC')::date                               AS day,
+       customer_id,
+       alert,
+       count(*)                                                          AS opened,
+       count(end_ts)                                                     AS closed,
+       round(coalesce(sum(extract(epoch FROM end_ts - start_ts)), 0), 3) AS total_seconds
+FROM heartbeat_alerts
+GROUP BY 1, 2, 3;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hb_ctl.h"
 #include "hb_io.h"
 #include "hb_load.h"
 #include "hb_log.h"
@@ -62,6 +63,13 @@ static void usage(int status)
 "once; a row the database refuses goes to the audit trail on its own; a lost\n"
 "connection is retried with exponential backoff, losing nothing.  Lines that\n"
 "are not classified readings are stored as INVALID too: nothing is dropped.\n"
+"\n"
+"Lines from hbclassify --store starting exactly with {\"_hb_alert\": (an alert\n"
+"event) or {\"_hb_state\": (a customer's detection state) are stored in the\n"
+"transaction of the readings before them, in heartbeat_alerts (through\n"
+"hb_alerts_apply: a replayed event changes nothing) and hb_alert_state; one\n"
+"that is not sound is stored as INVALID with the reason.  Lines starting with\n"
+"{\"_hb_mark\": (hbkafka-sub --marks) are counted and ignored.\n"
 "\n"
 "  -d, --dbname CONNINFO    libpq connection string or URI (default: the PG*\n"
 "                           variables and ~/.pgpass; never put a password here)\n"
@@ -232,6 +240,10 @@ static void prom_tick(struct run *r, int force)
 	C("duplicates_total", "Rows that were already stored (replays, redeliveries).", s->duplicates);
 	C("rejected_total", "Rows the database refused for their data, stored as INVALID instead.", s->rejected);
 	C("malformed_total", "Lines that were not classified readings, stored as INVALID.", s->malformed);
+	C("alert_events_total", "_hb_alert lines read (alert events).", s->alerts);
+	C("alert_events_applied_total", "Alert events that changed a row (committed).", s->alerts_applied);
+	C("states_total", "_hb_state lines read (detection states).", s->states);
+	C("marks_total", "_hb_mark lines read and ignored.", s->marks);
 	hb_prom_family(p, "hbmon_pgload_lines_by_status_total", "counter", "Lines read, by status.");
 	for (int i = 0; i < HB_STATUS_COUNT; i++) {
 		char lab[40];
@@ -316,14 +328,24 @@ static int store(struct run *r, const char *metrics)
 	}
 }
 
+/* The batch is to be stored: its time is up, or it is full (or force). */
+static int batch_due(struct run *r, int force)
+{
+	return hb_loader_rows(r->ld) &&
+	       (force || hb_time_mono_us() >= r->deadline ||
+		hb_loader_rows(r->ld) >= (size_t)r->o->batch_rows ||
+		hb_loader_bytes(r->ld) >= (32u << 20));
+}
+
 /* Flush the batch if it is due, with a metrics snapshot if that is due. */
 static int tick(struct run *r, int force, const char *final)
 {
 	int64_t now = hb_time_mono_us();
 	const struct hb_load_stats *s = hb_loader_stats(r->ld);
-	int rows_due = hb_loader_rows(r->ld) && (force || now >= r->deadline);
+	int rows_due = batch_due(r, force);
+	uint64_t lines = s->rows_in + s->alerts + s->states + s->marks;
 	int metrics_due = now >= r->next_metrics &&
-			  (s->rows_in != r->rows_at_snapshot || now - r->last_metrics >= 60000000);
+			  (lines != r->rows_at_snapshot || now - r->last_metrics >= 60000000);
 	int rc;
 
 	prom_tick(r, 0);
@@ -336,7 +358,7 @@ static int tick(struct run *r, int force, const char *final)
 	if (rc < 0 && (metrics_due || final)) {
 		r->next_metrics = now + r->o->metrics_ms * 1000;
 		r->last_metrics = now;
-		r->rows_at_snapshot = s->rows_in;
+		r->rows_at_snapshot = s->rows_in + s->alerts + s->states + s->marks;
 	}
 	return rc;
 }
@@ -361,10 +383,52 @@ static int add_line(struct run *r, const struct hb_line *ln)
 			       (unsigned long long)ln->no, hb_log_quote(q, sizeof q, why, strlen(why)),
 			       r->malformed_logged == 10 ? " (no more of these; see the summary)" : "");
 	}
-	if (hb_loader_rows(r->ld) >= (size_t)r->o->batch_rows ||
-	    hb_loader_bytes(r->ld) >= (32u << 20))
-		return tick(r, 1, NULL);
+	return -1;	/* a full batch is stored by the loop, at a reading's boundary */
+}
+
+/* What hb_reader_next() gave: a line added, or an exit status (-1: go on). */
+static int take(struct run *r, enum hb_rd k, const struct hb_line *ln)
+{
+	int rc;
+
+	if (k == HB_RD_ERROR) {
+		hb_log(HB_LOG_ERROR, "read error: %s", strerror(errno));
+		return HB_EXIT_FAIL;
+	}
+	if (k != HB_RD_LINE)
+		return -1;
+	if (hb_line_torn(ln)) {
+		hb_log(HB_LOG_WARNING, "line %llu: a torn last line from a stage that died "
+		       "(Kafka delivers its message again): not stored", (unsigned long long)ln->no);
+		return -1;
+	}
+	if ((rc = add_line(r, ln)) >= 0)
+		return rc;
+	if ((ln->no & 0xFFFF) == 0)
+		hb_progress_tick(&r->prog, ln->no);
 	return -1;
+}
+
+/*
+ * A due batch whose next line is already here: an _hb_alert or _hb_state
+ * line belongs to the reading before it and joins its batch (the reading's
+ * offset is acknowledged with the commit: an alert committed later could be
+ * lost with a crash in between); anything else comes after the flush.
+ */
+static int flush_at_boundary(struct run *r)
+{
+	struct hb_line ln;
+	enum hb_rd k = hb_reader_next(r->in, 0, &ln);
+	enum hb_ctl c = k == HB_RD_LINE ? hb_ctl_kind(ln.p, ln.len) : HB_CTL_NONE;
+	int rc;
+
+	if (c == HB_CTL_ALERT || c == HB_CTL_STATE)
+		return take(r, k, &ln);
+	if ((rc = tick(r, 1, NULL)) >= 0)
+		return rc;
+	if (k == HB_RD_EOF)
+		return HB_EXIT_OK;	/* nothing more: the caller's final flush */
+	return take(r, k, &ln);
 }
 
 static int run_loop(struct run *r)
@@ -376,6 +440,14 @@ static int run_loop(struct run *r)
 		int64_t now, wait;
 		enum hb_rd k;
 
+		if (batch_due(r, 0) && hb_reader_ready(r->in)) {
+			rc = flush_at_boundary(r);
+			if (rc == HB_EXIT_OK)
+				return -1;
+			if (rc >= 0)
+				return rc;
+			continue;
+		}
 		if ((rc = tick(r, 0, NULL)) >= 0)
 			return rc;
 		if (hb_stop)
@@ -385,19 +457,8 @@ static int run_loop(struct run *r)
 		k = hb_reader_next(r->in, wait < 0 ? 0 : (int)((wait + 999) / 1000), &ln);
 		if (k == HB_RD_EOF)
 			return -1;
-		if (k == HB_RD_ERROR) {
-			hb_log(HB_LOG_ERROR, "read error: %s", strerror(errno));
-			return HB_EXIT_FAIL;
-		}
-		if (k == HB_RD_LINE && hb_line_torn(&ln)) {
-			hb_log(HB_LOG_WARNING, "line %llu: a torn last line from a stage that died "
-			       "(Kafka delivers its message again): not stored", (unsigned long long)ln.no);
-			continue;
-		}
-		if (k == HB_RD_LINE && (rc = add_line(r, &ln)) >= 0)
+		if ((rc = take(r, k, &ln)) >= 0)
 			return rc;
-		if (k == HB_RD_LINE && (ln.no & 0xFFFF) == 0)
-			hb_progress_tick(&r->prog, ln.no);
 	}
 }
 
@@ -409,14 +470,17 @@ static void summary(struct run *r, int rc)
 	if (!hb_log_enabled(HB_LOG_INFO))
 		return;
 	hb_log(HB_LOG_INFO, "%s rows_in=%llu stored=%llu duplicates=%llu rejected=%llu normal=%llu "
-	       "bradycardia=%llu tachycardia=%llu invalid=%llu malformed=%llu batches=%llu "
+	       "bradycardia=%llu tachycardia=%llu invalid=%llu malformed=%llu alerts=%llu "
+	       "alerts_applied=%llu states=%llu marks=%llu batches=%llu "
 	       "retries=%llu seconds=%.3f rows_per_s=%.0f latency_p50_ms=%.1f latency_p99_ms=%.1f",
 	       rc > 0 ? "failed" : hb_stop ? "stopped" : "done",
 	       (unsigned long long)s->rows_in, (unsigned long long)s->stored,
 	       (unsigned long long)s->duplicates, (unsigned long long)s->rejected,
 	       (unsigned long long)s->status[HB_NORMAL], (unsigned long long)s->status[HB_BRADYCARDIA],
 	       (unsigned long long)s->status[HB_TACHYCARDIA], (unsigned long long)s->status[HB_INVALID],
-	       (unsigned long long)s->malformed, (unsigned long long)s->batches,
+	       (unsigned long long)s->malformed, (unsigned long long)s->alerts,
+	       (unsigned long long)s->alerts_applied, (unsigned long long)s->states,
+	       (unsigned long long)s->marks, (unsigned long long)s->batches,
 	       (unsigned long long)s->retries, secs, secs > 0 ? (double)s->rows_in / secs : 0.0,
 	       (double)hb_hist_quantile(&s->latency_us, 0.5) / 1000.0,
 	       (double)hb_hist_quantile(&s->latency_us, 0.99) / 1000.0);

@@ -114,7 +114,7 @@ PY
 	printf '%s\n' '{"alert":"TACHYCARDIA","customer_id":"c1","start":"2026-11-23T00:00:00Z","end":"2026-11-23T00:00:10Z","duration_s":10,"peak_bpm":200,"peak_at":"2026-11-23T00:00:05Z","readings":3,"ended_by":"NORMAL"}' >"$BATS_TEST_TMPDIR/one"
 	run hb-notify --webhook "http://127.0.0.1:9/nothing" "$BATS_TEST_TMPDIR/one"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"webhook failed for: TACHYCARDIA for c1"* ]]
+	[[ "$output" == *"webhook failed for: CLOSED TACHYCARDIA for c1"* ]]
 	run hb-notify < <(printf 'garbage\n{}\n')
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"not JSON, skipped: garbage"* ]]
@@ -126,4 +126,30 @@ PY
 	[ "$status" -eq 2 ]
 	run hbclassify --alert-gap 0 </dev/null
 	[ "$status" -eq 2 ]
+}
+
+@test "hb-notify: open and close events, --min-seconds for closes only, --opens-only, old lines" {
+	cat >"$BATS_TEST_TMPDIR/ev" <<'EOF'
+{"alert":"TACHYCARDIA","state":"open","customer_id":"C","start":"2026-11-23T10:00:00.000Z","at":"2026-11-23T10:00:01.000Z","readings":3,"peak_bpm":203,"peak_at":"2026-11-23T10:00:01.000Z","reason":"3 readings above 180 bpm"}
+{"alert":"SILENCE","state":"open","customer_id":"D","start":"2026-11-23T10:00:00.000Z","at":"2026-11-23T10:00:10.000Z","silent_s":10.000,"reason":"no reading for 10 s"}
+{"alert":"TACHYCARDIA","state":"close","customer_id":"C","start":"2026-11-23T10:00:00.000Z","end":"2026-11-23T10:00:12.500Z","at":"2026-11-23T10:00:13.000Z","duration_s":12.500,"readings":26,"peak_bpm":203,"peak_at":"2026-11-23T10:00:01.000Z","ended_by":"NORMAL"}
+{"alert":"SILENCE","state":"close","customer_id":"D","start":"2026-11-23T10:00:00.000Z","end":"2026-11-23T10:00:42.000Z","at":"2026-11-23T10:00:42.000Z","duration_s":42.000,"ended_by":"reading"}
+{"alert":"BRADYCARDIA","customer_id":"E","start":"2026-11-23T10:00:00.000Z","end":"2026-11-23T10:00:05.000Z","duration_s":5.000,"peak_bpm":31,"peak_at":"2026-11-23T10:00:02.000Z","readings":11,"ended_by":"NORMAL"}
+EOF
+	run hb-notify "$BATS_TEST_TMPDIR/ev"
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "OPEN TACHYCARDIA for C since 2026-11-23T10:00:00.000Z: 203 bpm, 3 readings above 180 bpm
+OPEN SILENCE for D since 2026-11-23T10:00:00.000Z: no reading for 10 s
+CLOSED TACHYCARDIA for C: 2026-11-23T10:00:00.000Z to 2026-11-23T10:00:12.500Z (12.5 s), peak 203 bpm, ended by NORMAL
+CLOSED SILENCE for D: 2026-11-23T10:00:00.000Z to 2026-11-23T10:00:42.000Z (42 s), ended by reading
+CLOSED BRADYCARDIA for E: 2026-11-23T10:00:00.000Z to 2026-11-23T10:00:05.000Z (5 s), peak 31 bpm, ended by NORMAL"
+	# --min-seconds: closes shorter than that are skipped, opens still go out
+	run hb-notify --min-seconds 13 "$BATS_TEST_TMPDIR/ev"
+	[ "$status" -eq 0 ]
+	assert_eq "$(grep -c '^OPEN ' <<<"$output")" 2
+	assert_eq "$(grep '^CLOSED ' <<<"$output" | cut -d' ' -f2-4)" "SILENCE for D:"
+	run hb-notify --opens-only "$BATS_TEST_TMPDIR/ev"
+	[ "$status" -eq 0 ]
+	assert_eq "$(cut -d' ' -f1-2 <<<"$output")" "OPEN TACHYCARDIA
+OPEN SILENCE"
 }

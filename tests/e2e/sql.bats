@@ -36,7 +36,7 @@ teardown_file() {
 	done
 	n=$(psql -X -qAt -d "${PGDATABASE}_plain" -c "SELECT count(*) FROM pg_views WHERE viewname LIKE 'vw\\_%'")
 	dropdb "${PGDATABASE}_plain"
-	assert_eq "$n" 3
+	assert_eq "$n" 5
 }
 
 @test "the loader role loads (INSERT only) and the reader role reads" {
