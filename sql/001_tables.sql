@@ -492,6 +492,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN -2147483648 AND 2147483647
             THEN trunc(v::text::numeric)::integer END;
 
+-- A JSON member as a bigint: NULL unless it is an integer in range.
+CREATE OR REPLACE FUNCTION hb_jbig(v jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN jsonb_typeof(v) = 'number'
+                 AND v::text::numeric BETWEEN -9223372036854775808 AND 9223372036854775807
+            THEN trunc(v::text::numeric)::bigint END;
+
 -- A JSON member as a time: NULL unless it is a string PostgreSQL reads as one.
 CREATE OR REPLACE FUNCTION hb_jts(v jsonb) RETURNS timestamptz
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = public, pg_temp
@@ -586,7 +593,8 @@ END
 $$;
 
 -- Stores detection states (a JSON array of state objects, in order): one
--- row per customer_id, the last one given wins.  Returns the rows written.
+-- row per customer_id, the last one given wins unless the stored one is
+-- newer (its "last" reading later).  Returns the rows written.
 CREATE OR REPLACE FUNCTION hb_state_apply(states jsonb)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
@@ -616,7 +624,12 @@ BEGIN
         kpartition = excluded.kpartition,
         koffset = excluded.koffset,
         state = excluded.state,
-        updated_at = excluded.updated_at;
+        updated_at = excluded.updated_at
+    -- never an older state over a newer one: after a rebalance the pipeline
+    -- that lost the partition may commit its last states after the one that
+    -- took it over has stored newer ones ("last": the newest reading applied)
+    WHERE hb_jbig(excluded.state -> 'last') IS NULL OR hb_jbig(s.state -> 'last') IS NULL
+       OR hb_jbig(excluded.state -> 'last') >= hb_jbig(s.state -> 'last');
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END

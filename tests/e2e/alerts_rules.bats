@@ -96,14 +96,14 @@ readings() {
 	head -n 1200 "$BATS_TEST_TMPDIR/all" >"$BATS_TEST_TMPDIR/first"
 	tail -n +1201 "$BATS_TEST_TMPDIR/all" >"$BATS_TEST_TMPDIR/second"
 	mark='{"_hb_mark":"assigned","topic":"t","partition":0}'
-	{ echo "$mark"; cat "$BATS_TEST_TMPDIR/first"; } | hbclassify -q --store 2>"$BATS_TEST_TMPDIR/err1" | hbpgload -q
+	{ echo "$mark"; cat "$BATS_TEST_TMPDIR/first"; } | hbclassify --store 2>"$BATS_TEST_TMPDIR/err1" | hbpgload -q
 	grep -q 'partition 0: alert state of 0 customer(s) loaded' "$BATS_TEST_TMPDIR/err1"
 	run q "SELECT koffset FROM hb_alert_state WHERE customer_id = 'c7'"
 	assert_eq "$output" 1199
 	# the second run starts 5 minutes before the shift: without the stored
 	# baseline it would still be in its 10-minute warmup when the shift comes
 	{ echo "$mark"; cat "$BATS_TEST_TMPDIR/second"; } |
-		hbclassify -q --store --alerts "$BATS_TEST_TMPDIR/alerts" 2>"$BATS_TEST_TMPDIR/err2" | hbpgload -q
+		hbclassify --store --alerts "$BATS_TEST_TMPDIR/alerts" 2>"$BATS_TEST_TMPDIR/err2" | hbpgload -q
 	grep -q 'partition 0: alert state of 1 customer(s) loaded' "$BATS_TEST_TMPDIR/err2"
 	run jq -r '"\(.alert) \(.state)"' "$BATS_TEST_TMPDIR/alerts"
 	assert_eq "$output" "DEVIATION open"
