@@ -18,6 +18,7 @@
 #include "hb_kafka.h"
 #include "hb_prom.h"
 #include "hb_log.h"
+#include "hb_marks.h"
 #include "hb_opt.h"
 #include "hb_signal.h"
 #include "hb_time.h"
@@ -42,6 +43,7 @@ struct opts {
 	const char *prom_file;
 	long prom_ms;
 	int verbosity;
+	int marks;               /* --marks: assigned/revoked/caught_up lines among the messages */
 };
 
 /* Per partition: where -e ends, and what is written but not yet stored. */
@@ -70,6 +72,8 @@ struct run {
 	struct hb_acks *acks;	/* with -A: what was written, what is acknowledged */
 	int64_t unacked;	/* with -A: written and not acknowledged when we gave up waiting */
 	int draining;		/* with -A: the end has begun (see drain_acked) */
+	int ending;		/* the end has begun (any end): no more marks */
+	struct hb_marks *marks;	/* with --marks */
 	int64_t handed_over;	/* ... and a rebalance took partitions with messages unacknowledged */
 	uint64_t messages, bytes, errors;
 	int64_t t0, last_ok, last_probe;
@@ -126,9 +130,18 @@ static void usage(int status)
 "                        node_exporter's textfile collector\n"
 "      --max-buffer BYTES  unwritten output before we stop taking messages\n"
 "                        (default 8388608; see below)\n"
+"      --marks           write control lines among the messages, for\n"
+"                        hbclassify: {\"_hb_mark\":\"assigned\"|\"revoked\",\"topic\":T,\n"
+"                        \"partition\":P} when a partition is assigned or taken\n"
+"                        away, and {\"_hb_mark\":\"caught_up\",...,\"at\":TIME} when\n"
+"                        one is at its end, then every second while it stays\n"
+"                        there; marks are not messages (not counted, not\n"
+"                        committed, not acknowledged)\n"
 "  -q, --quiet / -v, --verbose   less / more on stderr\n"
 "  -h, --help / -V, --version\n"
-"\n"
+"\n");
+	/* in two strings: C99 promises only 4095 characters for one */
+	fprintf(f,
 "A value that is not one line of text (it holds a newline, CR or NUL) is\n"
 "written as {\"_kafka\":{...,\"b64\":\"...\"}} with its exact bytes, so one\n"
 "message is always one line.  A slow reader is waited for: above --max-buffer\n"
@@ -165,7 +178,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS, OPT_ACKTIMEOUT };
+	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS, OPT_ACKTIMEOUT, OPT_MARKS };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -181,6 +194,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"max-buffer", required_argument, NULL, OPT_MAXBUF},
 		{"prom-file", required_argument, NULL, OPT_PROM},
 		{"prom-ms", required_argument, NULL, OPT_PROMMS},
+		{"marks", no_argument, NULL, OPT_MARKS},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -206,6 +220,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'A': o->ack_from = optarg; break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
 		case OPT_PROM: o->prom_file = optarg; break;
+		case OPT_MARKS: o->marks = 1; break;
 		case OPT_ACKTIMEOUT:
 			bad = hb_opt_long("--ack-timeout", optarg, 1, 86400, &o->ack_timeout, err, sizeof err);
 			break;
@@ -240,11 +255,40 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		die_usage("--ack-from goes with --coords, not --envelope");
 	if (o->ack_from)
 		o->mode = COORDS;
+	if (o->marks) {		/* caught_up comes from the partition EOF: last, so it wins */
+		if (o->nsets == MAX_SETS)
+			die_usage("too many -b/-X/-F options");
+		o->sets[o->nsets++] = (struct hb_kset){ 'X', "enable.partition.eof=true" };
+	}
 }
 
 static struct part *part(struct run *r, int32_t p)
 {
 	return p >= 0 && p < MAX_PARTS ? &r->p[p] : NULL;
+}
+
+/* The marks tracker while marks are written: with --marks, until the end
+ * begins (a drain, -e, -c, a signal) or stdout fails; else NULL (no marks). */
+static struct hb_marks *marks(const struct run *r)
+{
+	return r->ending || r->draining || r->out_err ? NULL : r->marks;
+}
+
+/* For hb_marks_tick: a partition's end as the client last saw it, -1 unknown. */
+static int64_t high_water(void *arg, int32_t p)
+{
+	struct run *r = arg;
+	int64_t lo, hi;
+
+	return rd_kafka_get_watermark_offsets(r->rk, r->o->topic, p, &lo, &hi) ? -1 : hi;
+}
+
+/* Every second, caught_up again for the partitions that stay at their end
+ * (not while the reader is stuck: the output would grow without bound). */
+static void marks_tick(struct run *r)
+{
+	if (r->marks && r->out.len <= OUT_HIGH && !r->paused)
+		hb_marks_tick(marks(r), &r->out, hb_time_mono_us(), hb_time_now_us(), high_water, r);
 }
 
 /* Store offset+1 of the highest message done in partition p (committed soon after). */
@@ -517,6 +561,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				p->assigned = 1;
 				p->done = 0;
 			}
+			hb_marks_assigned(marks(r), &r->out, parts->elems[i].partition);
 			if (r->acks)	/* from where it starts now, nothing is awaited yet */
 				hb_acks_forget(r->acks, parts->elems[i].partition);
 		}
@@ -542,6 +587,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 		if (p)
 			p->assigned = 0;
+		hb_marks_revoked(marks(r), &r->out, parts->elems[i].partition);
 		/* its next owner reads again what was not acknowledged; during the
 		 * drain that is a message we cannot vouch for: count it */
 		if (r->acks && r->draining)
@@ -710,6 +756,7 @@ static int handle(struct run *r, rd_kafka_message_t *m)
 
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		mark_done(r, m->partition, m->offset);
+		hb_marks_eof(marks(r), &r->out, m->partition, m->offset, hb_time_mono_us(), hb_time_now_us());
 		r->last_ok = hb_time_mono_us();
 		return -1;
 	}
@@ -729,6 +776,11 @@ static int handle(struct run *r, rd_kafka_message_t *m)
 		return -1;
 	}
 	r->last_ok = hb_time_mono_us();
+	/* fetched before its partition was revoked in this batch: after the
+	 * revoked mark it must not be written (its new owner reads it) */
+	if (!hb_marks_held(marks(r), m->partition))
+		return -1;
+	hb_marks_message(marks(r), m->partition);
 	write_message(r, m);
 	r->messages++;
 	r->bytes += m->len;
@@ -813,6 +865,7 @@ static int run_loop(struct run *r)
 		}
 		if (r->ack_fd >= 0)
 			read_acks(r);
+		marks_tick(r);
 		/* nothing new: wait for the reader (up to 100 ms) rather than spin */
 		if (r->out.len && drain_out(r, got_any ? 0 : 100) < 0) {
 			if (r->out_err == EPIPE)
@@ -1047,6 +1100,7 @@ static int finish(struct run *r, int rc)
 	int64_t end = hb_time_mono_us() + 10000000;
 	rd_kafka_error_t *e;
 
+	r->ending = 1;
 	if (r->acks && rc == HB_EXIT_OK) {
 		rc = drain_acked(r);
 	} else {
@@ -1122,6 +1176,10 @@ int main(int argc, char **argv)
 		if (r.stdout_flags >= 0)
 			fcntl(1, F_SETFL, r.stdout_flags | O_NONBLOCK);
 	}
+	if (o.marks && !(r.marks = hb_marks_new(o.topic))) {
+		hb_log(HB_LOG_ERROR, "out of memory");
+		return HB_EXIT_FAIL;
+	}
 	r.rk = make_consumer(&r);
 	r.t0 = hb_time_mono_us();
 	r.wall_t0 = hb_time_now_us();
@@ -1161,5 +1219,6 @@ int main(int argc, char **argv)
 	if (r.ack_fd >= 0)
 		close(r.ack_fd);
 	hb_acks_free(r.acks);
+	hb_marks_free(r.marks);
 	return rc;
 }
