@@ -101,7 +101,7 @@ all_fresh() {
 	start_worker 1
 	start_worker 2
 	start_producer 9
-	wait_for 60 grep -q 'assigned' "$RUN/worker.2.log"
+	wait_for 60 grep -qs 'assigned' "$RUN/worker.2.log"
 	wait_for 60 all_fresh 2 9
 	sleep 2
 	# worker 2 and its whole pipeline die: its partitions go unread until the

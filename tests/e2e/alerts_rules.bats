@@ -108,7 +108,7 @@ readings() {
 	run jq -r '"\(.alert) \(.state)"' "$BATS_TEST_TMPDIR/alerts"
 	assert_eq "$output" "DEVIATION open"
 	run q "SELECT alert || ' ' || customer_id || ' ' || (end_ts IS NULL) FROM heartbeat_alerts"
-	assert_eq "$output" "DEVIATION c7 t"
+	assert_eq "$output" "DEVIATION c7 true"
 	# without the state, the same second half opens nothing
 	{ cat "$BATS_TEST_TMPDIR/second"; } | hbclassify -qq --alerts "$BATS_TEST_TMPDIR/fresh" >/dev/null
 	[ ! -s "$BATS_TEST_TMPDIR/fresh" ]
