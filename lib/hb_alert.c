@@ -433,8 +433,8 @@ static void state_write(struct hb_alerts *a, struct cust *c, struct hb_buf *b)
 	}
 	hb_buf_printf(b, ",\"v\":1,\"last\":%lld,\"run\":[%d,%lld,%lld,%lld,%lld]"
 		      ",\"ep\":[%d,%lld,%lld,%lld,%lld,%lld,%lld],\"silent\":[%d,%lld]"
-		      ",\"base\":[%.6f,%lld,%lld,%lld,%lld],\"fast\":[%.6f,%lld]"
-		      ",\"dev\":[%d,%d,%lld,%lld,%.6f,%lld,%lld,%lld]}\n",
+		      ",\"base\":[%.17g,%lld,%lld,%lld,%lld],\"fast\":[%.17g,%lld]"
+		      ",\"dev\":[%d,%d,%lld,%lld,%.17g,%lld,%lld,%lld]}\n",
 		      (long long)c->last, (int)c->run_type, (long long)c->run_n,
 		      (long long)c->run_start, (long long)c->run_peak, (long long)c->run_peak_at,
 		      (int)c->ep_type, (long long)c->ep_start, (long long)c->ep_last,
@@ -673,8 +673,8 @@ int hb_alerts_reading(struct hb_alerts *a, const char *cid, size_t cn, int64_t t
 	}
 	if (p->wm == NONE || ts_us > p->wm) {
 		p->wm = ts_us;
-		if (wall_us > 0)
-			p->delay_us = wall_us > ts_us ? wall_us - ts_us : 0;
+		if (wall_us > 0)	/* negative when the readings' clock runs ahead */
+			p->delay_us = wall_us - ts_us;
 		if (p->wm >= p->next_sweep)
 			n += sweep(a, pi, out);
 	}
@@ -711,7 +711,6 @@ int hb_alerts_mark_parse(const char *line, size_t n, enum hb_alert_mark *kind, c
 	const char *s = line + sizeof pre - 1, *e = line + n, *q;
 	char err[64];
 	long long v;
-	char *end;
 
 	if (n < sizeof pre - 1 || memcmp(line, pre, sizeof pre - 1) != 0)
 		return 0;
@@ -739,11 +738,12 @@ int hb_alerts_mark_parse(const char *line, size_t n, enum hb_alert_mark *kind, c
 	s += 13;
 	if (s >= e || *s < '0' || *s > '9')
 		return 0;
-	v = strtoll(s, &end, 10);
-	if (end >= e || v > INT32_MAX)
+	for (v = 0; s < e && *s >= '0' && *s <= '9'; s++)	/* the line has no NUL */
+		if ((v = v * 10 + (*s - '0')) > INT32_MAX)
+			return 0;
+	if (s >= e)
 		return 0;
 	*partition = (int32_t)v;
-	s = end;
 	*at_us = 0;
 	if (*kind == HB_AMARK_CAUGHT_UP) {
 		if (e - s < 8 || memcmp(s, ",\"at\":\"", 7) != 0 || !(q = memchr(s + 7, '"', (size_t)(e - s - 7))))
@@ -770,16 +770,14 @@ int hb_alerts_mark(struct hb_alerts *a, enum hb_alert_mark kind, const char *top
 	}
 	switch (kind) {
 	case HB_AMARK_ASSIGNED:
+		/* with store, hb_alerts_load() brings what the database has, where
+		 * it is newer than what is held here */
 		p->held = 1;
-		if (a->cfg.store) {
-			for (size_t i = 0; i < a->ncs; i++)
-				if (!a->cs[i].gone && a->cs[i].part == pi)
-					forget(a, &a->cs[i]);
-			if (compact(a) < 0)
-				return -1;
-		}
 		break;
 	case HB_AMARK_REVOKED:
+		/* with store the customers are kept, unwatched, their state written:
+		 * the partition often comes straight back (an eager rebalance), before
+		 * hbpgload has stored that state; without, they are forgotten */
 		p->held = 0;
 		for (size_t i = 0; i < a->ncs; i++) {
 			struct cust *c = &a->cs[i];
@@ -788,7 +786,8 @@ int hb_alerts_mark(struct hb_alerts *a, enum hb_alert_mark kind, const char *top
 				continue;
 			if (a->cfg.store && out->states && c->dirty)
 				state_write(a, c, out->states);
-			forget(a, c);
+			if (!a->cfg.store)
+				forget(a, c);
 		}
 		if (compact(a) < 0)
 			return -1;
@@ -880,6 +879,11 @@ int hb_alerts_load(struct hb_alerts *a, const char *json, size_t n, int64_t last
 		part = (int32_t)json_object_get_int(v);
 	if ((pi = part_index(a, part >= 0, part)) < 0 || !(c = customer(a, cid, cn, pi))) {
 		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "offset", &v) && json_object_is_type(v, json_type_int) &&
+	    c->part == pi && c->offset >= 0 && c->offset >= json_object_get_int64(v)) {
+		rc = 0;	/* held here already, as new as the stored one or newer */
 		goto out;
 	}
 	a->open -= (size_t)open_count(c);

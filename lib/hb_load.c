@@ -43,19 +43,23 @@ static const char SETUP[] =
 static const char CHECK_SCHEMA[] =
 	"SELECT to_regclass('heartbeat_records') IS NOT NULL"
 	" AND to_regclass('heartbeat_anomalies') IS NOT NULL"
-	" AND to_regclass('pipeline_metrics') IS NOT NULL"
-	" AND to_regprocedure('hb_alerts_apply(jsonb)') IS NOT NULL"
+	" AND to_regclass('pipeline_metrics') IS NOT NULL,"
+	" current_setting('server_encoding'),"
+	/* the alerts' part of the schema: a database from before it still takes
+	 * readings; alert events and states need sql/ applied */
+	" to_regprocedure('hb_alerts_apply(jsonb)') IS NOT NULL"
 	" AND to_regprocedure('hb_state_apply(jsonb)') IS NOT NULL"
 	" AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('pipeline_metrics')"
-	" AND attname = 'marks_in' AND NOT attisdropped),"
-	" current_setting('server_encoding')";
+	" AND attname = 'marks_in' AND NOT attisdropped)";
 
 static const char CHECK_PRIV[] =
 	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
 	" AND has_table_privilege('heartbeat_anomalies', 'INSERT')"
 	" AND has_table_privilege('pipeline_metrics', 'INSERT')"
-	" AND has_function_privilege('hb_alerts_apply(jsonb)', 'EXECUTE')"
-	" AND has_function_privilege('hb_state_apply(jsonb)', 'EXECUTE')";
+	" AND (to_regprocedure('hb_alerts_apply(jsonb)') IS NULL"
+	" OR has_function_privilege('hb_alerts_apply(jsonb)', 'EXECUTE'))"
+	" AND (to_regprocedure('hb_state_apply(jsonb)') IS NULL"
+	" OR has_function_privilege('hb_state_apply(jsonb)', 'EXECUTE'))";
 
 static const char APPLY_ALERTS[] = "SELECT hb_alerts_apply($1::jsonb)";
 static const char APPLY_STATES[] = "SELECT hb_state_apply($1::jsonb)";
@@ -368,6 +372,11 @@ static enum hb_pgerr apply_ctl(struct hb_loader *l, char *err, size_t errsz)
 {
 	enum hb_pgerr e = HB_PGE_OK;
 
+	if ((l->nalerts || l->nstates) && !l->has_alerts) {
+		snprintf(err, errsz, "alert events and states need hb_alerts_apply and hb_state_apply "
+			 "in database \"%s\": apply sql/ first (scripts/hb-pg apply)", PQdb(l->conn));
+		return HB_PGE_FATAL;
+	}
 	if (l->nalerts)
 		e = apply_json(l, APPLY_ALERTS, &l->alerts, &l->pend.alerts_applied, err, errsz);
 	if (e == HB_PGE_OK && l->nstates)
@@ -410,11 +419,11 @@ static enum hb_load_rc connect_db(struct hb_loader *l, char *err, size_t errsz)
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 		snprintf(err, errsz, "tables heartbeat_records, heartbeat_anomalies and pipeline_metrics "
-			 "or functions hb_alerts_apply and hb_state_apply not found (or older) in "
-			 "database \"%s\": apply sql/ first (scripts/hb-pg apply)", PQdb(l->conn));
+			 "not found in database \"%s\": apply sql/ first (scripts/hb-pg apply)", PQdb(l->conn));
 		PQclear(res);
 		return HB_LOAD_CONFIG;
 	}
+	l->has_alerts = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	PQclear(res);
 	res = PQexec(l->conn, CHECK_PRIV);
 	if (hb_pg_classify(l->conn, res) == HB_PGE_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -459,14 +468,21 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 			inst[k++] = *p;
 	inst[k] = '\0';
 	project(l, &proj);
+	/* (a database from before the alerts has no columns for their counts) */
+	char counts[80] = "";
+
+	if (l->has_alerts)
+		snprintf(counts, sizeof counts, ", %llu, %llu, %llu", (unsigned long long)s->alerts,
+			 (unsigned long long)s->states, (unsigned long long)s->marks);
 	hb_buf_printf(b,
 		"INSERT INTO pipeline_metrics (source, instance, kind, rows_in, rows_stored, "
 		"duplicates_skipped, rejected, normal, bradycardia, tachycardia, invalid, batches, retries, "
-		"lag_ms, latency_p50_ms, latency_p99_ms, consumer_lag, alerts_in, states_in, marks_in, "
+		"lag_ms, latency_p50_ms, latency_p99_ms, consumer_lag%s, "
 		"extra) VALUES ('hbpgload', "
 		"'%s', '%s', %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %lld, %.3f, %.3f, "
-		"nullif(%lld, -1), %llu, %llu, %llu, "
+		"nullif(%lld, -1)%s, "
 		"'{\"unclassified\": %llu, \"alerts_applied\": %llu}')",
+		l->has_alerts ? ", alerts_in, states_in, marks_in" : "",
 		inst, kind, (unsigned long long)s->rows_in, (unsigned long long)s->stored,
 		(unsigned long long)s->duplicates, (unsigned long long)s->rejected,
 		(unsigned long long)s->status[HB_NORMAL],
@@ -476,8 +492,7 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 		(unsigned long long)s->batches, (unsigned long long)s->retries, (long long)s->lag_ms,
 		(double)hb_hist_quantile(&l->window, 0.5) / 1000.0,
 		(double)hb_hist_quantile(&l->window, 0.99) / 1000.0,
-		(long long)s->consumer_lag, (unsigned long long)s->alerts, (unsigned long long)s->states,
-		(unsigned long long)s->marks, (unsigned long long)s->unclassified,
+		(long long)s->consumer_lag, counts, (unsigned long long)s->unclassified,
 		(unsigned long long)s->alerts_applied);
 }
 

@@ -51,6 +51,7 @@ struct hb_loader {
 	struct rows rec, anom;
 	struct hb_buf alerts, states;  /* "[" and the inner objects, comma-separated */
 	size_t nalerts, nstates;
+	int has_alerts;                /* the schema has the alerts' functions and columns */
 	struct hb_buf arena, copy, tmp;
 	enum mode mode;
 	struct pending pend;

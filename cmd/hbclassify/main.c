@@ -252,6 +252,8 @@ static void route(struct run *r, size_t mark)
 		r->out.buf.len = mark;
 		hb_alerts_wrap(&r->ev, "_hb_alert", &r->out.buf);
 		hb_alerts_wrap(&r->st, "_hb_state", &r->out.buf);
+		if (hb_buf_oom(&r->line))
+			r->out.buf.oom = 1;	/* the reading is lost: said as out of memory */
 		hb_buf_put(&r->out.buf, r->line.p, r->line.len);
 	}
 	hb_buf_reset(&r->ev);

@@ -88,6 +88,10 @@ teardown_file() {
 	assert_eq "$(q "SELECT count(DISTINCT instance) FROM pipeline_metrics WHERE instance LIKE 'worker-%'")" 2
 	# the clean stop: every stage of both workers ended with 0, hbkafka-sub
 	# having had every message it wrote acknowledged, and committed it
+	# (if not, the workers' logs say why)
+	if cat "$BATS_TEST_TMPDIR/demo/run/status."* | grep -qvx '0 0 0'; then
+		tail -n 40 "$BATS_TEST_TMPDIR/demo/run/"worker.*.log
+	fi
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/demo/run/status.1")" "0 0 0"
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/demo/run/status.2")" "0 0 0"
 	# so a restart would deliver nothing again

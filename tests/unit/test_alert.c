@@ -240,6 +240,9 @@ static void store_load(void)
 	compact(ev2.p, ev2.len, got, sizeof got);
 	is_str(got, "open TACHYCARDIA c1 0 2\n", "the run continues from the stored state: opens at the third");
 	ok(strstr(ev2.p, "\"peak_bpm\":201") != NULL, "with the stored peak");
+	ok(hb_alerts_load(b, last, strlen(last), INT64_MIN, err, sizeof err) == 0, "an older state loads without error");
+	ok(strstr(ev2.p, "\"state\":\"open\"") != NULL && hb_alerts_open(b) == 1,
+	   "but does not replace the newer one held (the alert stays open)");
 	ok(hb_alerts_load(b, "{\"customer_id\":\"c1\"}", 20, INT64_MIN, err, sizeof err) < 0, "a state without fields is refused");
 	is_str(err, "stored alert state of c1: not version 1", "saying why");
 	ok(hb_alerts_load(b, "[1]", 3, INT64_MIN, err, sizeof err) < 0, "not an object is refused");
@@ -267,6 +270,7 @@ static void marks(void)
 		{"{\"_hb_mark\":\"other\",\"topic\":\"t\",\"partition\":3}", 0, 0, 0},
 		{"{\"_hb_mark\":\"assigned\",\"topic\":\"t\",\"partition\":99999999999}", 0, 0, 0},
 		{"{\"customer_id\":\"c\"}", 0, 0, 0},
+		{"{\"_hb_mark\":\"revoked\",\"topic\":\"t\",\"partition\":12", 0, 0, 0},
 	};
 
 	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
