@@ -468,6 +468,14 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 			inst[k++] = *p;
 	inst[k] = '\0';
 	project(l, &proj);
+	/* latency over the rows since the last snapshot; none stored since
+	 * (an idle pipeline, the final snapshot) is NULL, not 0 ms */
+	char p50[32] = "NULL", p99[32] = "NULL";
+
+	if (l->window.n) {
+		snprintf(p50, sizeof p50, "%.3f", (double)hb_hist_quantile(&l->window, 0.5) / 1000.0);
+		snprintf(p99, sizeof p99, "%.3f", (double)hb_hist_quantile(&l->window, 0.99) / 1000.0);
+	}
 	/* (a database from before the alerts has no columns for their counts) */
 	char counts[80] = "";
 
@@ -479,7 +487,7 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 		"duplicates_skipped, rejected, normal, bradycardia, tachycardia, invalid, batches, retries, "
 		"lag_ms, latency_p50_ms, latency_p99_ms, consumer_lag%s, "
 		"extra) VALUES ('hbpgload', "
-		"'%s', '%s', %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %lld, %.3f, %.3f, "
+		"'%s', '%s', %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %llu, %lld, %s, %s, "
 		"nullif(%lld, -1)%s, "
 		"'{\"unclassified\": %llu, \"alerts_applied\": %llu}')",
 		l->has_alerts ? ", alerts_in, states_in, marks_in" : "",
@@ -490,8 +498,7 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 		(unsigned long long)s->status[HB_TACHYCARDIA],
 		(unsigned long long)s->status[HB_INVALID],
 		(unsigned long long)s->batches, (unsigned long long)s->retries, (long long)s->lag_ms,
-		(double)hb_hist_quantile(&l->window, 0.5) / 1000.0,
-		(double)hb_hist_quantile(&l->window, 0.99) / 1000.0,
+		p50, p99,
 		(long long)s->consumer_lag, counts, (unsigned long long)s->unclassified,
 		(unsigned long long)s->alerts_applied);
 }

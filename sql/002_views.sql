@@ -87,7 +87,10 @@ SELECT st.normal + st.bradycardia + st.tachycardia + st.invalid AS readings_stor
        met.loader_runs, met.rows_in, met.rows_stored, met.duplicates_skipped, met.rejected,
        met.last_snapshot_at,
        (SELECT lag_ms FROM pipeline_metrics ORDER BY id DESC LIMIT 1)          AS last_lag_ms,
-       (SELECT latency_p99_ms FROM pipeline_metrics ORDER BY id DESC LIMIT 1)  AS last_latency_p99_ms
+       -- the latest snapshot that measured any (an idle one, or a run's
+       -- final one after its last batch, has none)
+       (SELECT latency_p99_ms FROM pipeline_metrics WHERE latency_p99_ms IS NOT NULL
+        ORDER BY id DESC LIMIT 1)                                              AS last_latency_p99_ms
 FROM st, rec, anom, cust, met;
 
 -- The alerts open now, oldest first, with how long they have been open (from
@@ -111,3 +114,49 @@ SELECT (start_ts AT TIME ZONE 'UTC')::date                               AS day,
        round(coalesce(sum(extract(epoch FROM end_ts - start_ts)), 0), 3) AS total_seconds
 FROM heartbeat_alerts
 GROUP BY 1, 2, 3;
+
+-- The pipeline now, for the live views (hb-watch, the hb-report dashboard):
+-- the loaders alive (a snapshot in the last 15 s; they write one every 2 s
+-- and a 'final' one when they end), readings per second read and stored
+-- over each one's last 4 s or more of snapshots (over the snapshots, not a
+-- wall-clock interval, so the figure does not flap between 0 and twice the
+-- rate with the snapshots' rhythm), the consumer lag (messages behind), the
+-- age of the newest reading they stored (its age at their last commit plus
+-- the time since) and their latency, reading time to commit, over their last
+-- snapshot (the worst of them).  One row; NULLs (and loaders 0) when none is
+-- alive.
+CREATE OR REPLACE VIEW vw_pipeline_health AS
+WITH latest AS (
+    SELECT DISTINCT ON (instance) *
+    FROM pipeline_metrics
+    WHERE recorded_at >= now() - interval '15 seconds'
+    ORDER BY instance, id DESC
+), live AS (
+    SELECT * FROM latest WHERE kind = 'snapshot'
+), rate AS (
+    SELECT l.instance,
+           (l.rows_in - p.rows_in) / nullif(extract(epoch FROM l.recorded_at - p.recorded_at), 0)         AS in_s,
+           (l.rows_stored - p.rows_stored) / nullif(extract(epoch FROM l.recorded_at - p.recorded_at), 0) AS stored_s
+    FROM live l
+    LEFT JOIN LATERAL (
+        SELECT rows_in, rows_stored, recorded_at FROM pipeline_metrics p
+        WHERE p.instance = l.instance AND p.id < l.id AND p.recorded_at <= l.recorded_at - interval '4 seconds'
+        ORDER BY p.id DESC LIMIT 1) p4 ON true
+    LEFT JOIN LATERAL (
+        SELECT rows_in, rows_stored, recorded_at FROM pipeline_metrics p
+        WHERE p.instance = l.instance AND p.id < l.id
+        ORDER BY p.id DESC LIMIT 1) p1 ON true
+    CROSS JOIN LATERAL (SELECT coalesce(p4.rows_in, p1.rows_in) AS rows_in,
+                               coalesce(p4.rows_stored, p1.rows_stored) AS rows_stored,
+                               coalesce(p4.recorded_at, p1.recorded_at) AS recorded_at) p
+    WHERE p.recorded_at IS NOT NULL AND p.rows_in <= l.rows_in
+)
+SELECT (SELECT count(*) FROM live)                                        AS loaders,
+       (SELECT round(sum(in_s), 1) FROM rate)                             AS in_per_s,
+       (SELECT round(sum(stored_s), 1) FROM rate)                         AS stored_per_s,
+       (SELECT sum(consumer_lag) FROM live)                               AS consumer_lag,
+       (SELECT min(lag_ms + (extract(epoch FROM now() - recorded_at) * 1000)::bigint)
+        FROM live WHERE lag_ms IS NOT NULL)                               AS reading_age_ms,
+       (SELECT round(max(latency_p50_ms)::numeric, 1) FROM live)          AS latency_p50_ms,
+       (SELECT round(max(latency_p99_ms)::numeric, 1) FROM live)          AS latency_p99_ms,
+       (SELECT max(recorded_at) FROM pipeline_metrics)                    AS last_snapshot_at;

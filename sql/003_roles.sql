@@ -27,7 +27,8 @@ GRANT INSERT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics TO hbmo
 GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
                 hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
                 vw_customer_bpm_summary, vw_recent_anomalies, vw_pipeline_summary,
-                heartbeat_alerts, hb_alert_state, vw_open_alerts, vw_alerts_daily
+                heartbeat_alerts, hb_alert_state, vw_open_alerts, vw_alerts_daily,
+                vw_pipeline_health
     TO hbmon_reader;
 
 -- The rollups are written by the triggers as the tables' owner: the loader

@@ -9,7 +9,7 @@ bats_require_minimum_version 1.5.0
 
 FROM=2026-11-23T08:00:00Z
 TO=2026-11-23T08:20:00Z
-FILES="fleet-bpm.png customers-bpm.png anomalies.png distribution.png summary.txt summary.html"
+FILES="fleet-bpm.png customers-bpm.png anomalies.png distribution.png status.png summary.txt summary.html index.html"
 
 setup_file() {
 	hb_newdb
@@ -50,7 +50,7 @@ png_size() {
 
 in_range="ts >= '$FROM' AND ts < '$TO'"
 
-@test "it writes the six files; each PNG is a real PNG of the asked size, not trivial" {
+@test "it writes the eight files; each PNG is a real PNG of the asked size, not trivial" {
 	out=$BATS_TEST_TMPDIR/r
 	run --separate-stderr report --from "$FROM" --to "$TO" --size 800x360 --out "$out"
 	[ "$status" -eq 0 ]
@@ -59,19 +59,21 @@ in_range="ts >= '$FROM' AND ts < '$TO'"
 	for f in $FILES; do
 		[ -s "$out/$f" ]
 	done
-	for f in fleet-bpm customers-bpm anomalies distribution; do
+	for f in fleet-bpm customers-bpm anomalies distribution status; do
 		assert_eq "$(png_size "$out/$f.png")" 800x360
 		[ "$(stat -c %s "$out/$f.png")" -gt 10000 ]
 		if command -v file >/dev/null; then
 			file "$out/$f.png" | grep -q 'PNG image data, 800 x 360'
 		fi
 	done
-	# the page shows the four charts
-	for f in fleet-bpm customers-bpm anomalies distribution; do
-		grep -q "<img src=\"$f.png\"" "$out/summary.html"
+	# the page shows the five charts (with a version for web caches)
+	for f in fleet-bpm customers-bpm anomalies distribution status; do
+		grep -q "<img src=\"$f.png?v=[0-9]*\"" "$out/index.html"
 	done
+	# summary.html is the same page, under the name earlier versions wrote
+	cmp "$out/index.html" "$out/summary.html"
 	# written by rename from a scratch dir that is gone afterwards
-	assert_eq "$(ls -A "$out" | sort | tr '\n' ' ')" "anomalies.png customers-bpm.png distribution.png fleet-bpm.png summary.html summary.txt "
+	assert_eq "$(ls -A "$out" | sort | tr '\n' ' ')" "anomalies.png customers-bpm.png distribution.png fleet-bpm.png index.html status.png summary.html summary.txt "
 }
 
 @test "summary.txt says what the database says" {
@@ -216,7 +218,7 @@ check_summary() {
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == "hb-report: cannot connect to the database: "* ]]
 	assert_eq "$(cat "$out"/* | md5sum)" "$before"
-	assert_eq "$(ls -A "$out" | wc -l)" 6
+	assert_eq "$(ls -A "$out" | wc -l)" 8
 	# a database that does not exist, the same
 	run --separate-stderr env PGDATABASE=hbt_no_such_db_$$ "$HB_REPO/scripts/hb-report" --out "$out"
 	[ "$status" -eq 1 ]
