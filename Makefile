@@ -121,11 +121,13 @@ test:
 _test: all
 	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run
 
-# The live pipeline on a local PostgreSQL, until Ctrl-C.
+# The live pipeline on a local PostgreSQL, until Ctrl-C.  exec: the shell
+# make runs the line in would otherwise die of the Ctrl-C after hb-demo's
+# clean stop, and make would report "Interrupt".
 demo:
 	@scripts/hb-deps demo
 	@$(MAKE) --no-print-directory all
-	HB_BIN=$(abspath $(BIN)) scripts/hb-demo
+	HB_BIN=$(abspath $(BIN)) exec scripts/hb-demo
 
 unit: all
 	HB_BIN=$(abspath $(BIN)) HB_UNIT=$(abspath $(BUILD)/tests) tests/run --unit-only
