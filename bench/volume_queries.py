@@ -164,7 +164,12 @@ def main():
         for tg in pn.get("targets", []):
             if tg.get("rawSql"):
                 panels.append((pn["title"], tg["rawSql"]))
+    variables = {"customer": cust}
     for v in dash.get("templating", {}).get("list", []):
+        if v.get("type") in ("textbox", "constant", "custom"):
+            # a single value (brady, tachy): its default
+            variables[v["name"]] = str(v.get("current", {}).get("value", v.get("query", "")))
+            continue
         q = v.get("query")
         if isinstance(q, dict):
             q = q.get("rawSql")
@@ -175,7 +180,7 @@ def main():
     for rname, t_from, bucket in ranges:
         params = {"f": t_from, "t": t_to, "cust": cust, "bucket": bucket}
         for title, raw in panels:
-            sql = grafana_sql.expand_variables(raw, {"customer": cust})
+            sql = grafana_sql.expand_variables(raw, variables)
             sql = grafana_sql.expand_globals(sql, t_from, t_to, "1m")
             sql = grafana_sql.expand_macros(sql, t_from, t_to)
             after, rows = timed(cur, sql, None, a.runs)
