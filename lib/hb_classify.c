@@ -81,6 +81,11 @@ struct hb_classifier *hb_classifier_new(const struct hb_thresholds *t)
 	return c;
 }
 
+void hb_classifier_assume_utc(struct hb_classifier *c, int on)
+{
+	hb_parser_assume_utc(c->parser, on);
+}
+
 void hb_classifier_free(struct hb_classifier *c)
 {
 	if (!c)
@@ -238,7 +243,7 @@ parse:
 	open_object(out, v);
 	comma = v->has_coord;
 	if (ev.is_object && ev.members > 0) {
-		if (!ev.reserved) {
+		if (!ev.reserved && !(ev.cid_ok && ev.cid_int) && !(ev.ts_ok && ev.ts_zoneless)) {
 			if (comma)
 				hb_buf_putc(out, ',');
 			put_inner(out, &ev);

@@ -64,10 +64,16 @@ struct hb_verdict {
 struct hb_classifier *hb_classifier_new(const struct hb_thresholds *t);
 void hb_classifier_free(struct hb_classifier *c);
 
+/* Read timestamps without a zone as UTC (see hb_parser_assume_utc); the
+ * output line then carries the timestamp with 'Z' appended. */
+void hb_classifier_assume_utc(struct hb_classifier *c, int on);
+
 /*
  * Classify one input line (without its newline; true_len > n when the reader
  * cut it) and append the output line, newline included, to out:
- * the original object with "status" added (its members kept byte for byte),
+ * the original object with "status" added (its members kept byte for byte,
+ * but an integer customer_id becomes a string of its decimal text and a
+ * timestamp read as UTC gets its 'Z'),
  * and for INVALID also "reason", "raw" (the input, JSON-escaped; cut lines
  * keep HB_RAW_EXCERPT bytes and give "raw_length"), and "raw_base64" when the
  * input was not valid UTF-8.  A line carrying "_kafka" keeps it in front.

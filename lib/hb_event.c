@@ -22,6 +22,7 @@ struct hb_parser {
 	struct hb_jflat flat;      /* the last line's members (fast path) */
 	struct hb_jspans spans;    /* the last line's members (slow path) */
 	int path;                  /* 1 fast, 2 slow, 0 not an object */
+	unsigned time_flags;       /* HB_TIME_ASSUME_UTC */
 	struct hb_buf scratch;
 };
 
@@ -48,6 +49,23 @@ void hb_parser_free(struct hb_parser *p)
 	json_tokener_free(p->tok);
 	hb_buf_release(&p->scratch);
 	free(p);
+}
+
+void hb_parser_assume_utc(struct hb_parser *p, int on)
+{
+	p->time_flags = on ? HB_TIME_ASSUME_UTC : 0;
+}
+
+int hb_cid_from_int(const char *s, size_t n, const char **out, size_t *outn)
+{
+	/* JSON has no leading zeros, so -0 is the only other spelling of a value */
+	if (n == 2 && s[0] == '-' && s[1] == '0')
+		s = "0", n = 1;
+	if (!hb_cid_valid(s, n))
+		return 0;
+	*out = s;
+	*outn = n;
+	return 1;
 }
 
 int hb_cid_valid(const char *s, size_t n)
@@ -131,6 +149,8 @@ static int key_is(const char *k, size_t kn, const char *name)
 struct seen {
 	int cid, ts, hr;                 /* present */
 	enum vkind cid_k, ts_k, hr_k;    /* their kinds */
+	const char *cid_text;            /* a number's text (integer or not), if known */
+	size_t cid_len;
 	const char *hr_text;             /* a non-integer number's text, if known */
 	size_t hr_len;
 };
@@ -142,6 +162,8 @@ static void take(struct hb_event *ev, struct seen *sn, const char *k, size_t kn,
 	if (k[0] == 'c' && key_is(k, kn, "customer_id")) {
 		sn->cid = 1;
 		sn->cid_k = v->kind;
+		sn->cid_text = v->kind == K_INT || v->kind == K_NUMBER ? v->s : NULL;
+		sn->cid_len = sn->cid_text ? v->n : 0;
 		ev->cid.p = v->s;
 		ev->cid.n = v->n;
 	} else if (k[0] == 't' && key_is(k, kn, "timestamp")) {
@@ -181,14 +203,23 @@ static void take(struct hb_event *ev, struct seen *sn, const char *k, size_t kn,
 }
 
 /* After all members are seen: check the three fields, say what is wrong. */
-static int check_fields(struct hb_event *ev, const struct seen *sn)
+static int check_fields(const struct hb_parser *p, struct hb_event *ev, const struct seen *sn)
 {
 	char err[160];
+	int rc;
 
 	if (!sn->cid)
 		why(ev, "missing customer_id");
+	else if (sn->cid_k == K_INT && sn->cid_text) {
+		if (!(ev->cid_ok = ev->cid_int = hb_cid_from_int(sn->cid_text, sn->cid_len,
+								 &ev->cid.p, &ev->cid.n)))
+			why(ev, "customer_id as an integer must have at most 64 characters (got %zu)",
+			    sn->cid_len);
+	} else if (sn->cid_k == K_NUMBER && sn->cid_text && sn->cid_len <= 40)
+		why(ev, "customer_id must be a string or an integer (got %.*s)", (int)sn->cid_len,
+		    sn->cid_text);
 	else if (sn->cid_k != K_STRING)
-		why(ev, "customer_id must be a string (got %s)", kind_name(sn->cid_k));
+		why(ev, "customer_id must be a string or an integer (got %s)", kind_name(sn->cid_k));
 	else if (!(ev->cid_ok = hb_cid_valid(ev->cid.p, ev->cid.n)))
 		why(ev, "customer_id must be 1-64 characters of [A-Za-z0-9_.:-] (got %zu bytes)",
 		    ev->cid.n);
@@ -196,10 +227,11 @@ static int check_fields(struct hb_event *ev, const struct seen *sn)
 		why(ev, "missing timestamp");
 	else if (sn->ts_k != K_STRING)
 		why(ev, "timestamp must be a string (got %s)", kind_name(sn->ts_k));
-	else if (hb_time_parse(ev->ts.p, ev->ts.n, &ev->ts_us, err, sizeof err) < 0)
+	else if ((rc = hb_time_parse_opt(ev->ts.p, ev->ts.n, p->time_flags, &ev->ts_us, err,
+					 sizeof err)) < 0)
 		why(ev, "bad timestamp: %s", err);
 	else
-		ev->ts_ok = 1;
+		ev->ts_ok = 1, ev->ts_zoneless = rc == 1;
 	if (!sn->hr)
 		why(ev, "missing heart_rate");
 	else if (sn->hr_k == K_NUMBER && sn->hr_text && sn->hr_len <= 40)
@@ -209,7 +241,7 @@ static int check_fields(struct hb_event *ev, const struct seen *sn)
 	else
 		ev->hr_ok = 1;
 	if (!ev->cid_ok)
-		ev->cid.p = NULL, ev->cid.n = 0;
+		ev->cid.p = NULL, ev->cid.n = 0, ev->cid_int = 0;
 	if (!ev->ts_ok)
 		ev->ts.p = NULL, ev->ts.n = 0;
 	return ev->cid_ok && ev->ts_ok && ev->hr_ok ? 0 : -1;
@@ -237,7 +269,7 @@ static int parse_flat(struct hb_parser *p, struct hb_event *ev)
 		}
 		take(ev, &sn, m->key, m->key_len, &v);
 	}
-	return check_fields(ev, &sn);
+	return check_fields(p, ev, &sn);
 }
 
 static void jval(json_object *o, struct val *v)
@@ -271,6 +303,44 @@ static const char *type_word(json_object *o)
 	case json_type_double: return "a number";
 	case json_type_boolean: return "a boolean";
 	default: return "null";
+	}
+}
+
+static int raw_key_is(const char *k, size_t kn, const char *name);
+
+/* Where a member's value starts: after the key's closing quote, blanks and ':'. */
+static const char *value_start(const char *key, size_t key_len)
+{
+	const char *v = key + key_len + 1;
+
+	while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r' || *v == ':')
+		v++;
+	return v;
+}
+
+/*
+ * A customer_id number on the slow path: its literal text from the line (the
+ * last such member, as json-c keeps), so a 25-digit integer is an integer
+ * there too (json-c makes it a double); json-c's text when the line has
+ * more members than the spans hold.
+ */
+static void number_text(struct hb_parser *p, json_object *jv, struct val *v)
+{
+	for (int i = p->spans.overflow ? -1 : p->spans.n - 1; i >= 0; i--) {
+		const char *s;
+
+		if (!raw_key_is(p->spans.m[i].key, p->spans.m[i].key_len, "customer_id"))
+			continue;
+		s = value_start(p->spans.m[i].key, p->spans.m[i].key_len);
+		v->s = s;
+		v->n = (size_t)(p->spans.m[i].end - s);
+		v->kind = memchr(s, '.', v->n) || memchr(s, 'e', v->n) || memchr(s, 'E', v->n) ?
+			  K_NUMBER : K_INT;
+		return;
+	}
+	if (v->kind == K_INT) {
+		v->s = json_object_to_json_string_ext(jv, JSON_C_TO_STRING_PLAIN);
+		v->n = strlen(v->s);
 	}
 }
 
@@ -308,9 +378,12 @@ static int parse_slow(struct hb_parser *p, struct hb_event *ev)
 			v.s = json_object_to_json_string_ext(jv, JSON_C_TO_STRING_PLAIN);
 			v.n = strlen(v.s);
 		}
+		if ((v.kind == K_INT || v.kind == K_NUMBER) && key[0] == 'c' &&
+		    strcmp(key, "customer_id") == 0)
+			number_text(p, jv, &v);
 		take(ev, &sn, key, strlen(key), &v);
 	}
-	return check_fields(ev, &sn);
+	return check_fields(p, ev, &sn);
 }
 
 int hb_event_parse(struct hb_parser *p, const char *line, size_t n, struct hb_event *ev)
@@ -412,17 +485,47 @@ struct span {
 	size_t key_len;
 };
 
+/* A value written anew: "s[0..n)" plus an optional 'Z', for the last member key. */
+struct subst {
+	const char *key;
+	const char *s;
+	size_t n;
+	int z;
+	int at;          /* the member's index, or -1 */
+};
+
+static void put_subst(struct hb_buf *out, const struct subst *u)
+{
+	hb_buf_putc(out, '"');
+	hb_buf_put(out, u->s, u->n);	/* digits, or a timestamp: nothing to escape */
+	if (u->z)
+		hb_buf_putc(out, 'Z');
+	hb_buf_putc(out, '"');
+}
+
 /*
  * The object's inner text with the skipped members cut out, and with them
- * the comma before (or, for leading ones, after) them: everything else stays
- * byte for byte, so rewriting a rewritten line changes nothing more.
+ * the comma before (or, for leading ones, after) them, and the substituted
+ * values written anew: everything else stays byte for byte, so rewriting a
+ * rewritten line changes nothing more.
  */
 static int put_without(struct hb_buf *out, const char *open, const char *close,
-		       const struct span *m, int n, const char *const *skip, int raw)
+		       const struct span *m, int n, const char *const *skip, int raw,
+		       struct subst *sub, int nsub)
 {
 	int first = -1, kept = 0;
 	const char *pos;
 
+	for (int j = 0; j < nsub; j++) {
+		sub[j].at = -1;
+		for (int i = n - 1; i >= 0; i--) {
+			if (raw ? raw_key_is(m[i].key, m[i].key_len, sub[j].key) :
+			    key_is(m[i].key, m[i].key_len, sub[j].key)) {
+				sub[j].at = i;
+				break;
+			}
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		if (!skipped(m[i].key, m[i].key_len, skip, raw)) {
 			if (first < 0)
@@ -434,11 +537,22 @@ static int put_without(struct hb_buf *out, const char *open, const char *close,
 		return 0;
 	hb_buf_put(out, open + 1, (size_t)(m[0].start - (open + 1)));	/* leading blanks */
 	pos = m[first].start;
-	for (int i = first + 1; i < n; i++) {
+	for (int i = first; i < n; i++) {
 		const char *comma;
 
-		if (!skipped(m[i].key, m[i].key_len, skip, raw))
+		if (!skipped(m[i].key, m[i].key_len, skip, raw)) {
+			for (int j = 0; j < nsub; j++) {
+				const char *v;
+
+				if (sub[j].at != i)
+					continue;
+				v = value_start(m[i].key, m[i].key_len);
+				hb_buf_put(out, pos, (size_t)(v - pos));
+				put_subst(out, &sub[j]);
+				pos = m[i].end;
+			}
 			continue;
+		}
 		comma = memchr(m[i - 1].end, ',', (size_t)(m[i].start - m[i - 1].end));
 		if (!comma)
 			comma = m[i - 1].end;
@@ -454,9 +568,13 @@ int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
 			 struct hb_buf *out, const char *const *skip)
 {
 	struct span m[HB_JSPAN_MAX > HB_JFLAT_MAX ? HB_JSPAN_MAX : HB_JFLAT_MAX];
-	int w = 0;
+	struct subst sub[2];
+	int w = 0, nsub = 0;
 
-	(void)ev;
+	if (ev->cid_ok && ev->cid_int)
+		sub[nsub++] = (struct subst){ "customer_id", ev->cid.p, ev->cid.n, 0, -1 };
+	if (ev->ts_ok && ev->ts_zoneless)
+		sub[nsub++] = (struct subst){ "timestamp", ev->ts.p, ev->ts.n, 1, -1 };
 	if (p->path == 1) {
 		for (int i = 0; i < p->flat.n; i++) {
 			m[i].start = p->flat.m[i].start;
@@ -464,7 +582,8 @@ int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
 			m[i].key = p->flat.m[i].key;
 			m[i].key_len = p->flat.m[i].key_len;
 		}
-		return p->flat.n ? put_without(out, p->flat.open, p->flat.close, m, p->flat.n, skip, 0) : 0;
+		return p->flat.n ? put_without(out, p->flat.open, p->flat.close, m, p->flat.n, skip, 0,
+					       sub, nsub) : 0;
 	}
 	if (p->path == 2 && !p->spans.overflow) {
 		for (int i = 0; i < p->spans.n; i++) {
@@ -474,11 +593,12 @@ int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
 			m[i].key_len = p->spans.m[i].key_len;
 		}
 		return p->spans.n ? put_without(out, p->spans.open, p->spans.close, m, p->spans.n,
-						skip, 1) : 0;
+						skip, 1, sub, nsub) : 0;
 	}
 	if (p->path == 2) {
 		json_object_object_foreach(p->obj, key, jv) {
 			const char *js;
+			int j;
 
 			if (skipped(key, strlen(key), skip, 0))
 				continue;
@@ -486,6 +606,12 @@ int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
 				hb_buf_putc(out, ',');
 			hb_json_escape(out, key, strlen(key), NULL);
 			hb_buf_putc(out, ':');
+			for (j = 0; j < nsub && strcmp(key, sub[j].key) != 0; j++)
+				;
+			if (j < nsub) {
+				put_subst(out, &sub[j]);
+				continue;
+			}
 			js = json_object_to_json_string_ext(jv, JSON_C_TO_STRING_PLAIN |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
 			hb_buf_puts(out, js);

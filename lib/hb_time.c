@@ -1,7 +1,10 @@
 /* hb_time — RFC 3339 parsing and formatting with real calendar checks. */
 #include "hb_time.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Howard Hinnant's days_from_civil / civil_from_days. */
@@ -84,10 +87,53 @@ static const char *const month_name[] = {
 	"August", "September", "October", "November", "December",
 };
 
+/*
+ * The fraction s[0..n) ('.' and at least one digit) in microseconds, rounded
+ * as PostgreSQL rounds it (ParseFractionalSecond: strtod, then
+ * rint(frac * 1000000), so ties go to even on the double's value): 0 to
+ * 1000000, the caller carries the last into the next second.
+ *
+ * Up to 6 digits the value is exact in integers (the double product is
+ * within 1e-10 of the integer, so rint gives the same).  Beyond, strtod
+ * sees at most 100 digits and, when more follow, a sticky '1' for any
+ * non-zero ones: a fraction of 1e-7 or more has its doubles' midpoints at
+ * fewer than 100 decimals, so the double is the one all the digits give
+ * (and one below 1e-7 rounds to 0 either way).
+ */
+static int64_t fraction_us(const char *s, size_t n)
+{
+	char buf[104];
+	size_t k = n - 1, take = k < 100 ? k : 100;
+	int64_t v = 0;
+
+	if (k <= 6) {
+		for (size_t j = 1; j < n; j++)
+			v = v * 10 + (s[j] - '0');
+		for (size_t j = k; j < 6; j++)
+			v *= 10;
+		return v;
+	}
+	memcpy(buf, s, take + 1);
+	for (size_t j = take + 1; j < n; j++) {
+		if (s[j] != '0') {
+			buf[++take] = '1';
+			break;
+		}
+	}
+	buf[take + 1] = '\0';
+	return (int64_t)rint(strtod(buf, NULL) * 1000000);
+}
+
 int hb_time_parse(const char *s, size_t n, int64_t *us, char *err, size_t errsz)
 {
+	return hb_time_parse_opt(s, n, 0, us, err, errsz) < 0 ? -1 : 0;
+}
+
+int hb_time_parse_opt(const char *s, size_t n, unsigned flags, int64_t *us, char *err,
+		      size_t errsz)
+{
 	size_t i = 0;
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, zoneless = 0;
 	int64_t frac = 0, t;
 
 	if (n == 0)
@@ -104,22 +150,19 @@ int hb_time_parse(const char *s, size_t n, int64_t *us, char *err, size_t errsz)
 	    digits(s, n, &i, 2, &sec))
 		FAIL("not an RFC 3339 time (want hh:mm:ss) at character %zu", i + 1);
 	if (i < n && s[i] == '.') {
-		int k = 0;
+		size_t dot = i++;
 
-		i++;
-		while (i < n && s[i] >= '0' && s[i] <= '9') {
-			if (++k > 6)
-				FAIL("more than 6 fractional digits (precision is microseconds)");
-			frac = frac * 10 + (s[i++] - '0');
-		}
-		if (k == 0)
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == dot + 1)
 			FAIL("empty fraction after '.' at character %zu", i + 1);
-		while (k++ < 6)
-			frac *= 10;
+		frac = fraction_us(s + dot, i - dot);
 	}
-	if (i >= n)
-		FAIL("missing zone (want 'Z' or +hh:mm)");
-	if (s[i] == 'Z' || s[i] == 'z') {
+	if (i >= n && (flags & HB_TIME_ASSUME_UTC)) {
+		zoneless = 1;
+	} else if (i >= n) {
+		FAIL("missing zone (want 'Z' or +hh:mm; hbclassify --assume-utc reads it as UTC)");
+	} else if (s[i] == 'Z' || s[i] == 'z') {
 		i++;
 	} else if (s[i] == '+' || s[i] == '-') {
 		sign = s[i++] == '-' ? -1 : 1;
@@ -152,11 +195,12 @@ int hb_time_parse(const char *s, size_t n, int64_t *us, char *err, size_t errsz)
 	    h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
 	/* The instant, in UTC, must be in 0001..9999 too (found by fuzzing:
 	 * 0001-01-01T00:00:00+23:59 is in year 0 in UTC, and could not be
-	 * written back as RFC 3339). */
-	if (t < HB_TIME_MIN_S || t > HB_TIME_MAX_S)
+	 * written back as RFC 3339), also after rounding the fraction
+	 * (9999-12-31T23:59:59.9999996Z is year 10000). */
+	if (t < HB_TIME_MIN_S || t * 1000000 + frac > HB_TIME_MAX_S * 1000000 + 999999)
 		FAIL("the instant is outside years 0001-9999 in UTC");
 	*us = t * 1000000 + frac;
-	return 0;
+	return zoneless;
 }
 
 size_t hb_time_format(int64_t us, char *buf)

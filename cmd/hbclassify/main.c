@@ -23,6 +23,7 @@
 struct opts {
 	struct hb_alert_config ac;
 	int strict;
+	int assume_utc;
 	int verbosity;
 	long max_line;
 	const char *alerts;
@@ -50,7 +51,7 @@ static void usage(int status)
 {
 	FILE *f = status ? stderr : stdout;
 
-	fprintf(f,
+	fputs(
 "usage: hbclassify [options] [FILE]\n"
 "\n"
 "Read heart-rate readings as NDJSON (FILE or stdin), write each one with\n"
@@ -60,13 +61,23 @@ static void usage(int status)
 "passed through byte for byte.  Without --alerts or --store each non-NORMAL\n"
 "reading is logged as a WARNING line on stderr; with them, each alert event.\n"
 "\n"
+"A reading is {\"customer_id\":..., \"timestamp\":..., \"heart_rate\":...}.\n"
+"customer_id is a string or a JSON integer (42 is written \"42\" on output),\n"
+"1-64 characters of [A-Za-z0-9_.:-].  timestamp is RFC 3339 with a zone; a\n"
+"fraction of any length is rounded to microseconds as PostgreSQL rounds it.\n"
+"heart_rate is an integer.\n"
+"\n"
 "  -b, --brady N          below N bpm is BRADYCARDIA (default 40)\n"
 "  -T, --tachy N          above N bpm is TACHYCARDIA (default 180)\n"
 "      --min N            below N bpm is INVALID, implausible (default 1)\n"
 "      --max N            above N bpm is INVALID, implausible (default 300)\n"
 "  -s, --strict           stop at the first INVALID line: error on stderr, exit 65\n"
+"      --assume-utc       read timestamps without a zone (2026-11-23T08:00:00.5)\n"
+"                         as UTC and write them with 'Z' appended; without it\n"
+"                         they are INVALID\n"
 "      --max-line BYTES   lines longer than this are INVALID, cut (default 1048576)\n"
-"\n"
+"\n", f);
+	fputs(
 "Alerts (see the README's Alerts section; times are the readings' own):\n"
 "  -a, --alerts FILE      append alert events (an open and a close per alert)\n"
 "                         to FILE or a FIFO, one NDJSON line each\n"
@@ -117,7 +128,7 @@ static void usage(int status)
 "65 an INVALID line under --strict, 69 --store cannot load stored state.\n"
 "\n"
 "Example:\n"
-"  hbsim --count 1000 --rate 0 | hbclassify -qq | jq -c 'select(.status != \"NORMAL\")'\n");
+"  hbsim --count 1000 --rate 0 | hbclassify -qq | jq -c 'select(.status != \"NORMAL\")'\n", f);
 	exit(status);
 }
 
@@ -141,13 +152,15 @@ static int secs(const char *opt, const char *s, double min, int64_t *us, char *e
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE, OPT_GAP, OPT_STORE, OPT_DB, OPT_OPEN,
-	       OPT_CLOSE, OPT_MARGIN, OPT_SILENCE, OPT_DEV, OPT_DEVFOR, OPT_BASE, OPT_WARM };
+	       OPT_CLOSE, OPT_MARGIN, OPT_SILENCE, OPT_DEV, OPT_DEVFOR, OPT_BASE, OPT_WARM,
+	       OPT_UTC };
 	static const struct option lo[] = {
 		{"brady", required_argument, NULL, 'b'},
 		{"tachy", required_argument, NULL, 'T'},
 		{"min", required_argument, NULL, OPT_MIN},
 		{"max", required_argument, NULL, OPT_MAX},
 		{"strict", no_argument, NULL, 's'},
+		{"assume-utc", no_argument, NULL, OPT_UTC},
 		{"alerts", required_argument, NULL, 'a'},
 		{"store", no_argument, NULL, OPT_STORE},
 		{"db", required_argument, NULL, OPT_DB},
@@ -195,6 +208,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_STORE: ac->store = 1; break;
 		case OPT_DB: o->db = optarg; break;
 		case 's': o->strict = 1; break;
+		case OPT_UTC: o->assume_utc = 1; break;
 		case 'a': o->alerts = optarg; break;
 		case 'q': o->verbosity--; break;
 		case 'v': o->verbosity++; break;
@@ -539,6 +553,8 @@ int main(int argc, char **argv)
 	r.alerts.fd = open_alerts(&o);
 	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
 	r.cl = hb_classifier_new(&o.ac.th);
+	if (r.cl)
+		hb_classifier_assume_utc(r.cl, o.assume_utc);
 	if (o.alerts || o.ac.store)
 		r.rules = hb_alerts_new(&o.ac);
 	if (o.ac.store)

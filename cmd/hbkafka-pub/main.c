@@ -275,6 +275,8 @@ static void key_of(struct run *r, const char *line, size_t n, const char **k, si
 		if (m && m->type == HB_J_STRING && hb_cid_valid(m->val, m->val_len)) {
 			*k = m->val;
 			*kn = m->val_len;
+		} else if (m && m->type == HB_J_NUMBER && m->num_int) {
+			hb_cid_from_int(m->val, m->val_len, k, kn);	/* 42 is keyed as "42" */
 		}
 		return;
 	}

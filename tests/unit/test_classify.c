@@ -275,6 +275,34 @@ static void test_exact(void)
 		 L("{\"customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":73,\"st\\u0061tus\":\"X\"}"),
 		 L("{\"customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":73,\"status\":\"NORMAL\"}\n"),
 		 HB_NORMAL},
+		{"integer customer_id written as a string",
+		 L("{\"customer_id\":42,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 L("{\"customer_id\":\"42\",\"timestamp\":\"" TS "\",\"heart_rate\":73,\"status\":\"NORMAL\"}\n"),
+		 HB_NORMAL},
+		{"integer customer_id, other members byte for byte",
+		 L("{ \"heart_rate\" : 7.3e1, \"customer_id\" : -0 ,\"timestamp\":\"" TS "\",\"heart_rate\":30,\"m\":[ 1 ]}"),
+		 L("{ \"heart_rate\" : 7.3e1, \"customer_id\" : \"0\" ,\"timestamp\":\"" TS "\",\"heart_rate\":30,\"m\":[ 1 ],\"status\":\"BRADYCARDIA\"}\n"),
+		 HB_BRADYCARDIA},
+		{"integer customer_id, INVALID reading: rewritten, raw as it was",
+		 L("{\"customer_id\":7,\"timestamp\":\"" TS "\",\"heart_rate\":0}"),
+		 L("{\"customer_id\":\"7\",\"timestamp\":\"" TS "\",\"heart_rate\":0,\"status\":\"INVALID\","
+		   "\"reason\":\"heart_rate 0 outside plausible range 1..300\","
+		   "\"raw\":\"{\\\"customer_id\\\":7,\\\"timestamp\\\":\\\"" TS "\\\",\\\"heart_rate\\\":0}\"}\n"),
+		 HB_INVALID},
+		{"float customer_id is INVALID",
+		 L("{\"customer_id\":1.5,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 L("{\"customer_id\":1.5,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"status\":\"INVALID\","
+		   "\"reason\":\"customer_id must be a string or an integer (got 1.5)\","
+		   "\"raw\":\"{\\\"customer_id\\\":1.5,\\\"timestamp\\\":\\\"" TS "\\\",\\\"heart_rate\\\":73}\"}\n"),
+		 HB_INVALID},
+		{"nanoseconds kept as written (hbpgload rounds them the same way)",
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T10:00:00.123456789Z\",\"heart_rate\":73}"),
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T10:00:00.123456789Z\",\"heart_rate\":73,\"status\":\"NORMAL\"}\n"),
+		 HB_NORMAL},
+		{"Kafka prefix and an integer customer_id",
+		 L("{\"_kafka\":{\"p\":1,\"o\":42},\"customer_id\":5,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 L("{\"_kafka\":{\"p\":1,\"o\":42},\"customer_id\":\"5\",\"timestamp\":\"" TS "\",\"heart_rate\":73,\"status\":\"NORMAL\"}\n"),
+		 HB_NORMAL},
 		{"Kafka prefix kept in front (normal)",
 		 L("{\"_kafka\":{\"p\":1,\"o\":42},\"customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
 		 L("{\"_kafka\":{\"p\":1,\"o\":42},\"customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":73,\"status\":\"NORMAL\"}\n"),
@@ -504,6 +532,11 @@ static void test_idempotent(void)
 		{"Kafka b64 invalid UTF-8", L("{\"_kafka\":{\"p\":0,\"o\":8,\"b64\":\"//4=\"}}")},
 		{"Kafka b64 empty", L("{\"_kafka\":{\"p\":0,\"o\":9,\"b64\":\"\"}}")},
 		{"Kafka empty object", L("{\"_kafka\":{\"p\":0,\"o\":10}}")},
+		{"integer customer_id", L("{\"customer_id\":42,\"timestamp\":\"" TS "\",\"heart_rate\":73}")},
+		{"integer customer_id, invalid", L("{\"customer_id\":-0,\"timestamp\":\"" TS "\",\"heart_rate\":999,\"m\":[]}")},
+		{"integer customer_id, not a reading", L("{\"customer_id\":42,\"timestamp\":\"2026-11-23T10:00:00\",\"heart_rate\":73}")},
+		{"nanoseconds", L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T10:00:00.9999999995Z\",\"heart_rate\":73}")},
+		{"Kafka integer customer_id", L("{\"_kafka\":{\"p\":1,\"o\":45},\"customer_id\":45,\"timestamp\":\"" TS "\",\"heart_rate\":250}")},
 		{"spaces between members (second pass drops them)", L("{\"customer_id\":\"C\", \"timestamp\":\"" TS "\", \"heart_rate\":73}")},
 	};
 
@@ -527,6 +560,73 @@ static void test_idempotent(void)
 		hb_buf_release(&first);
 		tap_end();
 	}
+}
+
+/* --assume-utc: the output carries the timestamp with 'Z', which any reader
+ * takes (hbpgload has no such option), and classifying it again changes
+ * nothing, with or without the option. */
+static void test_assume_utc(void)
+{
+	static const struct hb_thresholds def = HB_THRESHOLDS_DEFAULT;
+	static const struct exact cases[] = {
+		{"naive isoformat()",
+		 L("{\"customer_id\":42,\"timestamp\":\"2026-11-23T08:00:00.123456\",\"heart_rate\":73}"),
+		 L("{\"customer_id\":\"42\",\"timestamp\":\"2026-11-23T08:00:00.123456Z\",\"heart_rate\":73,\"status\":\"NORMAL\"}\n"),
+		 HB_NORMAL},
+		{"naive, no fraction, slow path, blanks kept",
+		 L("{\"m\":{},\"customer_id\":\"C\",\"timestamp\" : \"2026-11-23 08:00:00\" ,\"heart_rate\":190}"),
+		 L("{\"m\":{},\"customer_id\":\"C\",\"timestamp\" : \"2026-11-23 08:00:00Z\" ,\"heart_rate\":190,\"status\":\"TACHYCARDIA\"}\n"),
+		 HB_TACHYCARDIA},
+		{"zoned: as it was",
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T08:00:00+01:00\",\"heart_rate\":73}"),
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T08:00:00+01:00\",\"heart_rate\":73,\"status\":\"NORMAL\"}\n"),
+		 HB_NORMAL},
+		{"naive, INVALID heart rate: 'Z' too, raw as it was",
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T08:00:00\",\"heart_rate\":0}"),
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T08:00:00Z\",\"heart_rate\":0,\"status\":\"INVALID\","
+		   "\"reason\":\"heart_rate 0 outside plausible range 1..300\","
+		   "\"raw\":\"{\\\"customer_id\\\":\\\"C\\\",\\\"timestamp\\\":\\\"2026-11-23T08:00:00\\\",\\\"heart_rate\\\":0}\"}\n"),
+		 HB_INVALID},
+	};
+	struct hb_classifier *save = C, *u = hb_classifier_new(&def);
+
+	for (size_t i = 0; u && i < NELEM(cases); i++) {
+		const struct exact *c = &cases[i];
+		struct hb_buf first = {0};
+		struct hb_event ev;
+		const char *out;
+
+		tap_begin("--assume-utc: %s", c->name);
+		C = u;
+		hb_classifier_assume_utc(u, 1);
+		out = classify_line(c->in, c->n);
+		check_mem(out, strlen(out), c->want, c->want_n);
+		check_str(hb_status_name(V.status), hb_status_name(c->status));
+		/* a reader without the option (hbpgload) takes the timestamp as it is */
+		read_back(out, &ev);
+		check(ev.ts_ok);
+		check_int(ev.ts_zoneless, ==, 0);
+		hb_buf_put(&first, out, strlen(out));
+		out = classify_line(first.p, first.len - 1);
+		check_mem(out, strlen(out), first.p, first.len);
+		/* and classifies it again to the same line; an INVALID record is
+		 * classified again from its raw input, which has no zone */
+		C = save;
+		out = classify_line(first.p, first.len - 1);
+		if (c->status != HB_INVALID)
+			check_mem(out, strlen(out), first.p, first.len);
+		else
+			check(strstr(out, "missing zone") != NULL);
+		hb_buf_release(&first);
+		tap_end();
+	}
+	tap_begin("without --assume-utc a naive timestamp is INVALID, saying so");
+	classify_line(L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T08:00:00.123456\",\"heart_rate\":73}"));
+	check_int(V.status, ==, HB_INVALID);
+	check(V.reason && strstr(V.reason, "missing zone") && strstr(V.reason, "--assume-utc"));
+	tap_end();
+	C = save;
+	hb_classifier_free(u);
 }
 
 /* Invalid records keep the input exactly: from raw, or raw_base64 when lossy. */
@@ -584,6 +684,7 @@ int main(void)
 	test_custom_thresholds();
 	test_cut();
 	test_idempotent();
+	test_assume_utc();
 	test_raw_exact();
 	hb_classifier_free(C);
 	hb_parser_free(RP);

@@ -90,6 +90,9 @@ static void test_valid(void)
 		{"customer_id of 64 characters",
 		 L("{\"customer_id\":\"" CID64 "\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
 		 CID64, TS_US, 73, 1, 3},
+		{"timestamp with 9 fractional digits, rounded",
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T10:00:00.500000400Z\",\"heart_rate\":73}"),
+		 "C", TS_US, 73, 1, 3},
 		{"heart_rate 0 (range is the classifier's)",
 		 L("{\"customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":0}"), "C", TS_US, 0, 1, 3},
 		{"heart_rate -5",
@@ -211,16 +214,37 @@ static void test_invalid(void)
 		 "missing customer_id", NULL, 1},
 		{"key with different case", L("{\"Customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
 		 "missing customer_id", NULL, 1},
-		{"customer_id a number", L("{\"customer_id\":42,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
-		 "customer_id must be a string", "integer", 1},
+		{"customer_id 1.5", L("{\"customer_id\":1.5,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "customer_id must be a string or an integer", "(got 1.5)", 1},
+		{"customer_id 1e3", L("{\"customer_id\":1e3,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "customer_id must be a string or an integer", "(got 1e3)", 1},
+		{"customer_id 42.0", L("{\"customer_id\":42.0,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "customer_id must be a string or an integer", "(got 42.0)", 1},
+		{"customer_id -1E+2", L("{\"customer_id\":-1E+2,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "customer_id must be a string or an integer", "(got -1E+2)", 1},
+		{"customer_id 1.5 (slow)", L("{\"customer_id\":1.5,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"m\":[]}"),
+		 "customer_id must be a string or an integer", "(got 1.5)", 1},
+		{"customer_id 1e3 (slow)", L("{\"customer_id\":1e3,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"m\":[]}"),
+		 "customer_id must be a string or an integer", "(got 1e3)", 1},
+		{"customer_id a 65-digit integer",
+		 L("{\"customer_id\":12345678901234567890123456789012345678901234567890123456789012345,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "customer_id as an integer must have at most 64 characters", "(got 65)", 1},
+		{"customer_id a 65-digit integer (slow)",
+		 L("{\"customer_id\":-1234567890123456789012345678901234567890123456789012345678901234,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"m\":[]}"),
+		 "customer_id as an integer must have at most 64 characters", "(got 65)", 1},
 		{"customer_id null", L("{\"customer_id\":null,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
-		 "customer_id must be a string", "null", 1},
+		 "customer_id must be a string or an integer", "null", 1},
 		{"customer_id true", L("{\"customer_id\":true,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
-		 "customer_id must be a string", "boolean", 1},
+		 "customer_id must be a string or an integer", "boolean", 1},
+		{"customer_id false (slow)", L("{\"customer_id\":false,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"m\":[]}"),
+		 "customer_id must be a string or an integer", "boolean", 1},
 		{"customer_id an object", L("{\"customer_id\":{},\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
-		 "customer_id must be a string", "object", 1},
+		 "customer_id must be a string or an integer", "object", 1},
 		{"customer_id an array", L("{\"customer_id\":[\"C\"],\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
-		 "customer_id must be a string", "array", 1},
+		 "customer_id must be a string or an integer", "array", 1},
+		{"customer_id \"42\" is a string, \"4 2\" is not valid",
+		 L("{\"customer_id\":\"4 2\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "customer_id must be 1-64", NULL, 1},
 		{"customer_id empty", L("{\"customer_id\":\"\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
 		 "customer_id", "1-64", 1},
 		{"customer_id of 65 characters", L("{\"customer_id\":\"" CID65 "\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
@@ -274,8 +298,11 @@ static void test_invalid(void)
 		{"duplicate customer_id, last (bad) wins",
 		 L("{\"customer_id\":\"C\",\"customer_id\":\"\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
 		 "customer_id", "1-64", 1},
-		{"all three wrong", L("{\"customer_id\":1,\"timestamp\":2,\"heart_rate\":\"x\"}"),
-		 "customer_id must be a string", "; heart_rate must be an integer", 1},
+		{"all three wrong", L("{\"customer_id\":0.1,\"timestamp\":2,\"heart_rate\":\"x\"}"),
+		 "customer_id must be a string or an integer", "; heart_rate must be an integer", 1},
+		{"timestamp without zone (no --assume-utc)",
+		 L("{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T08:00:00.123456\",\"heart_rate\":73}"),
+		 "bad timestamp: missing zone", "--assume-utc", 1},
 		/* Not an object. */
 		{"an array", L("[1,2,3]"), "not a JSON object", "array", 0},
 		{"an array of readings", L("[{\"customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":73}]"),
@@ -575,6 +602,27 @@ static void test_put_members(void)
 		 L("{\"a\" : {\"b\" : [1, 2]},\"reason\":\"r\",\"s\":\"\\u00e9\"}"),
 		 "\"a\" : {\"b\" : [1, 2]},\"s\":\"\\u00e9\"", 2},
 		{"everything skipped", L("{\"status\":\"X\",\"reason\":\"Y\"}"), "", 0},
+		{"integer customer_id written as a string, blanks kept",
+		 L("{ \"customer_id\" : 42 ,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"status\":\"X\"}"),
+		 " \"customer_id\" : \"42\" ,\"timestamp\":\"" TS "\",\"heart_rate\":73", 3},
+		{"-0 written as \"0\"",
+		 L("{\"customer_id\":-0,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "\"customer_id\":\"0\",\"timestamp\":\"" TS "\",\"heart_rate\":73", 3},
+		{"integer customer_id, first member skipped",
+		 L("{\"status\":\"X\",\"customer_id\":42,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "\"customer_id\":\"42\",\"timestamp\":\"" TS "\",\"heart_rate\":73", 3},
+		{"integer customer_id last (slow path)",
+		 L("{\"m\":[1],\"timestamp\":\"" TS "\",\"heart_rate\":73,\"customer_id\":\t7}"),
+		 "\"m\":[1],\"timestamp\":\"" TS "\",\"heart_rate\":73,\"customer_id\":\t\"7\"", 4},
+		{"only the last of duplicate customer_ids is rewritten",
+		 L("{\"customer_id\":1,\"customer_id\":2,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "\"customer_id\":1,\"customer_id\":\"2\",\"timestamp\":\"" TS "\",\"heart_rate\":73", 4},
+		{"an invalid reading's integer customer_id is rewritten too",
+		 L("{\"customer_id\":3,\"timestamp\":\"x\",\"heart_rate\":73}"),
+		 "\"customer_id\":\"3\",\"timestamp\":\"x\",\"heart_rate\":73", 3},
+		{"a bad integer customer_id is kept as it is",
+		 L("{\"customer_id\":12345678901234567890123456789012345678901234567890123456789012345,\"heart_rate\":73}"),
+		 "\"customer_id\":12345678901234567890123456789012345678901234567890123456789012345,\"heart_rate\":73", 2},
 		{"empty object", L("{}"), "", 0},
 	};
 
@@ -645,6 +693,146 @@ static void test_put_members(void)
 	}
 }
 
+/* customer_id as a JSON integer: its decimal text, on both paths. */
+static void test_cid_integer(void)
+{
+	static const struct {
+		const char *name, *line;
+		size_t n;
+		const char *cid;
+		int cid_int;
+	} cases[] = {
+		{"42", L("{\"customer_id\":42,\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "42", 1},
+		{"0", L("{\"customer_id\":0,\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "0", 1},
+		{"-0 is 0", L("{\"customer_id\":-0,\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "0", 1},
+		{"-7", L("{\"customer_id\":-7,\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "-7", 1},
+		{"blanks around", L("{\"customer_id\" :  42 ,\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "42", 1},
+		{"beyond int64",
+		 L("{\"customer_id\":123456789012345678901234567890,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "123456789012345678901234567890", 1},
+		{"64 digits",
+		 L("{\"customer_id\":1234567890123456789012345678901234567890123456789012345678901234,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "1234567890123456789012345678901234567890123456789012345678901234", 1},
+		{"42 (slow)", L("{\"customer_id\":42,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"m\":[]}"), "42", 1},
+		{"-0 is 0 (slow)", L("{\"customer_id\":-0,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"m\":[]}"), "0", 1},
+		{"beyond uint64 (slow: not json-c's double)",
+		 L("{\"m\":{},\"customer_id\" : 123456789012345678901234567890 ,\"timestamp\":\"" TS "\",\"heart_rate\":73}"),
+		 "123456789012345678901234567890", 1},
+		{"escaped key (slow)",
+		 L("{\"customer\\u005fid\":9,\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "9", 1},
+		{"duplicate, the last (integer) wins",
+		 L("{\"customer_id\":\"A\",\"customer_id\":5,\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "5", 1},
+		{"duplicate, the last (integer) wins (slow)",
+		 L("{\"customer_id\":\"A\",\"customer_id\":5,\"timestamp\":\"" TS "\",\"heart_rate\":73,\"m\":[]}"), "5", 1},
+		{"duplicate, the last (string) wins",
+		 L("{\"customer_id\":5,\"customer_id\":\"A\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "A", 0},
+		{"a string of digits is a string", L("{\"customer_id\":\"42\",\"timestamp\":\"" TS "\",\"heart_rate\":73}"), "42", 0},
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct hb_event ev;
+		char *copy;
+		int rc;
+
+		tap_begin("customer_id as an integer: %s", cases[i].name);
+		rc = parse(cases[i].line, cases[i].n, &ev, &copy);
+		check_int(rc, ==, 0);
+		check_str(ev.why, "");
+		check(ev.cid_ok);
+		check_int(ev.cid_int, ==, cases[i].cid_int);
+		check(str_is(ev.cid, cases[i].cid, strlen(cases[i].cid)));
+		if (!str_is(ev.cid, cases[i].cid, strlen(cases[i].cid)))
+			printf("#   cid: %.*s\n", (int)ev.cid.n, ev.cid.p ? ev.cid.p : "");
+		free(copy);
+		tap_end();
+	}
+	{
+		const char *out = NULL;
+		size_t n = 0;
+
+		tap_begin("hb_cid_from_int");
+		check_int(hb_cid_from_int(L("42"), &out, &n), ==, 1);
+		check(n == 2 && memcmp(out, "42", 2) == 0);
+		check_int(hb_cid_from_int(L("-0"), &out, &n), ==, 1);
+		check(n == 1 && out[0] == '0');
+		check_int(hb_cid_from_int(L("-12"), &out, &n), ==, 1);
+		check(n == 3 && memcmp(out, "-12", 3) == 0);
+		out = NULL;
+		check_int(hb_cid_from_int(L("12345678901234567890123456789012345678901234567890123456789012345"), &out, &n), ==, 0);
+		check(out == NULL);
+		check_int(hb_cid_from_int(L(""), &out, &n), ==, 0);
+		tap_end();
+	}
+}
+
+/* A timestamp without a zone: INVALID, or UTC on a parser told so. */
+static void test_assume_utc(void)
+{
+	static const char line[] = "{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T10:00:00.5\",\"heart_rate\":73}";
+	static const char slow[] = "{\"customer_id\":\"C\",\"timestamp\":\"2026-11-23T10:00:00.5\",\"heart_rate\":73,\"m\":[]}";
+	static const char zoned[] = "{\"customer_id\":\"C\",\"timestamp\":\"" TS "\",\"heart_rate\":73}";
+	struct hb_parser *u = hb_parser_new();
+	struct hb_event ev;
+
+	tap_begin("a timestamp without a zone is refused by default");
+	check_int(hb_event_parse(P, L(line), &ev), ==, -1);
+	check(strstr(ev.why, "missing zone") != NULL);
+	check_int(ev.ts_ok, ==, 0);
+	check_int(ev.ts_zoneless, ==, 0);
+	tap_end();
+
+	tap_begin("hb_parser_assume_utc: read as UTC, ts_zoneless set (fast and slow)");
+	check(u != NULL);
+	if (u) {
+		hb_parser_assume_utc(u, 1);
+		check_int(hb_event_parse(u, L(line), &ev), ==, 0);
+		check_int(ev.ts_us, ==, TS_US);
+		check_int(ev.ts_zoneless, ==, 1);
+		check(str_is(ev.ts, "2026-11-23T10:00:00.5", 21));
+		check_int(hb_event_parse(u, L(slow), &ev), ==, 0);
+		check_int(ev.ts_us, ==, TS_US);
+		check_int(ev.ts_zoneless, ==, 1);
+		check_int(hb_event_parse(u, L(zoned), &ev), ==, 0);
+		check_int(ev.ts_zoneless, ==, 0);
+		hb_parser_assume_utc(u, 0);
+		check_int(hb_event_parse(u, L(line), &ev), ==, -1);
+	}
+	tap_end();
+
+	tap_begin("hb_event_put_members writes a timestamp read as UTC with its 'Z'");
+	if (u) {
+		static const char both[] = "{\"customer_id\":12,\"timestamp\" : \"2026-11-23 10:00:00\",\"heart_rate\":73,\"m\":[]}";
+		static const char want[] = "\"customer_id\":\"12\",\"timestamp\" : \"2026-11-23 10:00:00Z\",\"heart_rate\":73,\"m\":[]";
+		struct hb_buf out = {0};
+
+		hb_parser_assume_utc(u, 1);
+		check_int(hb_event_parse(u, L(both), &ev), ==, 0);
+		check_int(hb_event_put_members(u, &ev, &out, NULL), ==, 4);
+		check_mem(out.p, out.len, want, strlen(want));
+		hb_buf_release(&out);
+	}
+	tap_end();
+
+	tap_begin("the same with more than HB_JSPAN_MAX members (json-c re-serialised)");
+	if (u) {
+		struct hb_buf big = {0}, out = {0};
+
+		hb_buf_puts(&big, "{\"m\":[1],\"customer_id\":77,\"timestamp\":\"2026-11-23T10:00:00.5\",\"heart_rate\":73");
+		for (int k = 0; k < 300; k++)
+			hb_buf_printf(&big, ",\"k%d\":%d", k, k);
+		hb_buf_putc(&big, '}');
+		check_int(hb_event_parse(u, big.p, big.len, &ev), ==, 0);
+		check(ev.cid_int && str_is(ev.cid, "77", 2));
+		check_int(hb_event_put_members(u, &ev, &out, NULL), ==, 304);
+		check(contains(out.p, out.len, "\"customer_id\":\"77\""));
+		check(contains(out.p, out.len, "\"timestamp\":\"2026-11-23T10:00:00.5Z\""));
+		hb_buf_release(&big);
+		hb_buf_release(&out);
+	}
+	hb_parser_free(u);
+	tap_end();
+}
+
 static void test_cid_valid(void)
 {
 	static const struct {
@@ -677,6 +865,8 @@ static void test_paths_agree(void)
 	};
 	static const char *const cids[] = {
 		"\"C\"", "\"\"", "\"" CID64 "\"", "\"" CID65 "\"", "5", "null", "\"a b\"",
+		"-0", "-5", "1.5", "1e3", "123456789012345678901234567890",
+		"12345678901234567890123456789012345678901234567890123456789012345",
 	};
 	static const char *const tss[] = {
 		"\"" TS "\"", "\"x\"", "5", "\"2026-11-23T11:00:00.500+01:00\"", "\"2026-02-29T00:00:00Z\"",
@@ -688,7 +878,7 @@ static void test_paths_agree(void)
 	for (size_t h = 0; h < NELEM(hrs); h++)
 		for (size_t c = 0; c < NELEM(cids); c++)
 			for (size_t t = 0; t < NELEM(tss); t++) {
-				char fast[512], slow[512];
+				char fast[512], slow[512], acid[HB_CID_MAX + 1] = "";
 				struct hb_event a, b;
 				int ra, rb, n;
 
@@ -696,6 +886,8 @@ static void test_paths_agree(void)
 					     "{\"customer_id\":%s,\"timestamp\":%s,\"heart_rate\":%s}",
 					     cids[c], tss[t], hrs[h]);
 				ra = hb_event_parse(P, fast, (size_t)n, &a);
+				if (a.cid.n)	/* it may borrow from the parser: keep a copy */
+					memcpy(acid, a.cid.p, a.cid.n);
 				n = snprintf(slow, sizeof slow,
 					     "{\"customer_id\":%s,\"timestamp\":%s,\"heart_rate\":%s,\"zz\":[]}",
 					     cids[c], tss[t], hrs[h]);
@@ -704,7 +896,9 @@ static void test_paths_agree(void)
 				if (ra != rb || a.is_object != b.is_object || a.cid_ok != b.cid_ok ||
 				    a.ts_ok != b.ts_ok || a.hr_ok != b.hr_ok ||
 				    (a.hr_ok && a.hr != b.hr) || (a.ts_ok && a.ts_us != b.ts_us) ||
-				    a.cid.n != b.cid.n) {
+				    a.cid.n != b.cid.n || a.cid_int != b.cid_int ||
+				    (a.cid.n && memcmp(acid, b.cid.p, a.cid.n) != 0) ||
+				    strcmp(a.why, b.why) != 0) {
 					if (differ++ < 5)
 						printf("#   %s: fast %d (%s) hr %lld, slow %d (%s) hr %lld\n", fast,
 						       ra, a.why, (long long)a.hr, rb, b.why, (long long)b.hr);
@@ -760,6 +954,8 @@ int main(void)
 	test_classified();
 	test_coord();
 	test_put_members();
+	test_cid_integer();
+	test_assume_utc();
 	test_cid_valid();
 	test_paths_agree();
 	test_reuse();

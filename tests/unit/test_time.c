@@ -123,7 +123,6 @@ static void test_parse_invalid(void)
 		"2026-01-01T00:00:60Z",     /* leap second */
 		"2016-12-31T23:59:60Z",     /* a real leap second: still refused */
 		"2026-01-01T00:00:61Z",
-		"2026-01-01T00:00:00.1234567Z", /* 7 fractional digits */
 		"2026-01-01T00:00:00.Z",    /* empty fraction */
 		"2026-01-01T00:00:00",      /* missing zone */
 		"2026-01-01T00:00:00.500",  /* missing zone after fraction */
@@ -194,8 +193,9 @@ static void test_parse_reasons(void)
 		{"2026-01-01T24:00:00Z", "hour"},
 		{"2026-01-01T00:60:00Z", "minute"},
 		{"2026-01-01T00:00:60Z", "leap second"},
-		{"2026-01-01T00:00:00.1234567Z", "fractional"},
-		{"2026-01-01T00:00:00", "zone"},
+		{"2026-01-01T00:00:00", "missing zone"},
+		{"2026-01-01T00:00:00.123456789", "--assume-utc"},
+		{"2026-01-01T00:00:00.Z", "empty fraction"},
 		{"2026-01-01T00:00:00+24:00", "zone"},
 		{"2026-01-01T00:00:00Zx", "trailing"},
 		{"", "empty"},
@@ -203,6 +203,9 @@ static void test_parse_reasons(void)
 		/* found by fuzzing: valid locally, but year 0 or 10000 in UTC */
 		{"0001-01-01T00:00:00+23:59", "0001-9999 in UTC"},
 		{"9999-12-31T23:59:59-00:01", "0001-9999 in UTC"},
+		/* the fraction rounds up into year 10000 */
+		{"9999-12-31T23:59:59.9999995Z", "0001-9999 in UTC"},
+		{"9999-12-31T23:59:59.99999999999999999999Z", "0001-9999 in UTC"},
 	};
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
@@ -214,6 +217,145 @@ static void test_parse_reasons(void)
 		check(strstr(err, cases[i].phrase) != NULL);
 		if (!strstr(err, cases[i].phrase))
 			printf("#   err: %s\n", err);
+		tap_end();
+	}
+}
+
+/*
+ * More than 6 fractional digits: rounded to microseconds as PostgreSQL does
+ * (strtod, then rint(frac * 1000000)).  The wanted values are what
+ * PostgreSQL 15 gave for SELECT extract(epoch FROM 'ts'::timestamptz) for the
+ * same text (tests/e2e/seed_input.bats checks thousands more against a
+ * live server); several differ from rounding the decimal digits.
+ */
+static void test_parse_fraction_rounding(void)
+{
+	const int64_t T = 1795428000 * S;	/* 2026-11-23T10:00:00Z */
+	const struct good cases[] = {
+		{"2026-11-23T10:00:00.1234567Z", T + 123457},
+		{"2026-11-23T10:00:00.123456789Z", T + 123457},
+		{"2026-11-23T10:00:00.1234564999Z", T + 123456},
+		{"2026-11-23T10:00:00.000000999999999Z", T + 1},
+		{"2026-11-23T10:00:00.0000004Z", T},
+		/* half-way: ties to even, on the double's value */
+		{"2026-11-23T10:00:00.0000005Z", T},
+		{"2026-11-23T10:00:00.0000015Z", T + 2},
+		{"2026-11-23T10:00:00.0000025Z", T + 2},
+		{"2026-11-23T10:00:00.0000035Z", T + 4},
+		{"2026-11-23T10:00:00.1234565Z", T + 123456},
+		{"2026-11-23T10:00:00.1234575Z", T + 123458},
+		{"2026-11-23T10:00:00.5000005Z", T + 500000},
+		{"2026-11-23T10:00:00.9999985Z", T + 999998},
+		{"2026-11-23T10:00:00.9999994999Z", T + 999999},
+		/* PostgreSQL's double says 2 where the decimal digits say 1 */
+		{"2026-11-23T10:00:00.00000149999999999999999999999Z", T + 2},
+		{"2026-11-23T10:00:00.0000015000000000000000000001Z", T + 2},
+		/* long strings: zeros, and digits past the 100th */
+		{"2026-11-23T10:00:00.500000000000000000000000000000000000000000000000000000000000Z", T + 500000},
+		{"2026-11-23T10:00:00.00000000000000000000000000000000000000000000000000000000000000000000"
+		 "000000000000000000000000000000000000000000000000000000000000000000000000000009Z", T},
+		{"2026-11-23T10:00:00.99999999999999999999999999999999999999999999999999999999999999999999"
+		 "999999999999999999999999999999999999999999999999999999999999999999999999999999Z", T + S},
+		/* the carry into the next second, minute, hour, day, month, year */
+		{"2026-11-23T10:00:00.9999995Z", T + S},
+		{"2026-11-23T10:00:59.9999996Z", T + 60 * S},
+		{"2026-11-23T10:59:59.9999996Z", T + 3600 * S},
+		{"2026-11-23T23:59:59.9999996Z", utc(2026, 11, 24, 0, 0, 0) * S},
+		{"2026-11-30T23:59:59.9999999Z", utc(2026, 12, 1, 0, 0, 0) * S},
+		{"2026-12-31T23:59:59.9999999Z", utc(2027, 1, 1, 0, 0, 0) * S},
+		{"2024-02-28T23:59:59.99999951Z", utc(2024, 2, 29, 0, 0, 0) * S},
+		{"2026-02-28T23:59:59.9999995Z", utc(2026, 3, 1, 0, 0, 0) * S},
+		{"2026-11-23T00:59:59.9999999+01:00", utc(2026, 11, 23, 0, 0, 0) * S},
+		{"1969-12-31T23:59:59.9999996Z", 0},
+		{"9999-12-31T23:59:59.9999994Z", 253402300799LL * S + 999999},
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		int64_t us = 12345;
+		char err[128] = "";
+		int rc;
+
+		tap_begin("hb_time_parse rounds \"%.60s\" as PostgreSQL", cases[i].in);
+		rc = hb_time_parse(cases[i].in, strlen(cases[i].in), &us, err, sizeof err);
+		check_int(rc, ==, 0);
+		check_int(us, ==, cases[i].want_us);
+		if (rc)
+			printf("#   err: %s\n", err);
+		tap_end();
+	}
+}
+
+/* A fraction's value does not depend on trailing zeros, and any digit past
+ * the 100th counts only as "more than nothing". */
+static void test_parse_fraction_invariants(void)
+{
+	static const char *const fracs[] = {
+		"0000005", "0000015", "1234565", "9999995", "0000004999999", "5", "1", "999999",
+	};
+	int bad = 0;
+
+	tap_begin("trailing zeros and far digits do not change a fraction's microseconds");
+	for (size_t i = 0; i < NELEM(fracs); i++) {
+		char a[400], b[400], c[400], err[128];
+		int64_t ua = 0, ub = 1, uc = 2;
+		int na, nb, nc;
+
+		na = snprintf(a, sizeof a, "2026-11-23T10:00:00.%sZ", fracs[i]);
+		nb = snprintf(b, sizeof b, "2026-11-23T10:00:00.%s%0150dZ", fracs[i], 0);
+		nc = snprintf(c, sizeof c, "2026-11-23T10:00:00.%s%0150d1Z", fracs[i], 0);
+		if (hb_time_parse(a, (size_t)na, &ua, err, sizeof err) ||
+		    hb_time_parse(b, (size_t)nb, &ub, err, sizeof err) ||
+		    hb_time_parse(c, (size_t)nc, &uc, err, sizeof err) || ua != ub || ua != uc) {
+			if (bad++ < 5)
+				printf("#   %s: %lld %lld %lld\n", fracs[i], (long long)ua, (long long)ub,
+				       (long long)uc);
+		}
+	}
+	check_int(bad, ==, 0);
+	tap_end();
+}
+
+/* Without a zone: refused, or read as UTC with HB_TIME_ASSUME_UTC. */
+static void test_parse_assume_utc(void)
+{
+	const struct {
+		const char *in;
+		unsigned flags;
+		int rc;
+		int64_t want_us;
+	} cases[] = {
+		{"2026-11-23T10:00:00", HB_TIME_ASSUME_UTC, 1, 1795428000 * S},
+		{"2026-11-23T10:00:00.123456", HB_TIME_ASSUME_UTC, 1, 1795428000 * S + 123456},
+		{"2026-11-23 10:00:00.5", HB_TIME_ASSUME_UTC, 1, 1795428000 * S + 500000},
+		{"2026-11-23T10:00:00.1234567", HB_TIME_ASSUME_UTC, 1, 1795428000 * S + 123457},
+		{"2026-11-23T23:59:59.9999999", HB_TIME_ASSUME_UTC, 1, utc(2026, 11, 24, 0, 0, 0) * S},
+		{"2026-11-23T10:00:00Z", HB_TIME_ASSUME_UTC, 0, 1795428000 * S},
+		{"2026-11-23T11:00:00+01:00", HB_TIME_ASSUME_UTC, 0, 1795428000 * S},
+		{"2026-11-23T10:00:00", 0, -1, 0},
+		{"2026-11-23T10:00:00.123456", 0, -1, 0},
+		/* still refused with the flag */
+		{"2026-11-23T10:00:00.", HB_TIME_ASSUME_UTC, -1, 0},
+		{"2026-11-23T10:00", HB_TIME_ASSUME_UTC, -1, 0},
+		{"2026-11-23", HB_TIME_ASSUME_UTC, -1, 0},
+		{"2026-11-23T10:00:00 ", HB_TIME_ASSUME_UTC, -1, 0},
+		{"2026-02-29T10:00:00", HB_TIME_ASSUME_UTC, -1, 0},
+		{"9999-12-31T23:59:59.9999999", HB_TIME_ASSUME_UTC, -1, 0},
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		int64_t us = 777;
+		char err[160] = "";
+		int rc;
+
+		tap_begin("hb_time_parse_opt(\"%s\", %s) == %d", cases[i].in,
+			  cases[i].flags ? "ASSUME_UTC" : "0", cases[i].rc);
+		rc = hb_time_parse_opt(cases[i].in, strlen(cases[i].in), cases[i].flags, &us, err,
+				       sizeof err);
+		check_int(rc, ==, cases[i].rc);
+		if (cases[i].rc >= 0)
+			check_int(us, ==, cases[i].want_us);
+		else
+			check(err[0] != '\0');
 		tap_end();
 	}
 }
@@ -499,6 +641,9 @@ int main(void)
 	test_parse_not_nul_terminated();
 	test_parse_invalid();
 	test_parse_reasons();
+	test_parse_fraction_rounding();
+	test_parse_fraction_invariants();
+	test_parse_assume_utc();
 	test_parse_small_err_buffer();
 	test_format();
 	test_round_trip();
