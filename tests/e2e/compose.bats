@@ -182,7 +182,12 @@ PY
 	# the consumer writes the alert file where notify reads it: one volume
 	a=$(jq -r .services.consumer.environment.HB_ALERTS <<<"$json")
 	assert_eq "$(jq -r .services.notify.environment.HB_ALERTS <<<"$json")" "$a"
-	vol() { jq -r --arg s "$1" --arg a "$a" '.services[$s].volumes[] | select(.type == "volume" and ($a | startswith(.target + "/"))) | .source' <<<"$json"; }
+	# the named volume mounted above the alert file (docker-compose 1 keeps the short form)
+	vol() {
+		jq -r --arg s "$1" --arg a "$a" '.services[$s].volumes[]
+			| if type == "string" then split(":") | {source: .[0], target: .[1]} else . end
+			| . as $v | select(($v.source | startswith("/") | not) and ($a | startswith($v.target + "/"))) | .source' <<<"$json"
+	}
 	assert_eq "$(vol consumer)" alerts
 	assert_eq "$(vol notify)" alerts
 }
