@@ -13,16 +13,21 @@ COPY tests/unit/ tests/unit/
 COPY man/ man/
 RUN make -j"$(nproc)" WERROR=1 && make install PREFIX=/usr/local DESTDIR=/out
 
-# Runtime stage: the libraries, bash and procps for the pipeline scripts.
+# Runtime stage: the libraries, bash and procps for the pipeline scripts
+# (procps: pgrep for the health checks), jq and curl for hb-notify.
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends librdkafka1 libjson-c5 libpq5 \
-      bash procps coreutils ca-certificates \
+      bash procps coreutils ca-certificates jq curl \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/ /usr/local/
-COPY scripts/hb-pipeline scripts/hb-replay /usr/local/bin/
-RUN useradd --system --home /var/lib/hbmon --create-home hbmon
+COPY scripts/hb-pipeline scripts/hb-replay scripts/hb-notify /usr/local/bin/
+# run/, metrics/ and alerts/ exist owned by hbmon, so that a named volume
+# mounted there (compose.yaml's alerts) starts owned by hbmon too
+RUN useradd --system --home /var/lib/hbmon --create-home hbmon \
+ && install -d -o hbmon -g hbmon /var/lib/hbmon/run /var/lib/hbmon/metrics /var/lib/hbmon/alerts
 USER hbmon
 WORKDIR /var/lib/hbmon
-ENV HB_BIN=/usr/local/bin HB_RUN_DIR=/var/lib/hbmon/run
+# HB_LOG=-: the stages log to the container's stderr (docker compose logs)
+ENV HB_BIN=/usr/local/bin HB_RUN_DIR=/var/lib/hbmon/run HB_METRICS_DIR=/var/lib/hbmon/metrics HB_LOG=-
 CMD ["hbsim", "--help"]
