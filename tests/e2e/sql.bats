@@ -97,3 +97,63 @@ teardown_file() {
 	# so a restart would deliver nothing again
 	assert_eq "$(hbkafka-sub -e -q | wc -l | tr -d ' ')" 0
 }
+
+@test "make demo on a terminal: the dashboard's path, then Ctrl-C ends it cleanly with the run's latency" {
+	hb_newtopic
+	hb_empty_tables
+	# make demo on a pseudo-terminal, as a person runs it; Ctrl-C (the
+	# terminal's ^C, to the whole foreground process group, make included)
+	# once the first reading is stored
+	HB_DEMO_DB="dbname=$PGDATABASE" HB_DEMO_RATE=100 HB_DEMO_STATE="$BATS_TEST_TMPDIR/demo" \
+		python3 - "$HB_REPO" >"$BATS_TEST_TMPDIR/tty.out" 3>&- <<'PY'
+import os, pty, re, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("make", ["make", "-C", sys.argv[1], "--no-print-directory", "demo"])
+out, t0, sent, seen = b"", time.time(), None, {}
+while True:
+    now = time.time() - t0
+    if sent is None and ("stored" in seen or now > 90):
+        os.write(fd, b"\x03")
+        sent = now
+    if sent is not None and now - sent > 120:
+        os.kill(pid, 9)
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if not r:
+        continue
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+    text = out.decode(errors="replace")
+    if "dashboard" not in seen and "dashboard: file://" in text:
+        seen["dashboard"] = now
+    if "stored" not in seen and re.search(r"normal +[1-9]", text):
+        seen["stored"] = now
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+print("\n# dashboard path at %.1f s, first reading stored by %.1f s, Ctrl-C at %.1f s; make: %s" % (
+    seen.get("dashboard", -1), seen.get("stored", -1), sent or -1,
+    "exit %d" % os.WEXITSTATUS(st) if os.WIFEXITED(st) else "signal %d" % os.WTERMSIG(st)))
+PY
+	tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out" >"$BATS_TEST_TMPDIR/tty.txt"
+	tail -n 1 "$BATS_TEST_TMPDIR/tty.txt" >&3
+	# the path of the dashboard, and that page written
+	grep -q "hb-demo: dashboard: file://$BATS_TEST_TMPDIR/demo/dashboard/index.html" "$BATS_TEST_TMPDIR/tty.txt"
+	grep -q '</html>' "$BATS_TEST_TMPDIR/demo/dashboard/index.html"
+	# readings were stored before the Ctrl-C
+	grep -q 'first reading stored by [0-9]' "$BATS_TEST_TMPDIR/tty.txt"
+	# a clean end: the summary and the run's own figures, no make error, no pager
+	grep -q 'readings_stored' "$BATS_TEST_TMPDIR/tty.txt"
+	run grep -E '^this run: [1-9][0-9]* readings stored by 1 loader\(s\); latency, reading time to commit, per 2 s: median p50 [1-9][0-9]* ms, median p99 [1-9][0-9]* ms' "$BATS_TEST_TMPDIR/tty.txt"
+	[ "$status" -eq 0 ]
+	run grep -E '\*\*\*|Interrupt|\(END\)' "$BATS_TEST_TMPDIR/tty.txt"
+	[ "$status" -eq 1 ]
+	# make ends as a Ctrl-C'd make does, by the signal, having said nothing
+	grep -q '; make: signal 2$' "$BATS_TEST_TMPDIR/tty.txt"
+	# everything read was stored, and committed
+	assert_eq "$(hbkafka-sub -e -q | wc -l | tr -d ' ')" 0
+}
