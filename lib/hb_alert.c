@@ -312,8 +312,9 @@ static void ep_open(struct hb_alerts *a, struct cust *c, int64_t at, struct hb_b
 	put_int(b, ",\"readings\":", c->ep_readings);
 	put_int(b, ",\"peak_bpm\":", c->ep_peak);
 	put_time(b, ",\"peak_at\":", c->ep_peak_at);
-	snprintf(why, sizeof why, "%lld readings %s %ld bpm", (long long)c->ep_readings,
-		 tachy ? "above" : "below", tachy ? a->cfg.th.tachy : a->cfg.th.brady);
+	snprintf(why, sizeof why, "%lld reading%s %s %ld bpm", (long long)c->ep_readings,
+		 c->ep_readings == 1 ? "" : "s", tachy ? "above" : "below",
+		 tachy ? a->cfg.th.tachy : a->cfg.th.brady);
 	hb_buf_puts(b, ",\"reason\":\"");
 	hb_buf_puts(b, why);
 	hb_buf_puts(b, "\"}\n");

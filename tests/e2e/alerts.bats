@@ -128,6 +128,13 @@ PY
 	[ "$status" -eq 2 ]
 }
 
+@test "--open-after 1: the first reading past the threshold opens, and the reason says one reading" {
+	printf '%s\n' '{"customer_id":"C","timestamp":"2026-11-23T10:00:00Z","heart_rate":70}' \
+		'{"customer_id":"C","timestamp":"2026-11-23T10:00:01Z","heart_rate":30}' >"$BATS_TEST_TMPDIR/in"
+	hbclassify -qq --open-after 1 --alerts "$BATS_TEST_TMPDIR/ev" "$BATS_TEST_TMPDIR/in" >/dev/null
+	assert_eq "$(jq -r 'select(.state == "open") | .reason' "$BATS_TEST_TMPDIR/ev")" "1 reading below 40 bpm"
+}
+
 @test "hb-notify: open and close events, --min-seconds for closes only, --opens-only, old lines" {
 	cat >"$BATS_TEST_TMPDIR/ev" <<'EOF'
 {"alert":"TACHYCARDIA","state":"open","customer_id":"C","start":"2026-11-23T10:00:00.000Z","at":"2026-11-23T10:00:01.000Z","readings":3,"peak_bpm":203,"peak_at":"2026-11-23T10:00:01.000Z","reason":"3 readings above 180 bpm"}

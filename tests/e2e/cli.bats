@@ -25,6 +25,25 @@ teardown_file() {
 	done
 }
 
+@test "every script's --help prints its help on stdout, exits 0 and starts nothing" {
+	cd "$BATS_TEST_TMPDIR"
+	for s in "$HB_REPO"/scripts/hb-*; do
+		name=${s##*/}
+		# with nothing reachable, a script that ran instead of helping would
+		# fail or hang (timeout), or leave a state directory behind
+		run --separate-stderr env -u HB_DB -u PGHOST PGPORT=1 KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 \
+			HB_DEMO_STATE="$BATS_TEST_TMPDIR/state" timeout 10 "$s" --help
+		echo "$name: status $status, stderr '$stderr'"
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ "${#lines[@]}" -ge 3 ]
+		# the help, not the script's first line of code
+		[[ ${lines[-1]} != *"set -euo pipefail"* ]]
+		[[ $output != *"set -euo pipefail"* ]]
+		[ ! -e "$BATS_TEST_TMPDIR/state" ]
+	done
+}
+
 @test "--version prints the version and exits 0" {
 	for p in hbsim hbclassify hbpgload hbkafka-pub hbkafka-sub; do
 		run "$p" --version

@@ -73,12 +73,21 @@ pj() {
 	assert_eq "$(pj '[.figures[] | select(.loaded and .width == 900 and .height == 400)] | length')" 5
 	assert_eq "$(pj '[.figures[] | select(.nodata)] | length')" 0
 	# the tables, none empty
-	for t in open-alerts silent latest-readings status-counts range-facts top-customers charted-customers alerts-daily loaders; do
+	for t in open-alerts silent latest-readings latest-anomalies status-counts range-facts top-customers charted-customers alerts-daily loaders; do
 		rows=$(jq -r --arg t "$t" '.tables[] | select(.id == $t) | .rows' "$BATS_TEST_TMPDIR/page.json")
 		echo "$t: ${rows:-missing}"
 		[ "${rows:-0}" -gt 0 ]
 	done
 	assert_eq "$(pj '.tables[] | select(.id == "latest-readings") | .rows')" 20
+	assert_eq "$(pj '.tables[] | select(.id == "latest-anomalies") | .rows')" 20
+	# the anomalies of the last 5 minutes, as the rollups count them
+	want=$(q "SELECT sum(readings) FROM hb_rollup_minute WHERE status <> 'NORMAL'
+	          AND minute >= date_bin('1 minute', now() - interval '5 minutes', timestamptz '2000-01-01 00:00Z')")
+	got=$(pj '.tiles[] | select(.id == "t-anom5") | .value')
+	echo "anomalies in 5 min: page $got, database now $want"
+	[ "$got" -gt 0 ]
+	# (the live loader may have stored some since the page was written)
+	[ "$got" -le "$want" ]
 	# five customers are silent
 	assert_eq "$(pj '.tables[] | select(.id == "silent") | .rows')" 5
 	assert_eq "$(pj '.tiles[] | select(.id == "t-silent") | .value')" 5

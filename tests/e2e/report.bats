@@ -274,3 +274,16 @@ check_summary() {
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^hb-report\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
 }
+
+@test "the thresholds come from HB_BRADY and HB_TACHY unless given, as hb-pipeline gives them to hbclassify" {
+	out=$BATS_TEST_TMPDIR/t
+	HB_BRADY=50 HB_TACHY=110 report --from "$FROM" --to "$TO" --out "$out"
+	grep -q 'thresholds: bradycardia &lt; 50, tachycardia &gt; 110 bpm' "$out/index.html"
+	HB_BRADY=50 HB_TACHY=110 report --from "$FROM" --to "$TO" --brady 45 --out "$out"
+	grep -q 'thresholds: bradycardia &lt; 45, tachycardia &gt; 110 bpm' "$out/index.html"
+	report --from "$FROM" --to "$TO" --out "$out"
+	grep -q 'thresholds: bradycardia &lt; 40, tachycardia &gt; 180 bpm' "$out/index.html"
+	run env HB_TACHY=fast "$HB_REPO/scripts/hb-report" --from "$FROM" --to "$TO" --out "$out"
+	[ "$status" -eq 2 ]
+	[[ $output == *"HB_TACHY"* ]]
+}
