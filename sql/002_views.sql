@@ -10,7 +10,12 @@ SELECT customer_id,
        hr_min                                 AS min_bpm,
        hr_max                                 AS max_bpm,
        readings,
-       bradycardia + tachycardia              AS anomalies
+       bradycardia + tachycardia              AS anomalies,
+       -- seed 001's names for minute and readings (its Grafana and README
+       -- queries use them); new columns go last, CREATE OR REPLACE VIEW
+       -- cannot move the others
+       minute                                 AS minute_bucket,
+       readings                               AS reading_count
 FROM hb_rollup_customer_minute
 WHERE readings > 0;
 
@@ -160,3 +165,34 @@ SELECT (SELECT count(*) FROM live)                                        AS loa
        (SELECT round(max(latency_p50_ms)::numeric, 1) FROM live)          AS latency_p50_ms,
        (SELECT round(max(latency_p99_ms)::numeric, 1) FROM live)          AS latency_p99_ms,
        (SELECT max(recorded_at) FROM pipeline_metrics)                    AS last_snapshot_at;
+
+-- ---- the seeds' names --------------------------------------------------------------
+-- Compatibility views, so that the queries of the systems hbmon replaces run
+-- with at most a table name changed.  Read-only; simple views or a UNION ALL
+-- of the partitioned tables, so a condition on the time reaches every branch
+-- and prunes day partitions (at run time for now() - interval ...).
+
+-- heartbeat_anomalies with seed 001's name for the reading time,
+-- event_timestamp (= ts).  Seed 001's
+--   SELECT COUNT(*) FROM heartbeat_anomalies WHERE event_timestamp > NOW() - INTERVAL '5 minutes'
+-- runs as written on vw_anomalies.  (A column cannot be added to the table
+-- without rewriting it, and would not prune partitions.)
+CREATE OR REPLACE VIEW vw_anomalies AS
+SELECT id, anomaly_type, customer_id, ts, heart_rate, reason, raw, raw_bytes,
+       raw_length, created_at,
+       ts AS event_timestamp
+FROM heartbeat_anomalies;
+
+-- Seeds 000 and 004 kept every valid reading in one table, heartbeats
+-- (customer_id, ts, heart_rate, created_at; seed 000 flagged the anomalies in
+-- it and rejected invalid input): here heartbeat_records (NORMAL) and the
+-- BRADYCARDIA/TACHYCARDIA rows of heartbeat_anomalies, with their status.
+-- INVALID lines are not readings and are not in it.  No id: heartbeat_records
+-- has none ((customer_id, ts) is the key).
+CREATE OR REPLACE VIEW heartbeats AS
+SELECT customer_id, ts, heart_rate, 'NORMAL'::text AS status, created_at
+FROM heartbeat_records
+UNION ALL
+SELECT customer_id, ts, heart_rate, anomaly_type, created_at
+FROM heartbeat_anomalies
+WHERE anomaly_type <> 'INVALID';

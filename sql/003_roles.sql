@@ -6,7 +6,8 @@
 --                 ON CONFLICT DO NOTHING needs INSERT only.  Alerts and
 --                 detection states only through hb_alerts_apply, hb_state_apply
 --                 and hb_alert_state_load (no right on their tables).
---   hbmon_reader  SELECT on tables and views, for dashboards and reports.
+--   hbmon_reader  SELECT on tables and views, for dashboards and reports
+--                 (the seeds' compatibility views vw_anomalies and heartbeats too).
 -- Both are NOLOGIN groups: grant them to login roles, e.g.
 --   CREATE ROLE loader LOGIN PASSWORD '...' IN ROLE hbmon_loader;
 DO $$
@@ -28,7 +29,7 @@ GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
                 hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
                 vw_customer_bpm_summary, vw_recent_anomalies, vw_pipeline_summary,
                 heartbeat_alerts, hb_alert_state, vw_open_alerts, vw_alerts_daily,
-                vw_pipeline_health
+                vw_pipeline_health, vw_anomalies, heartbeats
     TO hbmon_reader;
 
 -- The rollups are written by the triggers as the tables' owner: the loader

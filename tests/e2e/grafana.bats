@@ -12,7 +12,8 @@
 # (taken from the YAML, so rules added later are checked too) have the
 # structure Grafana's file provisioning reads, and each rule's query, run the
 # same way, returns a row for a customer whose stored alert meets the rule and
-# none for one whose alert does not.
+# none for one whose alert does not; the INVALID rule one for a customer with
+# INVALID readings in the last 5 minutes and none for older or valid ones.
 
 load helpers
 
@@ -596,6 +597,8 @@ $sql
 	for a in SILENCE TACHYCARDIA BRADYCARDIA; do
 		assert_eq "$(rules | jq -r --arg a "$a" 'select(.data[].model.rawSql // "" | test("alert = '\''" + $a + "'\''")) | .uid' | wc -l)" 1
 	done
+	# and INVALID readings per customer, from the rollup (seed 002)
+	assert_eq "$(rules | jq -r 'select(.data[].model.rawSql // "" | test("\\binvalid\\b") and test("hb_rollup_customer_minute")) | .uid' | wc -l)" 1
 	# and the check can fail: a rule on another datasource, a condition that is
 	# not a refId, a uid used twice
 	mkdir "$BATS_TEST_TMPDIR/bad"
@@ -642,6 +645,9 @@ $sql
 	[ "$(rule_customers hbmon-silence | tr ',' '\n' | wc -l)" -ge 10 ]
 	assert_eq "$(rule_customers hbmon-tachycardia-sustained)" CUST_00001
 	assert_eq "$(rule_customers hbmon-bradycardia-sustained)" ""
+	# INVALID lines were loaded, but days ago: none in the last 5 minutes
+	[ "$(q "SELECT sum(invalid) FROM hb_rollup_customer_minute")" -gt 0 ]
+	assert_eq "$(rule_customers hbmon-invalid)" ""
 }
 
 # Store an alert event as hbpgload does (hb_alerts_apply): $1 alert, $2 open
@@ -682,4 +688,42 @@ alert_event() {
 	# the fresh ones, once old enough, would: they are open and only wait
 	assert_eq "$(q "SELECT string_agg(customer_id, ',' ORDER BY customer_id) FROM vw_open_alerts WHERE customer_id LIKE 'R\_%'")" \
 		R_BRADY_NEW,R_SIL_NEW,R_TACHY_NEW
+}
+
+# Readings (stdin: one "customer seconds-ago heart-rate" a line) through
+# hbclassify and hbpgload, as a producer's would come.
+load_readings() {
+	local c ago hr
+	while read -r c ago hr; do
+		printf '{"customer_id":"%s","timestamp":"%s","heart_rate":%s}\n' \
+			"$c" "$(date -u -d "-$ago seconds" +%Y-%m-%dT%H:%M:%S.%3NZ)" "$hr"
+	done | hbclassify -qq | hbpgload -q
+}
+
+@test "the INVALID rule holds for a customer with INVALID readings in the last 5 minutes, not for older or valid ones" {
+	# I_* customers: INVALID readings now (heart rate 0, 400 or not a
+	# number), 10 minutes ago, and valid readings now (NORMAL, TACHYCARDIA)
+	load_readings <<-'EOF'
+		I_NOW 90 400
+		I_NOW 30 0
+		I_NOW 20 "abc"
+		I_OLD 600 400
+		I_VALID 30 72
+		I_TACHY 30 205
+	EOF
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE customer_id LIKE 'I\_%' AND anomaly_type = 'INVALID'")" 4
+	i_only() { rule_customers "$1" | tr ',' '\n' | grep '^I_' | paste -sd, -; }
+	assert_eq "$(i_only hbmon-invalid)" I_NOW
+	# its value is how many: 3
+	sql=$(rule_sql "$(rules | jq -c 'select(.uid == "hbmon-invalid")')")
+	assert_eq "$(gq -c "SELECT invalid_readings FROM (
+$sql
+) r WHERE customer_id = 'I_NOW'")" 3
+	# INVALID readings just over 6 minutes old count no more (the rule takes
+	# the whole minutes that overlap the last 5)
+	load_readings <<-'EOF'
+		I_LATER 400 400
+		I_LATER 370 0
+	EOF
+	assert_eq "$(i_only hbmon-invalid)" I_NOW
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # sql.bats — sql/ applies in order and idempotently; the roles do what they say;
-# the demo script runs the live pipeline end to end.
+# the seeds' own queries run on the compatibility views; the demo script runs
+# the live pipeline end to end.
 
 load helpers
 
@@ -17,6 +18,7 @@ schema() {
 }
 
 teardown_file() {
+	dropdb --if-exists "${PGDATABASE}_seeds" 2>/dev/null || true
 	hb_dropdb
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $LOADER" -c "DROP ROLE IF EXISTS $READER" || true
 }
@@ -34,9 +36,11 @@ teardown_file() {
 	for f in "$HB_REPO"/sql/*.sql; do
 		PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d "${PGDATABASE}_plain" -f "$f"
 	done
-	n=$(psql -X -qAt -d "${PGDATABASE}_plain" -c "SELECT count(*) FROM pg_views WHERE viewname LIKE 'vw\\_%'")
+	views=$(psql -X -qAt -d "${PGDATABASE}_plain" -c "SELECT viewname FROM pg_views WHERE schemaname = 'public' ORDER BY 1")
 	dropdb "${PGDATABASE}_plain"
-	assert_eq "$n" 5
+	# every view the files create, and no other
+	assert_eq "$views" "$(sed -n 's/^CREATE OR REPLACE VIEW \([a-z_0-9]*\) AS$/\1/p' "$HB_REPO"/sql/*.sql | LC_ALL=C sort)"
+	[ "$(wc -l <<<"$views")" -ge 8 ]
 }
 
 @test "the loader role loads (INSERT only) and the reader role reads" {
@@ -68,6 +72,157 @@ teardown_file() {
 	psql -X -q -c "DROP ROLE hbt_nobody_$$"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"may not INSERT into the hbmon tables"* ]]
+}
+
+# ---- the seeds' SQL ------------------------------------------------------------
+# The queries of the systems hbmon replaces (the seeds' READMEs and Grafana
+# panels), copied as they are written there, run as a reader login against
+# loaded data and compared with the same question asked of hbmon's own tables.
+# Their own database, so the tests above and below keep theirs.
+
+# Load it once: a day two days ago (day partitions to prune) and the last
+# minutes up to 30 s before the current minute, 20 customers reading every
+# 0.5 s, so the newest minute holds every customer.
+seed_db() {
+	export SEEDDB="${PGDATABASE}_seeds"
+	[[ -f $BATS_FILE_TMPDIR/seeddb ]] && return 0
+	createdb "$SEEDDB"
+	PGDATABASE=$SEEDDB "$HB_REPO/scripts/hb-pg" apply
+	local old recent
+	old=$(date -u -d '-2 days' +%Y-%m-%dT10:00:00Z)
+	recent=$(date -u -d "@$(($(date +%s) / 60 * 60 - 360))" +%Y-%m-%dT%H:%M:%SZ)
+	{
+		hbsim --seed 21 --start "$old" --count 4000 --rate 0 --invalid-rate 0.01 -q
+		hbsim --seed 22 --start "$recent" --count 13200 --rate 0 --invalid-rate 0.01 -q
+	} | hbclassify -qq | PGDATABASE=$SEEDDB hbpgload -q
+	echo "$recent" >"$BATS_FILE_TMPDIR/seeddb"
+}
+
+# The seed's query ($@: psql -c arguments) as the reader; hbmon's own as the superuser.
+rq() { PGUSER=$READER PGDATABASE=$SEEDDB psql -X -qAt -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
+oq() { PGDATABASE=$SEEDDB psql -X -qAt -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
+
+# hbmon's valid readings (NORMAL, BRADYCARDIA, TACHYCARDIA), as the seeds kept them
+VALID="(SELECT customer_id, ts, heart_rate FROM heartbeat_records
+        UNION ALL SELECT customer_id, ts, heart_rate FROM heartbeat_anomalies WHERE anomaly_type <> 'INVALID') v"
+
+@test "seed 001's Grafana query (BPM per customer per minute) runs as written on vw_customer_bpm_summary" {
+	seed_db
+	recent=$(cat "$BATS_FILE_TMPDIR/seeddb")
+	# seed 001, README "Grafana Dashboard": Rolling BPM time-series per customer
+	sql=$(python3 "$HB_REPO/tests/e2e/grafana_sql.py" --from "$recent" --to "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --interval 1m <<'SQL'
+SELECT
+    minute_bucket AS time,
+    avg_bpm       AS value,
+    customer_id   AS metric
+FROM vw_customer_bpm_summary
+WHERE $__timeFilter(minute_bucket)
+ORDER BY minute_bucket;
+SQL
+	)
+	got=$(rq -c "$sql")
+	want=$(oq -c "SELECT hb_minute(ts), round(avg(heart_rate), 1), customer_id FROM $VALID
+		WHERE ts >= '$recent' GROUP BY 1, 3")
+	assert_eq "$(LC_ALL=C sort <<<"$got")" "$(LC_ALL=C sort <<<"$want")"
+	[ "$(wc -l <<<"$got")" -ge 100 ]
+	# in time order, as Grafana wants a time series
+	assert_eq "$(cut -f1 <<<"$got")" "$(cut -f1 <<<"$got" | LC_ALL=C sort)"
+}
+
+@test "seed 001's README queries run as written: recent readings per customer, pipeline summary, anomaly breakdown, feed" {
+	seed_db
+	recent=$(cat "$BATS_FILE_TMPDIR/seeddb")
+	# seed 001, "Manual PostgreSQL Inspection": Recent readings per customer
+	# (the newest minute holds all 20 customers: those are the 20 rows)
+	got=$(rq -c "SELECT customer_id, avg_bpm, reading_count
+FROM vw_customer_bpm_summary
+ORDER BY minute_bucket DESC
+LIMIT 20;")
+	want=$(oq -c "SELECT customer_id, round(avg(heart_rate), 1), count(*) FROM $VALID
+		WHERE ts >= (SELECT hb_minute(max(ts)) FROM heartbeat_records) GROUP BY 1")
+	assert_eq "$(LC_ALL=C sort <<<"$got")" "$(LC_ALL=C sort <<<"$want")"
+	assert_eq "$(wc -l <<<"$got")" 20
+	# seed 001: Record counts
+	got=$(rq -c "SELECT * FROM vw_pipeline_summary;")
+	assert_eq "$(cut -f1 <<<"$got")" "$(oq -c 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')"
+	assert_eq "$(cut -f1 <<<"$got")" 17200
+	# seed 001: Anomaly breakdown
+	got=$(rq -c "SELECT anomaly_type, COUNT(*) FROM heartbeat_anomalies GROUP BY anomaly_type;")
+	assert_eq "$(LC_ALL=C sort <<<"$got")" "$(oq -c "SELECT 'BRADYCARDIA', bradycardia FROM vw_pipeline_summary WHERE bradycardia > 0
+		UNION ALL SELECT 'INVALID', invalid FROM vw_pipeline_summary WHERE invalid > 0
+		UNION ALL SELECT 'TACHYCARDIA', tachycardia FROM vw_pipeline_summary WHERE tachycardia > 0 ORDER BY 1")"
+	[ "$(wc -l <<<"$got")" -ge 2 ]
+	# seed 001: Verify no anomalies leaked into valid table (hbclassify's defaults are 40 and 180)
+	assert_eq "$(rq -c "SELECT COUNT(*) FROM heartbeat_records
+WHERE heart_rate < 40 OR heart_rate > 180;")" 0
+	[ "$(oq -c "SELECT count(*) FROM heartbeat_anomalies WHERE heart_rate < 40 OR heart_rate > 180")" -gt 0 ]
+	# seed 001, "Grafana Dashboard": Live anomaly feed
+	got=$(rq -c "SELECT * FROM vw_recent_anomalies LIMIT 20;")
+	assert_eq "$(cut -f1 <<<"$got")" "$(oq -c "SELECT id FROM heartbeat_anomalies WHERE created_at >= now() - interval '24 hours'
+		ORDER BY created_at DESC, id DESC LIMIT 20")"
+	assert_eq "$(wc -l <<<"$got")" 20
+}
+
+@test "seed 001's anomaly count (last 5 minutes, event_timestamp) runs on vw_anomalies" {
+	seed_db
+	# seed 001, "Grafana Dashboard": Anomaly count (last 5 minutes), with
+	# vw_anomalies for heartbeat_anomalies; one transaction, so one now()
+	got=$(rq -c BEGIN -c "SELECT COUNT(*) FROM vw_anomalies
+WHERE event_timestamp > NOW() - INTERVAL '5 minutes';" \
+		-c "SELECT count(*) FROM heartbeat_anomalies WHERE ts > now() - interval '5 minutes'" -c COMMIT)
+	assert_eq "$(sed -n 1p <<<"$got")" "$(sed -n 2p <<<"$got")"
+	[ "$(sed -n 1p <<<"$got")" -gt 0 ]
+	# the rest of the row is heartbeat_anomalies' own
+	assert_eq "$(rq -c "SELECT count(*) FROM vw_anomalies v JOIN heartbeat_anomalies a USING (id)
+		WHERE v.event_timestamp IS NOT DISTINCT FROM a.ts AND v.ts IS NOT DISTINCT FROM a.ts AND v.raw IS NOT DISTINCT FROM a.raw")" \
+		"$(oq -c 'SELECT count(*) FROM heartbeat_anomalies')"
+}
+
+@test "seeds 000 and 004: the heartbeats view holds every valid reading with its status, read-only" {
+	seed_db
+	# seed 004, Troubleshooting: Check database initialization
+	assert_eq "$(rq -c "SELECT COUNT(*) FROM heartbeats;")" "$(oq -c "SELECT count(*) FROM $VALID")"
+	[ "$(rq -c "SELECT COUNT(*) FROM heartbeats;")" -gt 17000 ]
+	# seed 000's columns (customer_id, ts, heart_rate, created_at): one
+	# customer's series, as its index idx_heartbeats_customer_ts served
+	got=$(rq -c "SELECT ts, heart_rate, created_at IS NOT NULL FROM heartbeats WHERE customer_id = 'CUST_00003' AND ts >= now() - interval '5 minutes' ORDER BY ts")
+	assert_eq "$got" "$(oq -c "SELECT ts, heart_rate, true FROM $VALID WHERE customer_id = 'CUST_00003' AND ts >= now() - interval '5 minutes' ORDER BY ts")"
+	[ "$(wc -l <<<"$got")" -ge 100 ]
+	# the status of each reading, as stored
+	assert_eq "$(rq -c "SELECT status, count(*) FROM heartbeats GROUP BY 1 ORDER BY 1" | paste -sd' ' -)" \
+		"$(oq -c "SELECT 'BRADYCARDIA', bradycardia FROM vw_pipeline_summary UNION ALL SELECT 'NORMAL', normal FROM vw_pipeline_summary
+			UNION ALL SELECT 'TACHYCARDIA', tachycardia FROM vw_pipeline_summary ORDER BY 1" | paste -sd' ' -)"
+	# views to read, not to write: heartbeats cannot take a row (a UNION),
+	# vw_anomalies refuses the reader
+	run rq -c "INSERT INTO heartbeats (customer_id, ts, heart_rate, status, created_at) VALUES ('X', now(), 70, 'NORMAL', now())"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'cannot insert into view "heartbeats"'* ]]
+	run rq -c "INSERT INTO vw_anomalies (anomaly_type, customer_id, ts, heart_rate) VALUES ('TACHYCARDIA', 'X', now(), 200)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"permission denied"* ]]
+}
+
+@test "the compatibility views prune day partitions: a query on the last 5 minutes reads no older day" {
+	seed_db
+	old=$(date -u -d '-2 days' +%Y%m%d)
+	# the old day's partitions exist and hold rows
+	[ "$(oq -c "SELECT count(*) FROM heartbeat_records_p$old")" -gt 0 ]
+	for sql in "SELECT count(*) FROM heartbeats WHERE ts >= now() - interval '5 minutes'" \
+		"SELECT count(*) FROM vw_anomalies WHERE event_timestamp > now() - interval '5 minutes'"; do
+		plan=$(rq -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $sql")
+		run grep -c "_p$old" <<<"$plan"
+		assert_eq "$output" 0
+		# pruned at run time (now() is known when it runs), in each branch
+		[[ "$plan" == *"Subplans Removed"* ]]
+	done
+	# the same partitions as the tables themselves, asked directly
+	plan=$(rq -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM heartbeats WHERE ts >= now() - interval '5 minutes'")
+	assert_eq "$(grep -c 'Subplans Removed' <<<"$plan")" 2
+	direct=$(for t in heartbeat_records heartbeat_anomalies; do
+		rq -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM $t WHERE ts >= now() - interval '5 minutes'"
+	done)
+	assert_eq "$(grep -oE 'heartbeat_[a-z]+_(p[0-9]{8}|default) ' <<<"$plan" | sort -u)" \
+		"$(grep -oE 'heartbeat_[a-z]+_(p[0-9]{8}|default) ' <<<"$direct" | sort -u)"
 }
 
 @test "the demo runs the live pipeline through Kafka into the database and stops cleanly" {
