@@ -5,12 +5,14 @@
 # containers run is then run for real against the test's PostgreSQL and
 # Kafka: hb-pipeline with the consumer's environment as compose resolves it
 # (thresholds, log to stderr), as the login sql/901_loader_login.sh makes,
-# and its health checks.
+# and its health checks; the dashboard service's hb-report, as the read-only
+# login sql/900_grafana_login.sh makes, and its health check.
 
 load helpers
 
 PROFILES=(--profile grafana --profile kafka-ui --profile notify)
 LOGIN=hbmon_consumer
+READER=hbmon_grafana
 # a service's published ports, HOST_IP:PUBLISHED:TARGET (docker-compose 1 keeps the short form)
 PORTS='[.ports[] | if type == "string" then sub("/tcp$"; "") else "\(.host_ip):\(.published):\(.target)" end] | join(",")'
 
@@ -21,12 +23,13 @@ setup_file() {
 teardown_file() {
 	hb_dropdb
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $LOGIN" || true
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $READER" || true
 }
 
 # docker-compose with the example .env and every profile; more arguments follow.
 dc() {
-	(cd "$HB_REPO" && env -u HB_PG_PASSWORD -u HB_LOADER_DB_PASSWORD \
-		docker-compose -f compose.yaml --env-file .env.example "${PROFILES[@]}" "$@")
+	(cd "$HB_REPO" && env -u HB_PG_PASSWORD -u HB_LOADER_DB_PASSWORD -u HB_GRAFANA_DB_PASSWORD \
+		docker-compose -f compose.yaml --env-file "${ENV_FILE:-.env.example}" "${PROFILES[@]}" "$@")
 }
 
 # The resolved compose file as JSON (yq-free: python3's yaml), for jq.
@@ -36,32 +39,40 @@ resolved() {
 
 @test "docker-compose accepts compose.yaml, with and without the profiles" {
 	cd "$HB_REPO"
-	HB_PG_PASSWORD=x HB_LOADER_DB_PASSWORD=y run docker-compose -f compose.yaml config -q
+	export HB_PG_PASSWORD=x HB_LOADER_DB_PASSWORD=y HB_GRAFANA_DB_PASSWORD=z
+	run docker-compose -f compose.yaml config -q
 	[ "$status" -eq 0 ]
-	HB_PG_PASSWORD=x HB_LOADER_DB_PASSWORD=y run docker-compose -f compose.yaml "${PROFILES[@]}" config --services
-	assert_eq "$(echo "$output" | sort | tr '\n' ' ')" "consumer grafana kafka kafka-init kafka-ui notify postgres producer "
-	# the pipeline by default; Grafana, the Kafka UI and hb-notify each under its own profile
+	run docker-compose -f compose.yaml "${PROFILES[@]}" config --services
+	assert_eq "$(echo "$output" | sort | tr '\n' ' ')" "consumer dashboard dashboard-web grafana kafka kafka-init kafka-ui notify postgres producer "
+	# the pipeline and the dashboard by default; Grafana, the Kafka UI and hb-notify each under its own profile
 	assert_eq "$(resolved | jq -r '[.services | to_entries[] | "\(.key):\(.value.profiles // [] | join("+"))"] | sort | join(" ")')" \
-		"consumer: grafana:grafana kafka-init: kafka-ui:kafka-ui kafka: notify:notify postgres: producer:"
+		"consumer: dashboard-web: dashboard: grafana:grafana kafka-init: kafka-ui:kafka-ui kafka: notify:notify postgres: producer:"
 	# no password in the file: they must come from the environment
-	HB_LOADER_DB_PASSWORD=y run env -u HB_PG_PASSWORD docker-compose -f compose.yaml config -q
+	run env -u HB_PG_PASSWORD docker-compose -f compose.yaml config -q
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"set HB_PG_PASSWORD"* ]]
-	HB_PG_PASSWORD=x run env -u HB_LOADER_DB_PASSWORD docker-compose -f compose.yaml config -q
+	run env -u HB_LOADER_DB_PASSWORD docker-compose -f compose.yaml config -q
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"set HB_LOADER_DB_PASSWORD"* ]]
+	# the dashboard (on by default) needs its read-only login
+	run env -u HB_GRAFANA_DB_PASSWORD docker-compose -f compose.yaml config -q
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"set HB_GRAFANA_DB_PASSWORD"* ]]
 }
 
 @test ".env.example: docker-compose takes it, and compose.yaml uses every variable in it" {
 	run dc config -q
 	[ "$status" -eq 0 ]
-	vars=$(sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' "$HB_REPO/.env.example")
-	[ "$(wc -l <<<"$vars")" -ge 20 ]
-	unused=$(for v in $vars; do grep -q "\${${v}[:}?-]" "$HB_REPO/compose.yaml" || echo "$v"; done)
+	# every variable, set or commented out (# NAME=)
+	vars=$(sed -n 's/^\(# \)\{0,1\}\([A-Z_][A-Z0-9_]*\)=.*/\2/p' "$HB_REPO/.env.example")
+	[ "$(wc -l <<<"$vars")" -ge 25 ]
+	# COMPOSE_PROFILES is docker compose's own (it reads it from .env)
+	unused=$(for v in $vars; do [ "$v" = COMPOSE_PROFILES ] || grep -q "\${${v}[:}?-]" "$HB_REPO/compose.yaml" || echo "$v"; done)
 	assert_eq "$unused" ""
 	# and the knobs a seed user looks for are there
 	for v in HB_CUSTOMERS HB_RATE HB_BRADY HB_TACHY HB_MIN HB_MAX HB_CLASSIFY_OPTS HB_STORE_ALERTS \
-		HB_LOG_LEVEL HB_PG_PASSWORD HB_LOADER_DB_PASSWORD HB_GRAFANA_DB_PASSWORD HB_NOTIFY_WEBHOOK; do
+		HB_LOG_LEVEL HB_PG_PASSWORD HB_LOADER_DB_PASSWORD HB_GRAFANA_DB_PASSWORD HB_NOTIFY_WEBHOOK \
+		HB_SILENCE HB_PG_PORT HB_KAFKA_PORT HB_GRAFANA_PORT HB_KAFKA_UI_PORT HB_DASHBOARD_PORT; do
 		grep -q "^$v=" "$HB_REPO/.env.example"
 	done
 	# its values reach the containers: the loader's password, the thresholds
@@ -132,6 +143,15 @@ PY
 	grep -q 'make -j"$(nproc)" WERROR=1' Dockerfile
 	# the runtime image gets the shared libraries the programs link against
 	for lib in librdkafka1 libjson-c5 libpq5; do grep -q "$lib" Dockerfile; done
+	# make install takes the Makefile's TOOLS from scripts/: the build stage has them before it
+	tools=$(sed -n 's/^TOOLS := //p' Makefile)
+	[[ " $tools " == *" hb-report "* ]]
+	[[ " $tools " == *" hb-notify "* ]]
+	copy=$(grep -n '^COPY scripts/ scripts/$' Dockerfile | cut -d: -f1)
+	install=$(grep -n '^RUN make install ' Dockerfile | cut -d: -f1)
+	[ "$copy" -lt "$install" ]
+	# hb-report (the dashboard service) finds psql and gnuplot in the runtime image
+	for pkg in postgresql-client gnuplot-nox; do grep -q " $pkg " Dockerfile; done
 }
 
 @test "every long-running service has a health check; producer and consumer ask hb-pipeline" {
@@ -158,17 +178,77 @@ PY
 	[ "$status" -eq 0 ]
 }
 
-@test "Kafka: an EXTERNAL listener advertised as localhost:29092, published on 127.0.0.1 only" {
+@test "Kafka: an EXTERNAL listener advertised as localhost:9092, published on 127.0.0.1 only" {
 	json=$(resolved)
 	k=$(jq -c .services.kafka <<<"$json")
 	[[ $(jq -r .environment.KAFKA_LISTENERS <<<"$k") == *"EXTERNAL://:29092"* ]]
-	[[ $(jq -r .environment.KAFKA_ADVERTISED_LISTENERS <<<"$k") == *"EXTERNAL://localhost:29092"* ]]
+	# the host's programs default to localhost:9092 (hbkafka-pub, hbkafka-sub, hb-pipeline)
+	[[ $(jq -r .environment.KAFKA_ADVERTISED_LISTENERS <<<"$k") == *"EXTERNAL://localhost:9092"* ]]
+	"$HB_REPO/bin/hbkafka-pub" --help | grep -q 'localhost:9092'
 	# the services still use kafka:9092, broker to broker too
 	[[ $(jq -r .environment.KAFKA_ADVERTISED_LISTENERS <<<"$k") == *"PLAINTEXT://kafka:9092"* ]]
 	assert_eq "$(jq -r .environment.KAFKA_INTER_BROKER_LISTENER_NAME <<<"$k")" PLAINTEXT
 	[[ $(jq -r .environment.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP <<<"$k") == *"EXTERNAL:PLAINTEXT"* ]]
-	# exactly one published port: 29092 on loopback, the container's 29092
-	assert_eq "$(jq -r "$PORTS" <<<"$k")" "127.0.0.1:29092:29092"
+	# exactly one published port: 9092 on loopback, the container's 29092
+	assert_eq "$(jq -r "$PORTS" <<<"$k")" "127.0.0.1:9092:29092"
+}
+
+# .env.example with NAME=VALUE arguments put in place of its own lines.
+env_with() {
+	local f=$BATS_TEST_TMPDIR/env.$RANDOM kv args=()
+	for kv in "$@"; do args+=(-e "s|^${kv%%=*}=.*|$kv|"); done
+	sed "${args[@]}" "$HB_REPO/.env.example" >"$f"
+	echo "$f"
+}
+
+# "SERVICE=HOST_IP:PUBLISHED:TARGET ..." for every service that publishes.
+published() {
+	jq -r "[.services | to_entries[] | select(.value.ports) | \"\\(.key)=\\(.value | $PORTS)\"] | sort | join(\" \")"
+}
+
+# The port Kafka advertises to the host (EXTERNAL), and the one it publishes.
+kafka_ports() {
+	jq -r '.services.kafka | (.environment.KAFKA_ADVERTISED_LISTENERS | capture("EXTERNAL://localhost:(?<p>[0-9]+)").p)
+		+ " " + (.ports[0] | if type == "string" then split(":")[1] else "\(.published)" end)'
+}
+
+@test "host ports are .env knobs, on 127.0.0.1 only; Kafka advertises the port it publishes" {
+	# .env.example's values, which are compose.yaml's own defaults
+	assert_eq "$(resolved | published)" \
+		"dashboard-web=127.0.0.1:8081:80 grafana=127.0.0.1:3000:3000 kafka-ui=127.0.0.1:8080:8080 kafka=127.0.0.1:9092:29092 postgres=127.0.0.1:5432:5432"
+	grep -v '_PORT=' "$HB_REPO/.env.example" >"$BATS_TEST_TMPDIR/noports"
+	ENV_FILE=$BATS_TEST_TMPDIR/noports
+	assert_eq "$(resolved | published)" \
+		"dashboard-web=127.0.0.1:8081:80 grafana=127.0.0.1:3000:3000 kafka-ui=127.0.0.1:8080:8080 kafka=127.0.0.1:9092:29092 postgres=127.0.0.1:5432:5432"
+	# other values move the host side only
+	ENV_FILE=$(env_with HB_PG_PORT=5433 HB_KAFKA_PORT=19092 HB_GRAFANA_PORT=3030 HB_KAFKA_UI_PORT=18080 HB_DASHBOARD_PORT=18081)
+	json=$(resolved)
+	assert_eq "$(published <<<"$json")" \
+		"dashboard-web=127.0.0.1:18081:80 grafana=127.0.0.1:3030:3000 kafka-ui=127.0.0.1:18080:8080 kafka=127.0.0.1:19092:29092 postgres=127.0.0.1:5433:5432"
+	# a client on the host is sent back to the port it came in by
+	assert_eq "$(kafka_ports <<<"$json")" "19092 19092"
+	# the services inside still use kafka:9092
+	[[ $(jq -r .services.kafka.environment.KAFKA_ADVERTISED_LISTENERS <<<"$json") == *"PLAINTEXT://kafka:9092"* ]]
+	assert_eq "$(jq -r .services.consumer.environment.KAFKA_BOOTSTRAP_SERVERS <<<"$json")" kafka:9092
+	# and by the shell's environment, as compose does
+	assert_eq "$(HB_KAFKA_PORT=29999 resolved | kafka_ports)" "29999 29999"
+}
+
+@test ".env.example: a commented COMPOSE_PROFILES=grafana that, uncommented, names real profiles" {
+	line=$(grep '^# COMPOSE_PROFILES=' "$HB_REPO/.env.example")
+	assert_eq "$line" "# COMPOSE_PROFILES=grafana"
+	# not set: plain "docker compose up -d" gives the pipeline and the dashboard
+	run grep -c '^COMPOSE_PROFILES=' "$HB_REPO/.env.example"
+	assert_eq "$output" 0
+	sed 's/^# COMPOSE_PROFILES=/COMPOSE_PROFILES=/' "$HB_REPO/.env.example" >"$BATS_TEST_TMPDIR/env"
+	ENV_FILE=$BATS_TEST_TMPDIR/env run dc config -q
+	[ "$status" -eq 0 ]
+	profiles=$(resolved | jq -r '[.services[].profiles // [] | .[]] | unique | join(" ")')
+	for p in $(sed -n 's/^# COMPOSE_PROFILES=//p' "$HB_REPO/.env.example" | tr ',' ' '); do
+		[[ " $profiles " == *" $p "* ]]
+	done
+	# the comment names the others by their real names too
+	for p in $profiles; do grep -q "^# .*\b$p\b" "$HB_REPO/.env.example"; done
 }
 
 @test "the Kafka UI and hb-notify are under their own profiles" {
@@ -215,6 +295,107 @@ PY
 	[ "$status" -ne 0 ]
 }
 
+# A service's named-volume mounts, "SOURCE:TARGET:ro|rw" (docker-compose 1 keeps the short form).
+mounts() {
+	jq -r --arg s "$1" '[.services[$s].volumes[]
+		| if type == "string" then split(":") | {source: .[0], target: .[1], ro: (.[2] == "ro")}
+		  else {source, target, ro: (.read_only // false)} end
+		| select(.source | startswith("/") or startswith(".") | not)
+		| "\(.source):\(.target):\(if .ro then "ro" else "rw" end)"] | join(" ")'
+}
+
+@test "the dashboard: hb-report --watch as the read-only login into a volume, served read-only on loopback" {
+	json=$(ENV_FILE=$(env_with HB_BRADY=50 HB_TACHY=110) resolved)
+	d=$(jq -c .services.dashboard <<<"$json")
+	w=$(jq -c '.services["dashboard-web"]' <<<"$json")
+	# on by default, both
+	assert_eq "$(jq -c '.profiles // []' <<<"$d")" '[]'
+	assert_eq "$(jq -c '.profiles // []' <<<"$w")" '[]'
+	# our image, hb-report (installed by make install), the live 15 minutes
+	assert_eq "$(jq -r .image <<<"$d")" hbmon:local
+	jq -e .build <<<"$d" >/dev/null
+	assert_eq "$(jq -r '.command[:6] | join(" ")' <<<"$d")" "hb-report --last 15m --watch 5 --out"
+	out=$(jq -r '.command[6]' <<<"$d")
+	assert_eq "$(jq -r '.command | length' <<<"$d")" 7
+	# writing into the dashboard volume, made owned by hbmon in the image
+	assert_eq "$(mounts dashboard <<<"$json")" "dashboard:$out:rw"
+	awk '{ if (sub(/\\$/, "")) printf "%s", $0; else print }' "$HB_REPO/Dockerfile" |
+		grep -q "^RUN .*install -d -o hbmon -g hbmon .* $out\$"
+	# the web server mounts the same volume, read-only, where nginx serves from, nothing more
+	assert_eq "$(mounts dashboard-web <<<"$json")" "dashboard:/usr/share/nginx/html:ro"
+	[[ $(jq -r .image <<<"$w") == nginx:*-alpine ]]
+	assert_eq "$(jq -r "$PORTS" <<<"$w")" "127.0.0.1:8081:80"
+	jq -e '.volumes | has("dashboard")' <<<"$json" >/dev/null
+	# as hbmon_grafana (hbmon_reader only), its password from .env
+	assert_eq "$(jq -r .environment.PGUSER <<<"$d")" "$READER"
+	grep -q "role=$READER " "$HB_REPO/sql/900_grafana_login.sh"
+	assert_eq "$(jq -r .environment.PGPASSWORD <<<"$d")" "$(sed -n 's/^HB_GRAFANA_DB_PASSWORD=//p' "$HB_REPO/.env.example")"
+	assert_eq "$(jq -r .environment.PGHOST <<<"$d")" postgres
+	assert_eq "$(jq -r .environment.PGDATABASE <<<"$d")" "$(jq -r .services.postgres.environment.POSTGRES_DB <<<"$json")"
+	# the thresholds marked are the classifier's
+	assert_eq "$(jq -r .environment.HB_BRADY <<<"$d")" 50
+	assert_eq "$(jq -r .environment.HB_TACHY <<<"$d")" 110
+	assert_eq "$(jq -r .services.consumer.environment.HB_TACHY <<<"$json")" 110
+	# after the database, restarted when it ends (its first round fails while PostgreSQL is away)
+	assert_eq "$(jq -r .depends_on.postgres.condition <<<"$d")" service_healthy
+	assert_eq "$(jq -r .restart <<<"$d")" unless-stopped
+	assert_eq "$(jq -r .restart <<<"$w")" unless-stopped
+	# health: the page is fresh; the web server serves it on its own port 80
+	[[ $(jq -r '.healthcheck.test[1]' <<<"$d") == *"$out/index.html"* ]]
+	assert_eq "$(jq -r '.healthcheck.test | join(" ")' <<<"$w")" "CMD-SHELL wget -q -O /dev/null http://127.0.0.1/index.html"
+}
+
+# The dashboard service's command and health check, run here as the container
+# runs them (compose's $$ is a $), as the login 900_grafana_login.sh makes,
+# into a directory of our own.
+@test "the dashboard service's command writes the page as hbmon_grafana; its health check follows it" {
+	hb_empty_tables
+	HB_GRAFANA_DB_PASSWORD="test-only-$RANDOM" POSTGRES_USER=$PGUSER POSTGRES_DB=$PGDATABASE \
+		bash "$HB_REPO/sql/900_grafana_login.sh"
+	hbsim -q --count 200 --rate 0 | hbclassify -qq --store | hbpgload -q
+	json=$(resolved)
+	mapfile -t cmd < <(jq -r '.services.dashboard.command[]' <<<"$json")
+	out=${cmd[-1]}
+	dir=$BATS_TEST_TMPDIR/dashboard
+	cmd[-1]=$dir
+	hc=$(jq -r '.services.dashboard.healthcheck.test[1]' <<<"$json" | sed 's/\$\$/$/g')
+	hc=${hc//"$out"/"$dir"}
+	mapfile -t denv < <(jq -r '.services.dashboard.environment | to_entries[]
+		| select(.key | test("^(PGHOST|PGDATABASE|PGPASSWORD)$") | not) | "\(.key)=\(.value)"' <<<"$json")
+	run sh -c "$hc"
+	[ "$status" -ne 0 ]
+	env "${denv[@]}" PATH="$HB_REPO/scripts:$PATH" setsid "${cmd[@]}" 2>"$BATS_TEST_TMPDIR/dash.err" 3>&- &
+	pid=$!
+	wait_for 60 test -s "$dir/index.html"
+	wait_for 10 sh -c "$hc"
+	# every chart and the page, readable by the web server's own user (nginx)
+	for f in index.html fleet-bpm.png customers-bpm.png anomalies.png distribution.png status.png summary.txt; do
+		test -s "$dir/$f"
+	done
+	assert_eq "$(find "$dir" -maxdepth 1 -type f ! -perm -o=r | wc -l)" 0
+	# the readings it read as the reader login are on the page, which reloads itself every 5 s
+	grep -q 'CUST_000' "$dir/index.html"
+	grep -q '<meta http-equiv="refresh" content="5">' "$dir/index.html"
+	# it keeps rewriting the page
+	touch -d '-1 hour' "$dir/index.html"
+	run sh -c "$hc"
+	[ "$status" -ne 0 ]
+	wait_for 15 sh -c "$hc"
+	# SIGTERM (docker stop: to it alone) ends it with 0, quietly (hb-report prints nothing on success)
+	kill -TERM "$pid"
+	wait "$pid"
+	cat "$BATS_TEST_TMPDIR/dash.err" >&2
+	[ ! -s "$BATS_TEST_TMPDIR/dash.err" ]
+	# no scratch directories left in the volume for the web server to serve
+	assert_eq "$(find "$dir" -mindepth 1 -maxdepth 1 -name '.hb-report.*' | wc -l)" 0
+	# it read as hbmon_grafana: without hbmon_reader that login reads nothing, and the first round fails
+	q "REVOKE hbmon_reader FROM $READER" >/dev/null
+	run env "${denv[@]}" PATH="$HB_REPO/scripts:$PATH" "${cmd[@]}" 3>&-
+	q "GRANT hbmon_reader TO $READER" >/dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"permission denied"* ]]
+}
+
 @test "producer and consumer log to the container's stderr; the consumer is not the superuser" {
 	json=$(resolved)
 	assert_eq "$(jq -r .services.producer.environment.HB_LOG <<<"$json")" -
@@ -224,9 +405,9 @@ PY
 	# the login sql/901_loader_login.sh makes
 	assert_eq "$user" "$LOGIN"
 	grep -q "role=$LOGIN " "$HB_REPO/sql/901_loader_login.sh"
-	# the image sets HB_LOG=- too (docker run), and ships hb-notify with jq and curl
+	# the image sets HB_LOG=- too (docker run), and ships hb-notify (make install) with jq and curl
 	grep -q '^ENV .*HB_LOG=-' "$HB_REPO/Dockerfile"
-	grep -q '^COPY scripts/.*scripts/hb-notify ' "$HB_REPO/Dockerfile"
+	grep -q '^COPY scripts/hb-pipeline ' "$HB_REPO/Dockerfile"
 	grep -q ' ca-certificates jq curl ' "$HB_REPO/Dockerfile"
 }
 
@@ -254,6 +435,43 @@ service_env() {
 	run env HB_LOG_LEVEL=chatty "$HB_REPO/scripts/hb-pipeline" producer
 	[ "$status" -eq 2 ]
 	assert_eq "$output" "hb-pipeline: HB_LOG_LEVEL=chatty: want DEBUG, INFO, WARNING or ERROR"
+}
+
+# hbclassify and its options in worker 1's command line, for the consumer's
+# environment as compose resolves it with NAME=VALUE ... in the shell.
+classify_opts() {
+	local cenv
+	mapfile -t cenv < <(
+		[[ $# -eq 0 ]] || export "$@"
+		service_env consumer
+	)
+	env "${cenv[@]}" "$HB_REPO/scripts/hb-pipeline" commands | sed -n 's/^worker 1: .* | \(hbclassify [^|]*[^ |]\) | .*/\1/p'
+}
+
+@test "hb-pipeline: SILENCE follows the fleet when HB_SILENCE is empty: max(10, ceil(20 x customers / rate))" {
+	# .env.example leaves it empty, and its 20 customers at 40/s give hbclassify's own 10 s
+	assert_eq "$(sed -n 's/^HB_SILENCE=//p' "$HB_REPO/.env.example")" ""
+	assert_eq "$(classify_opts)" "hbclassify --store --brady 40 --tachy 180 --min 1 --max 300 --silence 10"
+	# seed 002's 10,000 customers at 40/s: each reads every 250 s, SILENCE after 5000 s
+	[[ $(classify_opts HB_CUSTOMERS=10000) == *" --silence 5000" ]]
+	# ceil: 7 customers at 3/s is 46.7 s
+	[[ $(classify_opts HB_CUSTOMERS=7 HB_RATE=3) == *" --silence 47" ]]
+	[[ $(classify_opts HB_CUSTOMERS=20 HB_RATE=0.1) == *" --silence 4000" ]]
+	# never below 10 s
+	[[ $(classify_opts HB_CUSTOMERS=5 HB_RATE=1000) == *" --silence 10" ]]
+	# HB_SILENCE given wins
+	[[ $(classify_opts HB_CUSTOMERS=10000 HB_SILENCE=30) == *" --silence 30" ]]
+	[[ $(classify_opts HB_CUSTOMERS=10000 HB_SILENCE=0) == *" --silence 0" ]]
+	# rate 0 (as fast as possible), or no fleet given: hbclassify's default
+	[[ $(classify_opts HB_RATE=0) != *--silence* ]]
+	[[ $(env -u HB_CUSTOMERS -u HB_SILENCE HB_RATE=40 "$HB_REPO/scripts/hb-pipeline" commands | grep '^worker 1:') != *--silence* ]]
+	# a bad value is one line naming the variable, before anything runs
+	run env -u HB_SILENCE HB_CUSTOMERS=1e4 HB_RATE=40 "$HB_REPO/scripts/hb-pipeline" worker --once
+	[ "$status" -eq 2 ]
+	assert_eq "$output" "hb-pipeline: HB_CUSTOMERS=1e4: not a whole number (for --silence)"
+	# said in --help and the README
+	"$HB_REPO/scripts/hb-pipeline" --help | grep -qF 'max(10, ceil(20 * HB_CUSTOMERS / HB_RATE))'
+	grep -qF 'max(10, ceil(20 × customers / rate))' "$HB_REPO/README.md"
 }
 
 # Crafted readings for thresholds 50/110 and limits 20/250.
