@@ -197,21 +197,6 @@ teardown_file() {
 
 # ---- --stats SECONDS: a periodic INFO line (see also kafka.bats)
 
-# The stats lines of a stderr file, one key's values (one per line): stats_col FILE KEY
-stats_col() {
-	awk -v k="$2" '$4 == "stats" { for (i = 5; i <= NF; i++) if (index($i, k "=") == 1) { v = substr($i, length(k) + 2); sub("/s$", "", v); print v } }' "$1"
-}
-
-# Fail unless the numbers on stdin never go down (and there are some).
-nondecreasing() {
-	awk 'NR > 1 && $1 < prev { bad = 1 } { prev = $1; n++ } END { exit !(n > 0 && !bad) }'
-}
-
-# Fail unless every number on stdin is in [lo, hi] (and there are some).
-all_between() {
-	awk -v lo="$1" -v hi="$2" '$1 < lo || $1 > hi { bad = 1; print "out of range: " $1 > "/dev/stderr" } { n++ } END { exit !(n > 0 && !bad) }'
-}
-
 @test "--stats: a bad value exits 2 with one line, for every program" {
 	for p in hbclassify hbpgload hbkafka-pub hbkafka-sub; do
 		for v in 0.05 -1 86401 ten ''; do
