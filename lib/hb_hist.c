@@ -74,6 +74,14 @@ void hb_hist_reset(struct hb_hist *h)
 	memset(h, 0, sizeof *h);
 }
 
+void hb_hist_sub(struct hb_hist *h, const struct hb_hist *earlier)
+{
+	for (int i = 0; i < HB_HIST_BUCKETS; i++)
+		h->b[i] -= earlier->b[i] <= h->b[i] ? earlier->b[i] : h->b[i];
+	h->n -= earlier->n <= h->n ? earlier->n : h->n;
+	h->sum -= earlier->sum <= h->sum ? earlier->sum : h->sum;
+}
+
 uint64_t hb_hist_count_le(const struct hb_hist *h, uint64_t v)
 {
 	uint64_t c = 0;

@@ -18,6 +18,7 @@
 #include "hb_opt.h"
 #include "hb_progress.h"
 #include "hb_signal.h"
+#include "hb_stats.h"
 #include "hb_time.h"
 
 struct opts {
@@ -26,6 +27,7 @@ struct opts {
 	int assume_utc;
 	int verbosity;
 	long max_line;
+	int64_t stats_us;
 	const char *alerts;
 	const char *db;
 	const char *input;
@@ -42,6 +44,7 @@ struct run {
 	uint64_t alerts_written, marks, passed;
 	struct hb_classifier *cl;
 	struct hb_progress prog;
+	struct hb_stats stats;         /* --stats */
 	uint64_t count[HB_STATUS_COUNT];
 	uint64_t lines;
 	int64_t t0;
@@ -59,7 +62,8 @@ static void usage(int status)
 "line gives exactly one output line, whatever it contains; INVALID lines also\n"
 "get \"reason\" and \"raw\" (the input line, JSON-escaped).  Unknown fields are\n"
 "passed through byte for byte.  Without --alerts or --store each non-NORMAL\n"
-"reading is logged as a WARNING line on stderr; with them, each alert event.\n"
+"reading is logged as a WARNING line on stderr; with them, each alert event\n"
+"(and with -v each non-NORMAL reading too).\n"
 "\n"
 "A reading is {\"customer_id\":..., \"timestamp\":..., \"heart_rate\":...}.\n"
 "customer_id is a string or a JSON integer (42 is written \"42\" on output),\n"
@@ -102,8 +106,13 @@ static void usage(int status)
 "      --baseline SECS    the baseline's EWMA time constant (default 3600)\n"
 "      --warmup SECS      NORMAL reading time before a baseline counts (default 600)\n"
 "\n"
-"  -q, --quiet            less on stderr (-q: no summary, -qq: no WARNING lines)\n"
-"  -v, --verbose          more on stderr\n"
+"      --stats SECONDS    every SECONDS log an INFO line: the counts so far and\n"
+"                         the rate over the interval, also while no input comes\n"
+"                         (0.1-86400; default 0: off)\n"
+"  -q, --quiet            less on stderr (-q: no summary or stats lines, -qq: no\n"
+"                         WARNING lines)\n"
+"  -v, --verbose          more on stderr: with --alerts or --store, also the\n"
+"                         WARNING line of each non-NORMAL reading\n"
 "  -h, --help             this help\n"
 "  -V, --version          version\n"
 "\n"
@@ -153,7 +162,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE, OPT_GAP, OPT_STORE, OPT_DB, OPT_OPEN,
 	       OPT_CLOSE, OPT_MARGIN, OPT_SILENCE, OPT_DEV, OPT_DEVFOR, OPT_BASE, OPT_WARM,
-	       OPT_UTC };
+	       OPT_UTC, OPT_STATS };
 	static const struct option lo[] = {
 		{"brady", required_argument, NULL, 'b'},
 		{"tachy", required_argument, NULL, 'T'},
@@ -174,6 +183,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"baseline", required_argument, NULL, OPT_BASE},
 		{"warmup", required_argument, NULL, OPT_WARM},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
+		{"stats", required_argument, NULL, OPT_STATS},
 		HB_OPT_COMMON,
 	};
 	struct hb_alert_config *ac = &o->ac;
@@ -205,6 +215,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_DEVFOR: bad |= secs("--deviation-for", optarg, 0, &ac->deviation_for_us, err, sizeof err); break;
 		case OPT_BASE: bad |= secs("--baseline", optarg, 1, &ac->baseline_us, err, sizeof err); break;
 		case OPT_WARM: bad |= secs("--warmup", optarg, 0, &ac->warmup_us, err, sizeof err); break;
+		case OPT_STATS: bad |= hb_stats_parse("--stats", optarg, &o->stats_us, err, sizeof err); break;
 		case OPT_STORE: ac->store = 1; break;
 		case OPT_DB: o->db = optarg; break;
 		case 's': o->strict = 1; break;
@@ -383,7 +394,8 @@ static int one_line(struct run *r, const struct hb_line *ln)
 			       hb_log_quote(q, sizeof q, v.reason, strlen(v.reason)));
 			return HB_EXIT_DATAERR;
 		}
-		if (!r->rules)
+		/* with alert rules the alert events are logged; each reading only at -v */
+		if (!r->rules || hb_log_enabled(HB_LOG_DEBUG))
 			warn_line(&v, ln->no);
 	}
 	if (r->rules && alert_rules(r, &v, mark) < 0) {
@@ -399,13 +411,47 @@ static int one_line(struct run *r, const struct hb_line *ln)
 	return -1;
 }
 
+/* The alert part of a stats line. */
+static const char *stats_alerts_kv(const struct run *r)
+{
+	static char kv[80];
+
+	if (!r->rules)
+		return "";
+	snprintf(kv, sizeof kv, " alert_events=%llu alerts_open=%zu",
+		 (unsigned long long)r->alerts_written, hb_alerts_open(r->rules));
+	return kv;
+}
+
+/* --stats: the line when it is due; the time to wait for input until then (-1: no limit). */
+static int stats_tick(struct run *r)
+{
+	int64_t now;
+	double rate;
+
+	if (!r->stats.interval_us)
+		return -1;
+	now = hb_time_mono_us();
+	if (hb_stats_due(&r->stats, now)) {
+		rate = hb_stats_take(&r->stats, now, r->lines);
+		if (hb_log_enabled(HB_LOG_INFO))
+			hb_log(HB_LOG_INFO, "stats lines=%llu normal=%llu bradycardia=%llu tachycardia=%llu "
+			       "invalid=%llu%s rate=%.1f/s", (unsigned long long)r->lines,
+			       (unsigned long long)r->count[HB_NORMAL],
+			       (unsigned long long)r->count[HB_BRADYCARDIA],
+			       (unsigned long long)r->count[HB_TACHYCARDIA],
+			       (unsigned long long)r->count[HB_INVALID], stats_alerts_kv(r), rate);
+	}
+	return hb_stats_wait_ms(&r->stats, now, -1);
+}
+
 static int run_loop(struct run *r)
 {
 	struct hb_line ln;
 	int rc;
 
 	while (!hb_stop) {
-		enum hb_rd k = hb_reader_next(r->in, -1, &ln);
+		enum hb_rd k = hb_reader_next(r->in, stats_tick(r), &ln);
 
 		if (r->out.err == EPIPE)
 			return HB_EXIT_OK;	/* flushed while waiting for input: the reader is gone */
@@ -572,6 +618,7 @@ int main(int argc, char **argv)
 	}
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
+	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
 
 	rc = run_loop(&r);
 	hb_progress_done(&r.prog);

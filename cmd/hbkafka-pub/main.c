@@ -17,6 +17,7 @@
 #include "hb_opt.h"
 #include "hb_progress.h"
 #include "hb_signal.h"
+#include "hb_stats.h"
 #include "hb_time.h"
 
 #define MAX_SETS 64
@@ -28,6 +29,7 @@ struct opts {
 	int envelope;
 	int keep_partition;
 	long max_line;
+	int64_t stats_us;
 	const char *input;
 	int verbosity;
 };
@@ -55,6 +57,7 @@ struct run {
 	struct hb_parser *parser;
 	struct hb_envreader *env;
 	struct hb_progress prog;
+	struct hb_stats stats;      /* --stats */
 	uint64_t lines, queued, delivered, failed, timed_out, bad_envelopes;
 	uint64_t failures_logged;
 	int fatal;
@@ -86,7 +89,12 @@ static void usage(int status)
 "                         them: the message gets their key, value and timestamp\n"
 "      --keep-partition   with -E: also their partition (default: by key)\n"
 "      --max-line BYTES   longer lines are refused and reported (default 1048576)\n"
-"  -q, --quiet / -v, --verbose   less / more on stderr (-vv: librdkafka's debug)\n"
+"      --stats SECONDS    every SECONDS log an INFO line: lines read, delivered,\n"
+"                         failed and in flight so far, and the rate of lines\n"
+"                         over the interval, also while no input comes\n"
+"                         (0.1-86400; default 0: off)\n"
+"  -q, --quiet / -v, --verbose   less / more on stderr (-q: no summary or stats;\n"
+"                         -vv: librdkafka's debug)\n"
 "  -h, --help / -V, --version\n"
 "\n"
 "Defaults before -X/-F: enable.idempotence=true, acks=all,\n"
@@ -110,13 +118,14 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_KEEP = 256, OPT_MAXLINE };
+	enum { OPT_KEEP = 256, OPT_MAXLINE, OPT_STATS };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
 		{"envelope", no_argument, NULL, 'E'},
 		{"keep-partition", no_argument, NULL, OPT_KEEP},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
+		{"stats", required_argument, NULL, OPT_STATS},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -137,6 +146,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_KEEP: o->keep_partition = 1; break;
 		case OPT_MAXLINE:
 			if (hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err) < 0)
+				die_usage(err);
+			break;
+		case OPT_STATS:
+			if (hb_stats_parse("--stats", optarg, &o->stats_us, err, sizeof err) < 0)
 				die_usage(err);
 			break;
 		case 'q': o->verbosity--; break;
@@ -287,6 +300,30 @@ static void key_of(struct run *r, const char *line, size_t n, const char **k, si
 	}
 }
 
+/*
+ * --stats: the line when it is due (also while waiting for the broker).
+ * Returns how long to wait for input at most: wait_ms, or less when the
+ * next line is due sooner.
+ */
+static int stats_tick(struct run *r, int wait_ms)
+{
+	int64_t now;
+
+	if (!r->stats.interval_us)
+		return wait_ms;
+	now = hb_time_mono_us();
+	if (hb_stats_due(&r->stats, now)) {
+		double rate = hb_stats_take(&r->stats, now, r->lines);
+
+		if (hb_log_enabled(HB_LOG_INFO))
+			hb_log(HB_LOG_INFO, "stats lines=%llu delivered=%llu failed=%llu in_flight=%d "
+			       "rate=%.1f/s", (unsigned long long)r->lines,
+			       (unsigned long long)r->delivered, (unsigned long long)r->failed,
+			       rd_kafka_outq_len(r->rk), rate);
+	}
+	return hb_stats_wait_ms(&r->stats, now, wait_ms);
+}
+
 /* Queue one message, waiting while the local queue is full. */
 static int produce(struct run *r, const char *val, size_t vn, const char *key, size_t kn,
 		   int32_t part, int64_t ts_ms, uint64_t lineno)
@@ -313,6 +350,7 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 			return e == RD_KAFKA_RESP_ERR__FATAL ? -1 : 0;
 		}
 		rd_kafka_poll(r->rk, 100);	/* deliveries free room */
+		stats_tick(r, 0);
 		if (r->fatal)
 			return -1;
 	}
@@ -341,6 +379,7 @@ static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, i
 		n = j;
 		if (n) {
 			rd_kafka_poll(r->rk, 100);	/* deliveries free room */
+			stats_tick(r, 0);
 			if (r->fatal)
 				return -1;
 		}
@@ -439,7 +478,7 @@ static int run_loop(struct run *r)
 	struct hb_line ln;
 
 	while (!hb_stop) {
-		enum hb_rd k = hb_reader_next(r->in, 100, &ln);
+		enum hb_rd k = hb_reader_next(r->in, stats_tick(r, 100), &ln);
 
 		if (k != HB_RD_LINE || !hb_reader_ready(r->in)) {
 			if (flush_batch(r) < 0)	/* nothing more at hand: send what we have */
@@ -470,7 +509,7 @@ static void drain(struct run *r)
 	while (rd_kafka_outq_len(r->rk) > 0 && !r->fatal) {
 		int64_t now = hb_time_mono_us();
 
-		rd_kafka_flush(r->rk, 1000);
+		rd_kafka_flush(r->rk, stats_tick(r, 1000));
 		if (rd_kafka_outq_len(r->rk) > 0 && now - last > 10000000) {
 			hb_log(HB_LOG_INFO, "waiting for %d messages to be delivered",
 			       rd_kafka_outq_len(r->rk));
@@ -541,6 +580,7 @@ int main(int argc, char **argv)
 	}
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
+	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
 
 	rc = run_loop(&r);
 	if (flush_batch(&r) < 0 && rc < 0)

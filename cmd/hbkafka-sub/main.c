@@ -21,6 +21,7 @@
 #include "hb_marks.h"
 #include "hb_opt.h"
 #include "hb_signal.h"
+#include "hb_stats.h"
 #include "hb_time.h"
 
 #define MAX_SETS 64
@@ -42,6 +43,7 @@ struct opts {
 	long ack_timeout;        /* -A: seconds to wait at the end for the last acknowledgements */
 	const char *prom_file;
 	long prom_ms;
+	int64_t stats_us;        /* --stats, 0: off */
 	int verbosity;
 	int marks;               /* --marks: assigned/revoked/caught_up lines among the messages */
 };
@@ -79,6 +81,7 @@ struct run {
 	int64_t t0, last_ok, last_probe;
 	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
 	struct hb_prom prom;
+	struct hb_stats stats;	/* --stats */
 	int64_t wall_t0;
 	int out_pipe;		/* stdout is a pipe: watch for its reader going away */
 	int stdout_flags;	/* its flags before we made it non-blocking, or -1 */
@@ -137,7 +140,11 @@ static void usage(int status)
 "                        one is at its end, then every second while it stays\n"
 "                        there; marks are not messages (not counted, not\n"
 "                        committed, not acknowledged)\n"
-"  -q, --quiet / -v, --verbose   less / more on stderr\n"
+"      --stats SECONDS   every SECONDS log an INFO line: messages (and with -A\n"
+"                        acknowledgements) so far, the rate of messages over\n"
+"                        the interval, the lag and the partitions held, also\n"
+"                        while none come (0.1-86400; default 0: off)\n"
+"  -q, --quiet / -v, --verbose   less / more on stderr (-q: no summary or stats)\n"
 "  -h, --help / -V, --version\n"
 "\n");
 	/* in two strings: C99 promises only 4095 characters for one */
@@ -178,7 +185,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS, OPT_ACKTIMEOUT, OPT_MARKS };
+	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS, OPT_ACKTIMEOUT, OPT_MARKS, OPT_STATS };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -195,6 +202,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"prom-file", required_argument, NULL, OPT_PROM},
 		{"prom-ms", required_argument, NULL, OPT_PROMMS},
 		{"marks", no_argument, NULL, OPT_MARKS},
+		{"stats", required_argument, NULL, OPT_STATS},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -221,6 +229,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
 		case OPT_PROM: o->prom_file = optarg; break;
 		case OPT_MARKS: o->marks = 1; break;
+		case OPT_STATS: bad = hb_stats_parse("--stats", optarg, &o->stats_us, err, sizeof err); break;
 		case OPT_ACKTIMEOUT:
 			bad = hb_opt_long("--ack-timeout", optarg, 1, 86400, &o->ack_timeout, err, sizeof err);
 			break;
@@ -458,6 +467,35 @@ static void prom_tick(struct run *r, int force)
 #undef C
 #undef G
 	hb_prom_flush(p);
+}
+
+/*
+ * --stats: the line when it is due.  The loop wakes at least every 100 ms,
+ * so a quiet topic still gets its lines.  The lag is what the client last
+ * saw (no broker round trip); it is left out while unknown.
+ */
+static void stats_tick(struct run *r)
+{
+	int64_t now, behind;
+	int nassigned;
+	double rate;
+	char acks[40] = "", lag[40] = "";
+
+	if (!r->stats.interval_us)
+		return;
+	now = hb_time_mono_us();
+	if (!hb_stats_due(&r->stats, now))
+		return;
+	rate = hb_stats_take(&r->stats, now, r->messages);
+	if (!hb_log_enabled(HB_LOG_INFO))
+		return;
+	behind = hb_kafka_consumer_lag(r->rk, &nassigned);
+	if (r->acks)
+		snprintf(acks, sizeof acks, " acks=%llu", (unsigned long long)hb_acks_count(r->acks));
+	if (behind >= 0)
+		snprintf(lag, sizeof lag, " lag=%lld", (long long)behind);
+	hb_log(HB_LOG_INFO, "stats messages=%llu%s rate=%.1f/s%s partitions=%d%s",
+	       (unsigned long long)r->messages, acks, rate, lag, nassigned, r->paused ? " paused=1" : "");
 }
 
 static void ack_store(void *arg, int32_t p, int64_t o)
@@ -881,6 +919,7 @@ static int run_loop(struct run *r)
 		}
 		backpressure(r);
 		prom_tick(r, 0);
+		stats_tick(r);
 		if (at_end(r))
 			return HB_EXIT_OK;
 		if ((rc = check_broker(r)) >= 0)
@@ -1183,6 +1222,7 @@ int main(int argc, char **argv)
 	r.rk = make_consumer(&r);
 	r.t0 = hb_time_mono_us();
 	r.wall_t0 = hb_time_now_us();
+	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
 	r.prom.path = o.prom_file;
 	r.prom.interval_us = o.prom_ms * 1000LL;
 	if (o.prom_file) {

@@ -18,6 +18,7 @@
 #include "hb_prom.h"
 #include "hb_pg.h"
 #include "hb_signal.h"
+#include "hb_stats.h"
 #include "hb_time.h"
 
 /* After SIGINT/SIGTERM, how long to keep retrying a database that is down. */
@@ -30,6 +31,7 @@ struct opts {
 	const char *ack_to;
 	const char *prom_file;
 	const char *input;
+	int64_t stats_us;
 	int strict;
 	int verbosity;
 };
@@ -39,6 +41,8 @@ struct run {
 	struct hb_reader *in;
 	struct hb_loader *ld;
 	struct hb_progress prog;
+	struct hb_stats stats;          /* --stats */
+	struct hb_hist stats_lat;       /* the latencies at the last stats line */
 	int ack_fd, ack_warned;
 	uint64_t malformed_logged;
 	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
@@ -90,7 +94,11 @@ static void usage(int status)
 "  -s, --strict             stop at the first line that is not a classified\n"
 "                           reading (it is still stored as INVALID): exit 65\n"
 "      --max-line BYTES     longer lines are stored cut, as INVALID (default 1048576)\n"
-"  -q, --quiet / -v, --verbose   less / more on stderr\n"
+"      --stats SECONDS      every SECONDS log an INFO line: the counts so far,\n"
+"                           the rate of lines in and the latency over the\n"
+"                           interval, also while no input comes (0.1-86400;\n"
+"                           default 0: off)\n"
+"  -q, --quiet / -v, --verbose   less / more on stderr (-q: no summary or stats)\n"
 "  -h, --help / -V, --version\n"
 "\n"
 "SIGINT/SIGTERM: stop reading, store what was read (if the database is down,\n"
@@ -115,7 +123,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS, OPT_PROM };
+	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS, OPT_PROM, OPT_STATS };
 	static const struct option lo[] = {
 		{"dbname", required_argument, NULL, 'd'},
 		{"batch-rows", required_argument, NULL, 'n'},
@@ -127,6 +135,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"prom-file", required_argument, NULL, OPT_PROM},
 		{"strict", no_argument, NULL, 's'},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
+		{"stats", required_argument, NULL, OPT_STATS},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -143,6 +152,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_ACK: o->ack_to = optarg; break;
 		case OPT_PROM: o->prom_file = optarg; break;
 		case 's': o->strict = 1; break;
+		case OPT_STATS: bad = hb_stats_parse("--stats", optarg, &o->stats_us, err, sizeof err); break;
 		case OPT_MAXLINE:
 			bad = hb_opt_long("--max-line", optarg, 256, 1L << 30, &o->max_line, err, sizeof err);
 			break;
@@ -271,6 +281,44 @@ static void prom_tick(struct run *r, int force)
 }
 
 /*
+ * --stats: the line when it is due (also while the database is down), with
+ * the latency quantiles of the rows stored in the interval when there were
+ * any.  Returns the milliseconds until the next one (-1: off).
+ */
+static int stats_tick(struct run *r)
+{
+	static struct hb_hist lat;
+	const struct hb_load_stats *s = hb_loader_stats(r->ld);
+	char kv[64] = "";
+	int64_t now;
+	double rate;
+
+	if (!r->stats.interval_us)
+		return -1;
+	now = hb_time_mono_us();
+	if (!hb_stats_due(&r->stats, now))
+		return hb_stats_wait_ms(&r->stats, now, -1);
+	rate = hb_stats_take(&r->stats, now, s->rows_in);
+	lat = s->latency_us;
+	hb_hist_sub(&lat, &r->stats_lat);
+	r->stats_lat = s->latency_us;
+	if (lat.n)
+		snprintf(kv, sizeof kv, " latency_p50_ms=%.1f latency_p99_ms=%.1f",
+			 (double)hb_hist_quantile(&lat, 0.5) / 1000.0,
+			 (double)hb_hist_quantile(&lat, 0.99) / 1000.0);
+	if (hb_log_enabled(HB_LOG_INFO))
+		hb_log(HB_LOG_INFO, "stats rows_in=%llu stored=%llu duplicates=%llu normal=%llu "
+		       "bradycardia=%llu tachycardia=%llu invalid=%llu alerts=%llu rate=%.1f/s%s",
+		       (unsigned long long)s->rows_in, (unsigned long long)s->stored,
+		       (unsigned long long)s->duplicates, (unsigned long long)s->status[HB_NORMAL],
+		       (unsigned long long)s->status[HB_BRADYCARDIA],
+		       (unsigned long long)s->status[HB_TACHYCARDIA],
+		       (unsigned long long)s->status[HB_INVALID], (unsigned long long)s->alerts,
+		       rate, kv);
+	return hb_stats_wait_ms(&r->stats, now, -1);
+}
+
+/*
  * Store the batch, retrying while the database is unreachable: exponential
  * backoff from 100 ms to 5 s, for --retry-for seconds (or, after a stop
  * signal, for a short grace).  Returns an exit status, or -1 when stored.
@@ -323,6 +371,7 @@ static int store(struct run *r, const char *metrics)
 		if (hb_stop && backoff > r->stop_at + STOP_GRACE_US - now)
 			backoff = r->stop_at + STOP_GRACE_US - now;
 		prom_tick(r, 0);
+		stats_tick(r);
 		sleep_us(backoff > 0 ? backoff : 1000);
 		backoff = backoff * 2 > 5000000 ? 5000000 : backoff * 2;
 	}
@@ -438,6 +487,7 @@ static int run_loop(struct run *r)
 
 	for (;;) {
 		int64_t now, wait;
+		int wait_ms;
 		enum hb_rd k;
 
 		if (batch_due(r, 0) && hb_reader_ready(r->in)) {
@@ -452,9 +502,11 @@ static int run_loop(struct run *r)
 			return rc;
 		if (hb_stop)
 			return -1;
+		stats_tick(r);
 		now = hb_time_mono_us();
 		wait = (hb_loader_rows(r->ld) ? r->deadline : r->next_metrics) - now;
-		k = hb_reader_next(r->in, wait < 0 ? 0 : (int)((wait + 999) / 1000), &ln);
+		wait_ms = wait < 0 ? 0 : (int)((wait + 999) / 1000);
+		k = hb_reader_next(r->in, hb_stats_wait_ms(&r->stats, now, wait_ms), &ln);
 		if (k == HB_RD_EOF)
 			return -1;
 		if ((rc = take(r, k, &ln)) >= 0)
@@ -541,6 +593,7 @@ int main(int argc, char **argv)
 	hb_loader_on_reject(r.ld, on_reject, &r);
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
+	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
 	r.next_metrics = r.t0 + o.metrics_ms * 1000;
 	r.last_metrics = r.t0;
 	r.wall_t0 = hb_time_now_us();

@@ -213,3 +213,110 @@ teardown_file() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"write error on --truth /dev/full"* ]]
 }
+
+# ---- --stats SECONDS: a periodic INFO line (see also kafka.bats)
+
+@test "--stats: a bad value exits 2 with one line, for every program" {
+	for p in hbclassify hbpgload hbkafka-pub hbkafka-sub; do
+		for v in 0.05 -1 86401 ten ''; do
+			run --separate-stderr "$p" --stats "$v"
+			[ "$status" -eq 2 ]
+			[ -z "$output" ]
+			[[ "$stderr" == "$p: --stats: "* ]]
+			[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+		done
+		run --separate-stderr "$p" --stats
+		[ "$status" -eq 2 ]
+		assert_eq "$stderr" "$p: option '--stats' needs a value (see $p --help)"
+	done
+}
+
+@test "hbclassify --stats 1: a line a second, counts so far, the rate over the interval" {
+	hbsim --rate 50 --count 150 -q | hbclassify --stats 1 >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	e=$BATS_TEST_TMPDIR/err
+	# about 3 s of input: lines at 1 s and 2 s (and maybe 3 s)
+	[ "$(grep -c ' hbclassify INFO stats lines=' "$e")" -ge 2 ]
+	stats_col "$e" lines | nondecreasing
+	[ "$(stats_col "$e" lines | head -n 1)" -gt 0 ]
+	[ "$(stats_col "$e" lines | tail -n 1)" -le 150 ]
+	# 50 readings a second, measured over each interval
+	stats_col "$e" rate | all_between 35 65
+	# each line's statuses add up to its lines
+	awk '/ INFO stats / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	     if (v["normal"] + v["bradycardia"] + v["tachycardia"] + v["invalid"] != v["lines"]) bad = 1 }
+	     END { exit bad }' "$e"
+	grep -q 'INFO done lines=150 ' "$e"
+	# the format: key=value, the rate with its unit, one line well under 200 characters
+	grep ' INFO stats ' "$e" | grep -Eq '^[^ ]+ hbclassify INFO stats lines=[0-9]+ normal=[0-9]+ bradycardia=[0-9]+ tachycardia=[0-9]+ invalid=[0-9]+ rate=[0-9]+\.[0-9]/s$'
+	[ "$(grep ' INFO stats ' "$e" | awk '{ print length($0) }' | sort -n | tail -n 1)" -lt 200 ]
+}
+
+@test "hbclassify --stats: an idle input still logs, at 0.0/s; with alert rules, the open alerts" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	hbclassify --stats 0.2 --alerts /dev/null <"$BATS_TEST_TMPDIR/in" >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	wait_for 10 bash -c "[ \$(grep -c ' INFO stats ' '$BATS_TEST_TMPDIR/err') -ge 3 ]"
+	exec 7>&-
+	wait "$pid"
+	stats_col "$BATS_TEST_TMPDIR/err" lines | all_between 0 0
+	stats_col "$BATS_TEST_TMPDIR/err" rate | all_between 0 0
+	stats_col "$BATS_TEST_TMPDIR/err" alerts_open | all_between 0 0
+	grep ' INFO stats ' "$BATS_TEST_TMPDIR/err" | grep -q ' alert_events=0 alerts_open=0 rate=0\.0/s$'
+}
+
+@test "--stats lines are INFO: -q hides them; without --stats there are none" {
+	hbsim --rate 50 --count 40 -q | hbclassify -q --stats 0.2 >/dev/null 2>"$BATS_TEST_TMPDIR/quiet"
+	[ ! -s "$BATS_TEST_TMPDIR/quiet" ]
+	hbsim --rate 50 --count 40 -q | hbclassify >/dev/null 2>"$BATS_TEST_TMPDIR/default"
+	grep -q 'INFO done lines=40 ' "$BATS_TEST_TMPDIR/default"
+	[ "$(grep -c ' INFO stats ' "$BATS_TEST_TMPDIR/default")" -eq 0 ]
+}
+
+@test "hbclassify with alert rules: each anomalous reading's WARNING line only at -v" {
+	for i in 1 2 3 4; do
+		printf '{"customer_id":"C1","timestamp":"2026-11-23T10:00:0%dZ","heart_rate":200}\n' "$i"
+	done >"$BATS_TEST_TMPDIR/in"
+	hbclassify --alerts /dev/null <"$BATS_TEST_TMPDIR/in" >/dev/null 2>"$BATS_TEST_TMPDIR/plain"
+	hbclassify --alerts /dev/null -v <"$BATS_TEST_TMPDIR/in" >/dev/null 2>"$BATS_TEST_TMPDIR/verbose"
+	hbclassify <"$BATS_TEST_TMPDIR/in" >/dev/null 2>"$BATS_TEST_TMPDIR/norules"
+	# with rules: the alert event, not the readings
+	[ "$(grep -c 'WARNING alert {"alert":"TACHYCARDIA","state":"open"' "$BATS_TEST_TMPDIR/plain")" -eq 1 ]
+	[ "$(grep -c 'WARNING TACHYCARDIA line=' "$BATS_TEST_TMPDIR/plain")" -eq 0 ]
+	# with rules and -v: both, the readings' lines as without rules
+	[ "$(grep -c 'WARNING alert {"alert":"TACHYCARDIA","state":"open"' "$BATS_TEST_TMPDIR/verbose")" -eq 1 ]
+	[ "$(grep -c 'WARNING TACHYCARDIA line=' "$BATS_TEST_TMPDIR/verbose")" -eq 4 ]
+	assert_eq "$(grep -o 'WARNING TACHYCARDIA line=.*' "$BATS_TEST_TMPDIR/verbose")" \
+		"$(grep -o 'WARNING TACHYCARDIA line=.*' "$BATS_TEST_TMPDIR/norules")"
+}
+
+@test "hbpgload --stats 1: rows in and stored so far, the rate and latency over the interval" {
+	hbsim --rate 50 --count 150 -q | hbclassify -qq | hbpgload --stats 1 2>"$BATS_TEST_TMPDIR/err" 3>&-
+	e=$BATS_TEST_TMPDIR/err
+	[ "$(grep -c ' hbpgload INFO stats rows_in=' "$e")" -ge 2 ]
+	stats_col "$e" rows_in | nondecreasing
+	stats_col "$e" stored | nondecreasing
+	[ "$(stats_col "$e" rows_in | head -n 1)" -gt 0 ]
+	stats_col "$e" rate | all_between 35 65
+	# rows were stored in every interval: each line has the interval's latency, well under 5 s
+	[ "$(grep ' INFO stats ' "$e" | grep -vc ' latency_p50_ms=[0-9.]* latency_p99_ms=[0-9.]*$')" -eq 0 ]
+	stats_col "$e" latency_p99_ms | all_between 0 5000
+	# stored never runs ahead of what came in
+	awk '/ INFO stats / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	     if (v["stored"] + v["duplicates"] > v["rows_in"]) bad = 1 } END { exit bad }' "$e"
+	grep -q 'INFO done rows_in=150 stored=150 ' "$e"
+	[ "$(grep ' INFO stats ' "$e" | awk '{ print length($0) }' | sort -n | tail -n 1)" -lt 220 ]
+}
+
+@test "hbpgload --stats: an idle input still logs, at 0.0/s, without latency" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	hbpgload --stats 0.2 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	wait_for 10 bash -c "[ \$(grep -c ' INFO stats ' '$BATS_TEST_TMPDIR/err') -ge 3 ]"
+	exec 7>&-
+	wait "$pid"
+	stats_col "$BATS_TEST_TMPDIR/err" rows_in | all_between 0 0
+	stats_col "$BATS_TEST_TMPDIR/err" rate | all_between 0 0
+	[ "$(grep ' INFO stats ' "$BATS_TEST_TMPDIR/err" | grep -c latency)" -eq 0 ]
+}

@@ -86,3 +86,20 @@ wait_stored() {
 	echo "only $(stored) of $want stored after ${secs}s" >&2
 	return 1
 }
+
+# ---- --stats lines (cli.bats, kafka.bats)
+
+# The stats lines of a stderr file, one key's values (one per line): stats_col FILE KEY
+stats_col() {
+	awk -v k="$2" '$4 == "stats" { for (i = 5; i <= NF; i++) if (index($i, k "=") == 1) { v = substr($i, length(k) + 2); sub("/s$", "", v); print v } }' "$1"
+}
+
+# Fail unless the numbers on stdin never go down (and there are some).
+nondecreasing() {
+	awk 'NR > 1 && $1 < prev { bad = 1 } { prev = $1; n++ } END { exit !(n > 0 && !bad) }'
+}
+
+# Fail unless every number on stdin is in [lo, hi] (and there are some).
+all_between() {
+	awk -v lo="$1" -v hi="$2" '$1 < lo || $1 > hi { bad = 1; print "out of range: " $1 > "/dev/stderr" } { n++ } END { exit !(n > 0 && !bad) }'
+}

@@ -165,3 +165,51 @@ setup() {
 	# nothing was committed: the group still reads all of it
 	assert_eq "$(hbkafka-sub -e -q | wc -l | tr -d ' ')" 300
 }
+
+@test "hbkafka-pub --stats 1: lines, delivered, failed, in flight so far, the rate over the interval" {
+	hb_newtopic
+	hbsim --rate 50 --count 150 -q | hbkafka-pub --stats 1 2>"$BATS_TEST_TMPDIR/err" 3>&-
+	e=$BATS_TEST_TMPDIR/err
+	[ "$(grep -c ' hbkafka-pub INFO stats lines=' "$e")" -ge 2 ]
+	stats_col "$e" lines | nondecreasing
+	stats_col "$e" delivered | nondecreasing
+	[ "$(stats_col "$e" lines | head -n 1)" -gt 0 ]
+	stats_col "$e" rate | all_between 35 65
+	stats_col "$e" failed | all_between 0 0
+	# what is delivered or failed or in flight is never more than what was read
+	awk '/ INFO stats / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	     if (v["delivered"] + v["failed"] > v["lines"]) bad = 1 } END { exit bad }' "$e"
+	grep ' INFO stats ' "$e" | grep -Eq '^[^ ]+ hbkafka-pub INFO stats lines=[0-9]+ delivered=[0-9]+ failed=0 in_flight=[0-9]+ rate=[0-9]+\.[0-9]/s$'
+	grep -q 'INFO done lines=150 delivered=150 failed=0 ' "$e"
+}
+
+@test "hbkafka-pub --stats: an idle input still logs, at 0.0/s" {
+	hb_newtopic
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	hbkafka-pub --stats 0.2 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	wait_for 20 bash -c "[ \$(grep -c ' INFO stats ' '$BATS_TEST_TMPDIR/err') -ge 3 ]"
+	exec 7>&-
+	wait "$pid"
+	stats_col "$BATS_TEST_TMPDIR/err" lines | all_between 0 0
+	stats_col "$BATS_TEST_TMPDIR/err" rate | all_between 0 0
+}
+
+@test "hbkafka-sub --stats: messages so far, the rate, the lag and partitions; then idle at 0.0/s" {
+	hb_newtopic
+	head -n 300 "$R" | hbkafka-pub -q
+	hbkafka-sub --stats 0.3 -o beginning >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	e=$BATS_TEST_TMPDIR/err
+	# all read, and then at least two lines of a quiet topic
+	wait_for 60 bash -c "[ \$(grep -c ' INFO stats messages=300 rate=0\.0/s lag=0 partitions=3$' '$e') -ge 2 ]"
+	kill -TERM "$pid"
+	wait "$pid"
+	assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/out" | tr -d ' ')" 300
+	stats_col "$e" messages | nondecreasing
+	stats_col "$e" messages | all_between 0 300
+	# the 300 came in some interval: its rate is above 0
+	[ "$(stats_col "$e" rate | sort -n | tail -n 1 | cut -d. -f1)" -gt 0 ]
+	grep -q 'INFO stopped messages=300 ' "$e"
+}
