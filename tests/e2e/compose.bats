@@ -71,7 +71,7 @@ resolved() {
 	assert_eq "$unused" ""
 	# and the knobs a seed user looks for are there
 	for v in HB_CUSTOMERS HB_RATE HB_BRADY HB_TACHY HB_MIN HB_MAX HB_CLASSIFY_OPTS HB_STORE_ALERTS \
-		HB_LOG_LEVEL HB_PG_PASSWORD HB_LOADER_DB_PASSWORD HB_GRAFANA_DB_PASSWORD HB_NOTIFY_WEBHOOK \
+		HB_LOG_LEVEL HB_STATS HB_PG_PASSWORD HB_LOADER_DB_PASSWORD HB_GRAFANA_DB_PASSWORD HB_NOTIFY_WEBHOOK \
 		HB_SILENCE HB_PG_PORT HB_KAFKA_PORT HB_GRAFANA_PORT HB_KAFKA_UI_PORT HB_DASHBOARD_PORT; do
 		grep -q "^$v=" "$HB_REPO/.env.example"
 	done
@@ -424,10 +424,16 @@ service_env() {
 	run env "${cenv[@]}" "$HB_REPO/scripts/hb-pipeline" commands --workers 2
 	[ "$status" -eq 0 ]
 	echo "$output"
-	[[ $(grep '^worker 2:' <<<"$output") == *"| hbclassify --store --brady 50 --tachy 110 --min 1 --max 300 --silence 10 |"* ]]
+	[[ $(grep '^worker 2:' <<<"$output") == *"| hbclassify --stats 10 --store --brady 50 --tachy 110 --min 1 --max 300 --silence 10 |"* ]]
 	mapfile -t penv < <(HB_CUSTOMERS=100 service_env producer)
 	run env "${penv[@]}" "$HB_REPO/scripts/hb-pipeline" commands
-	[[ $(grep '^producer:' <<<"$output") == "producer: hbsim --customers 100 --rate 40 --anomaly-rate 0.05 | hbkafka-pub" ]]
+	[[ $(grep '^producer:' <<<"$output") == "producer: hbsim --customers 100 --rate 40 --anomaly-rate 0.05 | hbkafka-pub --stats 10" ]]
+	# each stage says what it does every HB_STATS seconds (hbsim: hbkafka-pub for it)
+	run env "${cenv[@]}" HB_STATS=30 "$HB_REPO/scripts/hb-pipeline" commands
+	[[ $(grep '^worker 1:' <<<"$output") == "worker 1: hbkafka-sub --stats 30 "*"| hbclassify --stats 30 "*"| hbpgload --stats 30 "* ]]
+	run env "${cenv[@]}" HB_STATS=often "$HB_REPO/scripts/hb-pipeline" commands
+	[ "$status" -eq 2 ]
+	assert_eq "$output" "hb-pipeline: HB_STATS=often: not a number of seconds (0: no stats lines)"
 	# a bad value is one line naming the variable, before anything runs
 	run env "${cenv[@]}" HB_TACHY=110bpm "$HB_REPO/scripts/hb-pipeline" worker --once
 	[ "$status" -eq 2 ]
@@ -451,7 +457,7 @@ classify_opts() {
 @test "hb-pipeline: SILENCE follows the fleet when HB_SILENCE is empty: max(10, ceil(20 x customers / rate))" {
 	# .env.example leaves it empty, and its 20 customers at 40/s give hbclassify's own 10 s
 	assert_eq "$(sed -n 's/^HB_SILENCE=//p' "$HB_REPO/.env.example")" ""
-	assert_eq "$(classify_opts)" "hbclassify --store --brady 40 --tachy 180 --min 1 --max 300 --silence 10"
+	assert_eq "$(classify_opts)" "hbclassify --stats 10 --store --brady 40 --tachy 180 --min 1 --max 300 --silence 10"
 	# seed 002's 10,000 customers at 40/s: each reads every 250 s, SILENCE after 5000 s
 	[[ $(classify_opts HB_CUSTOMERS=10000) == *" --silence 5000" ]]
 	# ceil: 7 customers at 3/s is 46.7 s
