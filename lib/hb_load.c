@@ -456,6 +456,28 @@ static void project(const struct hb_loader *l, struct hb_load_stats *s)
 	s->batches += hb_loader_rows(l) > 0;
 }
 
+/* The newest reading time among those committed and those of the batch in
+ * progress, and whether there is any. */
+static int newest_reading(const struct hb_loader *l, int64_t *us)
+{
+	const struct rows *all[2] = {&l->rec, &l->anom};
+	int any = l->has_newest;
+	int64_t t = l->newest_us;
+
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < all[k]->n; i++) {
+			const struct row *r = &all[k]->r[i];
+
+			if (r->has_ts && (!any || r->ts_us > t)) {
+				t = r->ts_us;
+				any = 1;
+			}
+		}
+	}
+	*us = t;
+	return any;
+}
+
 static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b)
 {
 	static struct hb_load_stats proj;	/* big (a histogram): not on the stack */
@@ -468,6 +490,13 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 			inst[k++] = *p;
 	inst[k] = '\0';
 	project(l, &proj);
+	/* the age of the newest reading stored, as of this snapshot: a snapshot
+	 * made while no reading comes (hbkafka-sub's marks, the final one) says
+	 * how long nothing has come, not the age it had at the last batch */
+	int64_t newest, lag_ms = s->lag_ms;
+
+	if (newest_reading(l, &newest))
+		lag_ms = (hb_time_now_us() - newest) / 1000;
 	/* latency over the rows since the last snapshot; none stored since
 	 * (an idle pipeline, the final snapshot) is NULL, not 0 ms */
 	char p50[32] = "NULL", p99[32] = "NULL";
@@ -497,7 +526,7 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 		(unsigned long long)s->status[HB_BRADYCARDIA],
 		(unsigned long long)s->status[HB_TACHYCARDIA],
 		(unsigned long long)s->status[HB_INVALID],
-		(unsigned long long)s->batches, (unsigned long long)s->retries, (long long)s->lag_ms,
+		(unsigned long long)s->batches, (unsigned long long)s->retries, (long long)lag_ms,
 		p50, p99,
 		(long long)s->consumer_lag, counts, (unsigned long long)s->unclassified,
 		(unsigned long long)s->alerts_applied);
@@ -558,8 +587,13 @@ static void committed(struct hb_loader *l)
 			}
 		}
 	}
-	if (newest != INT64_MIN)
+	if (newest != INT64_MIN) {
 		l->st.lag_ms = (now - newest) / 1000;
+		if (!l->has_newest || newest > l->newest_us) {
+			l->newest_us = newest;
+			l->has_newest = 1;
+		}
+	}
 	if (l->rec.n + l->anom.n)
 		l->st.consumer_lag = lag;
 	l->st.stored += l->pend.stored;

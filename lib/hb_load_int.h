@@ -59,6 +59,8 @@ struct hb_loader {
 	struct hb_coord *acks;
 	size_t nacks, capacks;
 	struct hb_hist window;   /* latencies since the last metrics snapshot */
+	int64_t newest_us;       /* the newest reading time committed, if has_newest */
+	int has_newest;
 	int snapshot;            /* the flush in progress writes one */
 	void (*on_commit)(void *, const struct hb_coord *, size_t);
 	void *commit_arg;

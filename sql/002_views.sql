@@ -121,20 +121,21 @@ FROM heartbeat_alerts
 GROUP BY 1, 2, 3;
 
 -- The pipeline now, for the live views (hb-watch, the hb-report dashboard):
--- the loaders alive (a snapshot in the last 15 s; they write one every 2 s
--- and a 'final' one when they end), readings per second read and stored
--- over each one's last 4 s or more of snapshots (over the snapshots, not a
--- wall-clock interval, so the figure does not flap between 0 and twice the
--- rate with the snapshots' rhythm), the consumer lag (messages behind), the
--- age of the newest reading they stored (its age at their last commit plus
--- the time since) and their latency, reading time to commit, over their last
--- snapshot (the worst of them).  One row; NULLs (and loaders 0) when none is
--- alive.
+-- the loaders alive (a snapshot in the last 75 s: they write one every 2 s
+-- while lines come, hbkafka-sub's marks included, at least one a minute
+-- when idle, and a 'final' one when they end), readings per second read and
+-- stored over each one's last 4 s or more of snapshots (over the snapshots,
+-- not a wall-clock interval, so the figure does not flap between 0 and
+-- twice the rate with the snapshots' rhythm), the consumer lag (messages
+-- behind), the age of the newest reading they stored (its age at their last
+-- snapshot plus the time since: it grows while nothing comes) and their
+-- latency, reading time to commit, over their last snapshot (the worst of
+-- them).  One row; NULLs (and loaders 0) when none is alive.
 CREATE OR REPLACE VIEW vw_pipeline_health AS
 WITH latest AS (
     SELECT DISTINCT ON (instance) *
     FROM pipeline_metrics
-    WHERE recorded_at >= now() - interval '15 seconds'
+    WHERE recorded_at >= now() - interval '75 seconds'
     ORDER BY instance, id DESC
 ), live AS (
     SELECT * FROM latest WHERE kind = 'snapshot'
@@ -145,11 +146,14 @@ WITH latest AS (
     FROM live l
     LEFT JOIN LATERAL (
         SELECT rows_in, rows_stored, recorded_at FROM pipeline_metrics p
-        WHERE p.instance = l.instance AND p.id < l.id AND p.recorded_at <= l.recorded_at - interval '4 seconds'
+        WHERE p.instance = l.instance AND p.id < l.id AND p.kind = 'snapshot'
+          AND p.recorded_at <= l.recorded_at - interval '4 seconds'
+          AND p.recorded_at >= l.recorded_at - interval '90 seconds'
         ORDER BY p.id DESC LIMIT 1) p4 ON true
     LEFT JOIN LATERAL (
         SELECT rows_in, rows_stored, recorded_at FROM pipeline_metrics p
-        WHERE p.instance = l.instance AND p.id < l.id
+        WHERE p.instance = l.instance AND p.id < l.id AND p.kind = 'snapshot'
+          AND p.recorded_at >= l.recorded_at - interval '90 seconds'
         ORDER BY p.id DESC LIMIT 1) p1 ON true
     CROSS JOIN LATERAL (SELECT coalesce(p4.rows_in, p1.rows_in) AS rows_in,
                                coalesce(p4.rows_stored, p1.rows_stored) AS rows_stored,

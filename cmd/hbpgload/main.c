@@ -231,6 +231,29 @@ static void sleep_us(int64_t us)
 	nanosleep(&ts, NULL);	/* a signal cuts it short: fine */
 }
 
+static int stats_tick(struct run *r);
+
+/* Sleep us microseconds between two tries of a database that is down, with
+ * the --stats lines on time meanwhile; a signal cuts it short. */
+static void backoff_sleep(struct run *r, int64_t us)
+{
+	int64_t until = hb_time_mono_us() + us;
+	int stop = hb_stop;
+
+	for (;;) {
+		int64_t left = until - hb_time_mono_us();
+		int w = stats_tick(r);
+
+		if (left <= 0 || hb_stop != stop)
+			return;
+		if (w >= 0 && (int64_t)w * 1000 < left)
+			left = w > 0 ? (int64_t)w * 1000 : 1000;
+		sleep_us(left);
+		if (hb_stop != stop)
+			return;
+	}
+}
+
 /* The latency buckets exposed, in seconds. */
 static const double prom_le[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
 
@@ -371,8 +394,7 @@ static int store(struct run *r, const char *metrics)
 		if (hb_stop && backoff > r->stop_at + STOP_GRACE_US - now)
 			backoff = r->stop_at + STOP_GRACE_US - now;
 		prom_tick(r, 0);
-		stats_tick(r);
-		sleep_us(backoff > 0 ? backoff : 1000);
+		backoff_sleep(r, backoff > 0 ? backoff : 1000);
 		backoff = backoff * 2 > 5000000 ? 5000000 : backoff * 2;
 	}
 }

@@ -11,12 +11,15 @@ one JSON object on stdout:
 
   {"title": ..., "refresh": "5" | null, "stale": false,
    "errors": ["console error: ...", "exception: ...", "log error: Failed to load resource ..."],
-   "figures": [{"id": "chart-fleet", "loaded": true, "width": 900, "height": 400, "nodata": false}],
+   "figures": [{"id": "chart-fleet", "loaded": true, "width": 900, "height": 400, "nodata": false,
+                "ink": 0.21}],
    "tables": [{"id": "latest-readings", "rows": 20}],
    "tiles": [{"id": "t-loaders", "value": "1", "class": "tile ok"}],
    "sections": ["health", ...]}
 
-With --screenshot it also writes a PNG of the whole page.  Exit status 0
+"ink" is the share of a chart's pixels that are not white (what was drawn),
+when the page's origin may read them (over HTTP; null from file://).  With
+--screenshot it also writes a PNG of the whole page.  Exit status 0
 when the page loaded (whatever it shows: the caller judges), 1 when Chromium
 could not be run or the page did not load in time, 2 usage.
 """
@@ -32,11 +35,28 @@ import time
 
 PROBE = r"""
 (() => {
+  // the share of an image's pixels that are not (near) white: how much was
+  // drawn; null where the page's origin may not read the pixels (file://)
+  const ink = i => {
+    try {
+      const c = document.createElement("canvas");
+      c.width = i.naturalWidth; c.height = i.naturalHeight;
+      const g = c.getContext("2d");
+      g.drawImage(i, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let k = 0; k < d.length; k += 4)
+        if (d[k] < 235 || d[k + 1] < 235 || d[k + 2] < 235) n++;
+      return n / (d.length / 4);
+    } catch (e) {
+      return null;
+    }
+  };
   const figures = [...document.querySelectorAll("figure")].map(f => {
     const i = f.querySelector("img");
-    return {id: f.id, loaded: !!i && i.complete && i.naturalWidth > 0,
-            width: i ? i.naturalWidth : 0, height: i ? i.naturalHeight : 0,
-            nodata: f.classList.contains("nodata")};
+    const loaded = !!i && i.complete && i.naturalWidth > 0;
+    return {id: f.id, loaded, width: i ? i.naturalWidth : 0, height: i ? i.naturalHeight : 0,
+            nodata: f.classList.contains("nodata"), ink: loaded ? ink(i) : null};
   });
   const tables = [...document.querySelectorAll("table")].map(t => ({
     id: t.id, rows: [...t.querySelectorAll("tr")].filter(r => r.querySelector("td")).length}));

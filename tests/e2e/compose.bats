@@ -314,9 +314,9 @@ mounts() {
 	# our image, hb-report (installed by make install), the live 15 minutes
 	assert_eq "$(jq -r .image <<<"$d")" hbmon:local
 	jq -e .build <<<"$d" >/dev/null
-	assert_eq "$(jq -r '.command[:6] | join(" ")' <<<"$d")" "hb-report --last 15m --watch 5 --out"
-	out=$(jq -r '.command[6]' <<<"$d")
-	assert_eq "$(jq -r '.command | length' <<<"$d")" 7
+	assert_eq "$(jq -r '.command[:8] | join(" ")' <<<"$d")" "hb-report --last 15m --watch 5 --timeout 30 --out"
+	out=$(jq -r '.command[8]' <<<"$d")
+	assert_eq "$(jq -r '.command | length' <<<"$d")" 9
 	# writing into the dashboard volume, made owned by hbmon in the image
 	assert_eq "$(mounts dashboard <<<"$json")" "dashboard:$out:rw"
 	awk '{ if (sub(/\\$/, "")) printf "%s", $0; else print }' "$HB_REPO/Dockerfile" |
@@ -433,7 +433,7 @@ service_env() {
 	[[ $(grep '^worker 1:' <<<"$output") == "worker 1: hbkafka-sub --stats 30 "*"| hbclassify --stats 30 "*"| hbpgload --stats 30 "* ]]
 	run env "${cenv[@]}" HB_STATS=often "$HB_REPO/scripts/hb-pipeline" commands
 	[ "$status" -eq 2 ]
-	assert_eq "$output" "hb-pipeline: HB_STATS=often: not a number of seconds (0: no stats lines)"
+	assert_eq "$output" "hb-pipeline: HB_STATS=often: want seconds, 0 (no stats lines) or 0.1 to 86400"
 	# a bad value is one line naming the variable, before anything runs
 	run env "${cenv[@]}" HB_TACHY=110bpm "$HB_REPO/scripts/hb-pipeline" worker --once
 	[ "$status" -eq 2 ]

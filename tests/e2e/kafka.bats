@@ -213,3 +213,14 @@ setup() {
 	[ "$(stats_col "$e" rate | sort -n | tail -n 1 | cut -d. -f1)" -gt 0 ]
 	grep -q 'INFO stopped messages=300 ' "$e"
 }
+
+@test "hb-pipeline: a stage refusing its settings (exit 2) stops the worker with 2 instead of restarting it every second" {
+	hb_newtopic
+	export HB_RUN_DIR=$BATS_TEST_TMPDIR/run
+	# hbclassify refuses a tachycardia threshold above 300
+	run env HB_TACHY=500 timeout 60 "$HB_REPO/scripts/hb-pipeline" consumer --workers 1
+	[ "$status" -eq 2 ]
+	grep -q 'hbclassify: ' "$HB_RUN_DIR/worker.1.log"
+	grep -q 'a stage refused its settings (exit .*2.*); not restarting' "$HB_RUN_DIR/worker.1.log"
+	assert_eq "$(grep -c 'restarting$' "$HB_RUN_DIR/worker.1.log")" 0
+}

@@ -159,3 +159,17 @@ val() {
 	          ('hbpgload', 'idle-test', 'final', 12, NULL, NULL)"
 	assert_eq "$(q 'SELECT last_latency_p99_ms FROM vw_pipeline_summary')" 80
 }
+
+@test "the newest reading's age grows in the snapshots while no reading comes" {
+	# readings for 1 s, then 6 s of lines that are not readings (as
+	# hbkafka-sub's marks keep a live loader's snapshots coming)
+	{
+		hbsim --seed 35 --rate 200 --count 200 -q
+		for i in 1 2 3 4 5 6; do sleep 1; echo "not a reading $i"; done
+	} | hbclassify -qq | hbpgload -q -m 500 -i age-test
+	age=$(q "SELECT lag_ms FROM pipeline_metrics WHERE instance = 'age-test' ORDER BY id DESC LIMIT 1")
+	echo "age of the newest reading at the last snapshot: $age ms"
+	[ "$age" -ge 4000 ]
+	# while the readings came, it was small
+	[ "$(q "SELECT min(lag_ms) FROM pipeline_metrics WHERE instance = 'age-test'")" -lt 2000 ]
+}
