@@ -272,6 +272,6 @@ TACHYCARDIA C3 2026-11-24 09:00:00 203"
 	assert_eq "$(sed -n '/^Alerts started in this range/,/^$/p' "$s" | awk 'NR > 2 && NF { print $1, $2, $3, $4, $5 }')" \
 		"2026-11-23 SILENCE 1 0 0.0
 2026-11-23 TACHYCARDIA 1 1 12.5"
-	grep -q '<h2>Alerts open now</h2>' "$BATS_TEST_TMPDIR/r/summary.html"
-	grep -q '<td>C2</td>' "$BATS_TEST_TMPDIR/r/summary.html"
+	grep -q '<h2>Alerts open now</h2>' "$BATS_TEST_TMPDIR/r/index.html"
+	grep -q '<td>C2</td>' "$BATS_TEST_TMPDIR/r/index.html"
 }
