@@ -4,9 +4,9 @@
 # mounts, health checks and commands agree with the repository.  What the
 # containers run is then run for real against the test's PostgreSQL and
 # Kafka: hb-pipeline with the consumer's environment as compose resolves it
-# (thresholds, log to stderr), as the login sql/901_loader_login.sh makes,
-# and its health checks; the dashboard service's hb-report, as the read-only
-# login sql/900_grafana_login.sh makes, and its health check.
+# (thresholds, log to stderr), as the login sql/900_logins.sh makes, and its
+# health checks; the dashboard service's hb-report, as the read-only login
+# the same script makes, and its health check.
 
 load helpers
 
@@ -328,7 +328,7 @@ mounts() {
 	jq -e '.volumes | has("dashboard")' <<<"$json" >/dev/null
 	# as hbmon_grafana (hbmon_reader only), its password from .env
 	assert_eq "$(jq -r .environment.PGUSER <<<"$d")" "$READER"
-	grep -q "role=$READER " "$HB_REPO/sql/900_grafana_login.sh"
+	grep -q "^hb_login $READER hbmon_reader HB_GRAFANA_DB_PASSWORD " "$HB_REPO/sql/900_logins.sh"
 	assert_eq "$(jq -r .environment.PGPASSWORD <<<"$d")" "$(sed -n 's/^HB_GRAFANA_DB_PASSWORD=//p' "$HB_REPO/.env.example")"
 	assert_eq "$(jq -r .environment.PGHOST <<<"$d")" postgres
 	assert_eq "$(jq -r .environment.PGDATABASE <<<"$d")" "$(jq -r .services.postgres.environment.POSTGRES_DB <<<"$json")"
@@ -346,12 +346,12 @@ mounts() {
 }
 
 # The dashboard service's command and health check, run here as the container
-# runs them (compose's $$ is a $), as the login 900_grafana_login.sh makes,
+# runs them (compose's $$ is a $), as the login sql/900_logins.sh makes,
 # into a directory of our own.
 @test "the dashboard service's command writes the page as hbmon_grafana; its health check follows it" {
 	hb_empty_tables
 	HB_GRAFANA_DB_PASSWORD="test-only-$RANDOM" POSTGRES_USER=$PGUSER POSTGRES_DB=$PGDATABASE \
-		bash "$HB_REPO/sql/900_grafana_login.sh"
+		env -u HB_LOADER_DB_PASSWORD bash "$HB_REPO/sql/900_logins.sh"
 	hbsim -q --count 200 --rate 0 | hbclassify -qq --store | hbpgload -q
 	json=$(resolved)
 	mapfile -t cmd < <(jq -r '.services.dashboard.command[]' <<<"$json")
@@ -402,9 +402,9 @@ mounts() {
 	assert_eq "$(jq -r .services.consumer.environment.HB_LOG <<<"$json")" -
 	user=$(jq -r .services.consumer.environment.PGUSER <<<"$json")
 	[ "$user" != postgres ]
-	# the login sql/901_loader_login.sh makes
+	# the login sql/900_logins.sh makes
 	assert_eq "$user" "$LOGIN"
-	grep -q "role=$LOGIN " "$HB_REPO/sql/901_loader_login.sh"
+	grep -q "^hb_login $LOGIN hbmon_loader HB_LOADER_DB_PASSWORD " "$HB_REPO/sql/900_logins.sh"
 	# the image sets HB_LOG=- too (docker run), and ships hb-notify (make install) with jq and curl
 	grep -q '^ENV .*HB_LOG=-' "$HB_REPO/Dockerfile"
 	grep -q '^COPY scripts/hb-pipeline ' "$HB_REPO/Dockerfile"
@@ -503,14 +503,23 @@ consumer_once() {
 		"$HB_REPO/scripts/hb-pipeline" worker --once 2>"$1" 3>&-
 }
 
-@test "901_loader_login.sh: the consumer's login stores readings and alerts, and loads alert states" {
+@test "900_logins.sh: the consumer's login stores readings and alerts, and loads alert states" {
 	hb_empty_tables
-	# without a password it makes nothing, and says so
-	run env -u HB_LOADER_DB_PASSWORD POSTGRES_USER="$PGUSER" POSTGRES_DB="$PGDATABASE" bash "$HB_REPO/sql/901_loader_login.sh"
+	# without its password it makes no consumer login, and says so
+	run env -u HB_LOADER_DB_PASSWORD -u HB_GRAFANA_DB_PASSWORD POSTGRES_USER="$PGUSER" POSTGRES_DB="$PGDATABASE" \
+		bash "$HB_REPO/sql/900_logins.sh"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"HB_LOADER_DB_PASSWORD is not set"* ]]
+	[[ "$output" == *"HB_LOADER_DB_PASSWORD is not set: no $LOGIN login"* ]]
 	assert_eq "$(q "SELECT count(*) FROM pg_roles WHERE rolname = '$LOGIN'")" 0
-	HB_LOADER_DB_PASSWORD="it's-$RANDOM" POSTGRES_USER=$PGUSER POSTGRES_DB=$PGDATABASE bash "$HB_REPO/sql/901_loader_login.sh"
+	# a psql that fails ends it with 1 and says which login
+	run env -u HB_GRAFANA_DB_PASSWORD HB_LOADER_DB_PASSWORD=x POSTGRES_USER="$PGUSER" POSTGRES_DB=hb_no_such_db \
+		bash "$HB_REPO/sql/900_logins.sh"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"900_logins.sh: could not create the login $LOGIN"* ]]
+	HB_LOADER_DB_PASSWORD="it's-$RANDOM" POSTGRES_USER=$PGUSER POSTGRES_DB=$PGDATABASE \
+		env -u HB_GRAFANA_DB_PASSWORD bash "$HB_REPO/sql/900_logins.sh"
+	# no default setting for it (read-only would stop its writes)
+	assert_eq "$(q "SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = '$LOGIN'")" 0
 	assert_eq "$(q "SELECT rolcanlogin, rolsuper, rolcreaterole, rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '$LOGIN'")" "t|f|f|t"
 	assert_eq "$(q "SELECT string_agg(b.rolname, ',') FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles b ON b.oid = m.roleid WHERE r.rolname = '$LOGIN'")" hbmon_loader
 	# it stores; it does not read

@@ -5,7 +5,7 @@
 # grafana/dashboards/hbmon.json (taken with jq, so panels added later are
 # checked too), with Grafana's macros expanded as Grafana expands them
 # (tests/e2e/grafana_sql.py), runs as the datasource's own login — created by
-# sql/900_grafana_login.sh, hbmon_reader only — against loaded data, and
+# sql/900_logins.sh, hbmon_reader only — against loaded data, and
 # returns rows of the shape its panel needs; the seeds' panels (stats,
 # distribution, status pie, latest readings, alerts) also agree with the
 # tables they summarise.  The alert rules of grafana/provisioning/alerting
@@ -35,7 +35,7 @@ setup_file() {
 	GRAFANA_USER=$(ds_field user)
 	GRAFANA_UID=$(ds_field uid)
 	HB_GRAFANA_DB_PASSWORD="test-only-$RANDOM" POSTGRES_USER=$PGUSER POSTGRES_DB=$PGDATABASE \
-		bash "$HB_REPO/sql/900_grafana_login.sh"
+		env -u HB_LOADER_DB_PASSWORD bash "$HB_REPO/sql/900_logins.sh"
 	# with alerts stored (--store); after the simulated readings, CUST_00001
 	# sends 4 readings of 205 bpm 20 s later, so the others' SILENCE alerts
 	# and its TACHYCARDIA stay open: vw_open_alerts is not empty
@@ -214,17 +214,26 @@ PY
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"permission denied"* ]]
 	assert_eq "$(gq -c 'SHOW default_transaction_read_only')" on
+	assert_eq "$(gq -c 'SHOW statement_timeout')" 30s
 	# the password arrives intact, quotes and all (md5 here so that SQL can check it)
 	pw="it's \$a \\ pass\"word"
 	HB_GRAFANA_DB_PASSWORD=$pw PGOPTIONS='-c password_encryption=md5' POSTGRES_USER=$PGUSER \
-		POSTGRES_DB=$PGDATABASE bash "$HB_REPO/sql/900_grafana_login.sh"
+		POSTGRES_DB=$PGDATABASE env -u HB_LOADER_DB_PASSWORD bash "$HB_REPO/sql/900_logins.sh"
 	assert_eq "$(psql -X -qAt -v pw="$pw" -v u="$GRAFANA_USER" <<<"SELECT rolpassword = 'md5' || md5(:'pw' || :'u') FROM pg_authid WHERE rolname = :'u';")" t
-	# without a password it makes nothing and says so; sourced, as the postgres
-	# image's entrypoint does, it returns to its caller
-	run env -u HB_GRAFANA_DB_PASSWORD bash -c 'set -Eeo pipefail; . "$1"; echo returned' _ "$HB_REPO/sql/900_grafana_login.sh"
+	# without the passwords it makes nothing and says so, for each login; sourced,
+	# as the postgres image's entrypoint does, it returns to its caller
+	run env -u HB_GRAFANA_DB_PASSWORD -u HB_LOADER_DB_PASSWORD \
+		bash -c 'set -Eeo pipefail; . "$1"; echo returned' _ "$HB_REPO/sql/900_logins.sh"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"HB_GRAFANA_DB_PASSWORD is not set"* ]]
+	[[ "$output" == *"HB_GRAFANA_DB_PASSWORD is not set: no $GRAFANA_USER login"* ]]
+	[[ "$output" == *"HB_LOADER_DB_PASSWORD is not set: no hbmon_consumer login"* ]]
 	[[ "$output" == *returned ]]
+	# sourced, a psql that fails ends the caller with 1 and says which login
+	run env -u HB_LOADER_DB_PASSWORD HB_GRAFANA_DB_PASSWORD=x POSTGRES_USER=$PGUSER POSTGRES_DB=hb_no_such_db \
+		bash -c 'set -Eeo pipefail; . "$1"; echo returned' _ "$HB_REPO/sql/900_logins.sh"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"could not create the login $GRAFANA_USER"* ]]
+	[[ "$output" != *returned* ]]
 }
 
 @test "every variable query runs as the datasource's login and returns values" {
