@@ -222,5 +222,5 @@ setup() {
 	[ "$status" -eq 2 ]
 	grep -q 'hbclassify: ' "$HB_RUN_DIR/worker.1.log"
 	grep -q 'a stage refused its settings (exit .*2.*); not restarting' "$HB_RUN_DIR/worker.1.log"
-	assert_eq "$(grep -c 'restarting$' "$HB_RUN_DIR/worker.1.log")" 0
+	assert_eq "$(grep -c 'pipeline ended' "$HB_RUN_DIR/worker.1.log")" 0
 }

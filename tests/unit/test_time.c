@@ -32,6 +32,24 @@ struct good {
 	int64_t want_us;
 };
 
+/* Each case parses, to its instant; what names the checks ("accepts"). */
+static void check_good(const struct good *cases, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t us = 12345;
+		char err[128] = "";
+		int rc;
+
+		tap_begin("hb_time_parse %s \"%.60s\"", what, cases[i].in);
+		rc = hb_time_parse(cases[i].in, strlen(cases[i].in), &us, err, sizeof err);
+		check_int(rc, ==, 0);
+		check_int(us, ==, cases[i].want_us);
+		if (rc)
+			printf("#   err: %s\n", err);
+		tap_end();
+	}
+}
+
 static void test_parse_valid(void)
 {
 	/* Known constants (seconds): 2026-11-23T10:00:00Z = 1795428000,
@@ -75,19 +93,7 @@ static void test_parse_valid(void)
 		{"2025-12-31T23:59:59Z", utc(2025, 12, 31, 23, 59, 59) * S},
 	};
 
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		int64_t us = 12345;
-		char err[128] = "";
-		int rc;
-
-		tap_begin("hb_time_parse accepts \"%s\"", cases[i].in);
-		rc = hb_time_parse(cases[i].in, strlen(cases[i].in), &us, err, sizeof err);
-		check_int(rc, ==, 0);
-		check_int(us, ==, cases[i].want_us);
-		if (rc)
-			printf("#   err: %s\n", err);
-		tap_end();
-	}
+	check_good(cases, NELEM(cases), "accepts");
 }
 
 static void test_parse_not_nul_terminated(void)
@@ -270,19 +276,7 @@ static void test_parse_fraction_rounding(void)
 		{"9999-12-31T23:59:59.9999994Z", 253402300799LL * S + 999999},
 	};
 
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		int64_t us = 12345;
-		char err[128] = "";
-		int rc;
-
-		tap_begin("hb_time_parse rounds \"%.60s\" as PostgreSQL", cases[i].in);
-		rc = hb_time_parse(cases[i].in, strlen(cases[i].in), &us, err, sizeof err);
-		check_int(rc, ==, 0);
-		check_int(us, ==, cases[i].want_us);
-		if (rc)
-			printf("#   err: %s\n", err);
-		tap_end();
-	}
+	check_good(cases, NELEM(cases), "rounds (as PostgreSQL)");
 }
 
 /* A fraction's value does not depend on trailing zeros, and any digit past
