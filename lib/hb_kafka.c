@@ -1,6 +1,5 @@
 /* hb_kafka — -b/-X/-F configuration for librdkafka. */
 #include "hb_kafka.h"
-#include "hb_log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -199,9 +198,8 @@ int hb_kafka_error(rd_kafka_t *rk, int err, const char *reason, char *msg, size_
 			 "ssl.ca.location)", reason);
 		return HB_KERR_CONFIG;
 	}
-	hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG,
-	       "%s: %s (retrying)", err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ?
-	       "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+	snprintf(msg, msgsz, "%s: %s (retrying)", err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ?
+		 "broker unreachable" : rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 	return HB_KERR_RETRY;
 }
 

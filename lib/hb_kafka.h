@@ -44,11 +44,12 @@ rd_kafka_t *hb_kafka_new(rd_kafka_type_t type, const char *const *defaults,
 
 /*
  * For an error_cb: what an error means for the run.  HB_KERR_RETRY: transient,
- * librdkafka retries by itself (logged here: "broker unreachable" as a
- * warning, the rest at debug level).  HB_KERR_FATAL: the client cannot go on
+ * librdkafka retries by itself (msg says so; the caller logs it, "broker
+ * unreachable" (RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) as a warning, the rest
+ * at debug level).  HB_KERR_FATAL: the client cannot go on
  * (rd_kafka_fatal_error).  HB_KERR_CONFIG: no retry will help, the settings
  * are wrong: authentication refused (SASL), or the broker's certificate does
- * not verify.  For the last two msg gets a one-line reason.
+ * not verify.  msg always gets a one-line reason.
  */
 enum { HB_KERR_RETRY, HB_KERR_FATAL, HB_KERR_CONFIG };
 int hb_kafka_error(rd_kafka_t *rk, int err, const char *reason, char *msg, size_t msgsz);

@@ -1,6 +1,5 @@
 /* hb_prom — the Prometheus text format, written atomically (see hb_prom.h). */
 #include "hb_prom.h"
-#include "hb_log.h"
 #include "hb_time.h"
 
 #include <errno.h>
@@ -141,16 +140,15 @@ int hb_prom_due(struct hb_prom *p, int force)
 	return 1;
 }
 
-void hb_prom_flush(struct hb_prom *p)
+int hb_prom_flush(struct hb_prom *p, char *err, size_t errsz)
 {
-	char err[512];
 	int64_t now;
 
-	if (hb_prom_write(p, p->path, err, sizeof err) == 0)
-		return;
+	if (hb_prom_write(p, p->path, err, errsz) == 0)
+		return 0;
 	now = hb_time_mono_us();
-	if (!p->warned || now - p->warned >= 60000000) {
-		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
-		p->warned = now;
-	}
+	if (p->warned && now - p->warned < 60000000)
+		return 0;
+	p->warned = now;
+	return 1;
 }

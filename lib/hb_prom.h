@@ -42,8 +42,12 @@ void hb_prom_histogram_us(struct hb_prom *p, const char *name, const char *help,
  * since the last one, or force): the caller builds it, then hb_prom_flush().
  */
 int hb_prom_due(struct hb_prom *p, int force);
-/* hb_prom_write() to p->path; a failure is a WARNING on stderr, once a minute. */
-void hb_prom_flush(struct hb_prom *p);
+/*
+ * hb_prom_write() to p->path.  Returns 1 when it failed and the caller should
+ * say so (the reason is in err): at the first failure, then at most once a
+ * minute while it keeps failing; else 0.
+ */
+int hb_prom_flush(struct hb_prom *p, char *err, size_t errsz);
 
 /*
  * Write the exposition to path through path.tmp-PID and rename(2), so a

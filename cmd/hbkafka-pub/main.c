@@ -198,6 +198,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	char msg[512];
 	int kind = hb_kafka_error(rk, err, reason, msg, sizeof msg);
 
+	if (kind == HB_KERR_RETRY)
+		hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG, "%s", msg);
 	if (kind == HB_KERR_RETRY || r->fatal)
 		return;
 	hb_log(HB_LOG_ERROR, "%s%s", kind == HB_KERR_FATAL ? "fatal producer error: " : "", msg);

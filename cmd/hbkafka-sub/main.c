@@ -444,6 +444,7 @@ static void prom_tick(struct run *r, int force)
 	struct hb_prom *p = &r->prom;
 	int64_t behind;
 	int nassigned;
+	char err[512];
 
 	if (!hb_prom_due(p, force))
 		return;
@@ -466,7 +467,8 @@ static void prom_tick(struct run *r, int force)
 	  (double)hb_time_now_us() / 1e6);
 #undef C
 #undef G
-	hb_prom_flush(p);
+	if (hb_prom_flush(p, err, sizeof err))
+		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
 }
 
 /*
@@ -646,6 +648,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	char msg[sizeof r->fatal_msg];
 	int kind = hb_kafka_error(rk, err, reason, msg, sizeof msg);
 
+	if (kind == HB_KERR_RETRY)
+		hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG, "%s", msg);
 	if (kind == HB_KERR_RETRY || r->fatal)
 		return;
 	memcpy(r->fatal_msg, msg, sizeof msg);

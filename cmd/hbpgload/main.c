@@ -262,6 +262,7 @@ static void prom_tick(struct run *r, int force)
 {
 	const struct hb_load_stats *s = hb_loader_stats(r->ld);
 	struct hb_prom *p = &r->prom;
+	char err[512];
 
 	if (!hb_prom_due(p, force))
 		return;
@@ -300,7 +301,8 @@ static void prom_tick(struct run *r, int force)
 	hb_prom_histogram_us(p, "hbmon_pgload_latency_seconds",
 			     "From a reading's timestamp to the commit of its row.", &s->latency_us,
 			     prom_le, (int)(sizeof prom_le / sizeof prom_le[0]));
-	hb_prom_flush(p);
+	if (hb_prom_flush(p, err, sizeof err))
+		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
 }
 
 /*
