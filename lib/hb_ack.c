@@ -1,8 +1,12 @@
 /* hb_ack — parse "PARTITION OFFSET" acknowledgements and keep what is still awaited. */
 #include "hb_ack.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LINE_MAX_LEN 64   /* "1023 9223372036854775807" fits with room to spare */
 
@@ -176,4 +180,59 @@ uint64_t hb_acks_stale(const struct hb_acks *a)
 const char *hb_acks_last_bad(const struct hb_acks *a)
 {
 	return a->last_bad;
+}
+
+/* ---- the writing side ---- */
+
+int hb_ack_format(char *buf, size_t n, int32_t p, int64_t o)
+{
+	int k;
+
+	if (p < 0 || o < 0)
+		return -1;
+	k = snprintf(buf, n, "%d %lld\n", p, (long long)o);
+	return k > 0 && (size_t)k < n ? k : -1;
+}
+
+void hb_ack_out_init(struct hb_ack_out *w, const char *path)
+{
+	*w = (struct hb_ack_out){ .path = path, .fd = -1 };
+}
+
+int hb_ack_out_open(struct hb_ack_out *w)
+{
+	if (w->fd >= 0)
+		return 0;
+	w->fd = open(w->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	return w->fd >= 0 ? 0 : -1;
+}
+
+int hb_ack_out_send(struct hb_ack_out *w, int32_t p, int64_t o)
+{
+	char line[LINE_MAX_LEN];
+	int k = hb_ack_format(line, sizeof line, p, o), e;
+
+	if (k < 0 || w->fd < 0) {
+		errno = k < 0 ? EINVAL : EBADF;
+		return -1;
+	}
+	if (write(w->fd, line, (size_t)k) == k) {
+		w->sent++;
+		return 0;
+	}
+	if (errno == EAGAIN) {	/* the reader lags: the next acknowledgement covers this one */
+		w->lagged++;
+		return 0;
+	}
+	e = errno;
+	hb_ack_out_close(w);	/* the reader is gone (EPIPE): open again next time */
+	errno = e;
+	return -1;
+}
+
+void hb_ack_out_close(struct hb_ack_out *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
 }

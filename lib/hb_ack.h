@@ -1,4 +1,4 @@
-/* hb_ack — the reading side of the acknowledgement protocol, and what is still awaited.
+/* hb_ack — both sides of the acknowledgement protocol, and what is still awaited.
  *
  * hbpgload --ack-to writes, after each commit, one line per partition:
  *
@@ -8,7 +8,8 @@
  * through me is stored".  hbkafka-sub -A reads them and commits OFFSET+1.
  * To end cleanly it must also know what it is still waiting for: the
  * highest offset it wrote out per partition against the highest
- * acknowledged.  A struct hb_acks keeps both and parses the stream.
+ * acknowledged.  A struct hb_acks keeps both and parses the stream; a
+ * struct hb_ack_out writes it.
  */
 #ifndef HB_ACK_H
 #define HB_ACK_H
@@ -60,5 +61,40 @@ uint64_t hb_acks_bad(const struct hb_acks *a);     /* malformed lines */
 uint64_t hb_acks_stale(const struct hb_acks *a);   /* behind one already taken */
 /* The last malformed line (at most 60 bytes, NUL-terminated; "" if none). Borrowed. */
 const char *hb_acks_last_bad(const struct hb_acks *a);
+
+/* ---- the writing side (hbpgload --ack-to) ---- */
+
+/* "P O\n" into buf; its length, or -1 when it does not fit or p, o < 0. */
+int hb_ack_format(char *buf, size_t n, int32_t p, int64_t o);
+
+/*
+ * The acknowledgement FIFO (or file), opened without blocking when there is
+ * a reader, and written without blocking, one write per line: a FIFO keeps
+ * a write under PIPE_BUF whole, so a reader never sees a torn line from us.
+ * A line that cannot go now (the reader lags) is dropped, not lost: the next
+ * one for the same partition says more (the highest offset stored), and
+ * without any the messages are only delivered again, never dropped.
+ */
+struct hb_ack_out {
+	const char *path;
+	int fd;                 /* -1 while closed */
+	uint64_t sent, lagged;  /* lines written; lines dropped because the reader lagged */
+};
+
+void hb_ack_out_init(struct hb_ack_out *w, const char *path);
+
+/* Open path if it is not open.  Returns 0 when open, -1 with errno when not
+ * (ENXIO: a FIFO without a reader yet, not an error; try again later). */
+int hb_ack_out_open(struct hb_ack_out *w);
+
+/*
+ * Acknowledge offset o of partition p.  Returns 0 when written or dropped
+ * because the reader lags, -1 with errno when the reader is gone (EPIPE:
+ * SIGPIPE must be ignored) or the write failed: the file is closed, and the
+ * next hb_ack_out_open opens it again.
+ */
+int hb_ack_out_send(struct hb_ack_out *w, int32_t p, int64_t o);
+
+void hb_ack_out_close(struct hb_ack_out *w);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hb_ack.h"
 #include "hb_ctl.h"
 #include "hb_io.h"
 #include "hb_load.h"
@@ -43,7 +44,8 @@ struct run {
 	struct hb_progress prog;
 	struct hb_stats stats;          /* --stats */
 	struct hb_hist stats_lat;       /* the latencies at the last stats line */
-	int ack_fd, ack_warned;
+	struct hb_ack_out ack;		/* --ack-to */
+	int ack_warned;
 	uint64_t malformed_logged;
 	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
 	uint64_t rows_at_snapshot;
@@ -175,43 +177,26 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
-/*
- * The acknowledgement FIFO is opened without blocking, when there is a reader
- * (hbkafka-sub -A), and written without blocking: an acknowledgement that
- * cannot go now is not lost, because the next one for the same partition
- * says more (the highest offset stored), and without any the messages are
- * only delivered again, never dropped.
- */
+/* --ack-to (lib/hb_ack.h): open it when there is a reader (hbkafka-sub -A). */
 static int ack_open(struct run *r)
 {
-	if (r->ack_fd >= 0)
-		return 0;
-	r->ack_fd = open(r->o->ack_to, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (r->ack_fd < 0 && errno != ENXIO && !r->ack_warned++)
+	if (hb_ack_out_open(&r->ack) < 0 && errno != ENXIO && !r->ack_warned++)
 		hb_log(HB_LOG_WARNING, "cannot open --ack-to %s: %s (offsets will not be committed; "
 		       "records are stored)", r->o->ack_to, strerror(errno));
-	return r->ack_fd >= 0 ? 0 : -1;
+	return r->ack.fd >= 0 ? 0 : -1;
 }
 
 static void on_commit(void *arg, const struct hb_coord *c, size_t n)
 {
 	struct run *r = arg;
-	char line[64];
 
 	if (!r->o->ack_to || ack_open(r) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		int k = snprintf(line, sizeof line, "%d %lld\n", c[i].partition, (long long)c[i].offset);
-
-		/* One write per line: a FIFO keeps lines under PIPE_BUF whole. */
-		if (write(r->ack_fd, line, (size_t)k) == k)
-			continue;
-		if (errno == EAGAIN)
-			continue;	/* the reader lags: the next acknowledgement covers this one */
-		hb_log(HB_LOG_DEBUG, "acknowledgements to %s: %s", r->o->ack_to, strerror(errno));
-		close(r->ack_fd);	/* the reader is gone (EPIPE): open again next time */
-		r->ack_fd = -1;
-		return;
+		if (hb_ack_out_send(&r->ack, c[i].partition, c[i].offset) < 0) {
+			hb_log(HB_LOG_DEBUG, "acknowledgements to %s: %s", r->o->ack_to, strerror(errno));
+			return;
+		}
 	}
 }
 
@@ -577,7 +562,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .batch_rows = 10000, .batch_ms = 50, .metrics_ms = 2000,
 			  .retry_for = 300, .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO };
-	struct run r = { .o = &o, .ack_fd = -1 };
+	struct run r = { .o = &o, .ack = { .fd = -1 } };
 	struct hb_load_opts lo = {0};
 	char instance[300], host[256];
 	int rc, in_fd = 0;
@@ -603,6 +588,7 @@ int main(int argc, char **argv)
 
 		if (stat(o.ack_to, &st) < 0)	/* a plain file is created; a FIFO must exist */
 			close(open_file(o.ack_to, O_WRONLY | O_APPEND | O_CREAT, "acknowledgement file"));
+		hb_ack_out_init(&r.ack, o.ack_to);
 		ack_open(&r);
 	}
 	lo.conninfo = o.dbname;
@@ -644,8 +630,7 @@ int main(int argc, char **argv)
 
 	hb_loader_free(r.ld);
 	hb_reader_free(r.in);
-	if (r.ack_fd >= 0)
-		close(r.ack_fd);
+	hb_ack_out_close(&r.ack);
 	if (in_fd > 0)
 		close(in_fd);
 	return rc;

@@ -1,8 +1,14 @@
 /* test_ack — hb_acks: "PARTITION OFFSET" lines parsed whatever the split, and
  * what a consumer still awaits before it may say everything was stored. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hb_ack.h"
 #include "tap.h"
@@ -151,10 +157,127 @@ static void test_outstanding(void)
 	hb_acks_free(NULL);
 }
 
+static void test_format(void)
+{
+	char b[64], small[5];
+	struct hb_acks *a = hb_acks_new();
+	struct seen sn = {""};
+	int k;
+
+	tap_begin("hb_ack_format: what the reader takes back");
+	k = hb_ack_format(b, sizeof b, 1023, INT64_C(999999999999999999));
+	check_int(k, ==, (int)strlen("1023 999999999999999999\n"));
+	check_str(b, "1023 999999999999999999\n");
+	hb_acks_feed(a, b, (size_t)k, record, &sn);
+	check_str(sn.s, "1023:999999999999999999 ");
+	check_int(hb_acks_bad(a), ==, 0);
+	tap_end();
+
+	tap_begin("hb_ack_format: refuses what it cannot say whole");
+	check_int(hb_ack_format(b, sizeof b, -1, 5), ==, -1);
+	check_int(hb_ack_format(b, sizeof b, 0, -1), ==, -1);
+	check_int(hb_ack_format(small, sizeof small, 0, 12345), ==, -1);	/* never a torn line */
+	check_int(hb_ack_format(small, sizeof small, 0, 1), ==, 4);	/* "0 1\n" and its NUL */
+	tap_end();
+	hb_acks_free(a);
+}
+
+/* A read end drained into a tracker. */
+static void drain_into(int fd, struct hb_acks *a, struct seen *sn)
+{
+	char buf[4096];
+	ssize_t k;
+
+	while ((k = read(fd, buf, sizeof buf)) > 0)
+		hb_acks_feed(a, buf, (size_t)k, record, sn);
+}
+
+static void test_out(void)
+{
+	char dir[] = "/tmp/test_ack.XXXXXX", path[64];
+	struct hb_ack_out w;
+	struct hb_acks *a = hb_acks_new();
+	struct seen sn = {""};
+	int rd, n = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof path, "%s/acks", dir);
+	if (mkfifo(path, 0600) < 0)
+		abort();
+	hb_ack_out_init(&w, path);
+
+	tap_begin("hb_ack_out_open: a FIFO without a reader is not open yet (ENXIO)");
+	check_int(hb_ack_out_open(&w), ==, -1);
+	check_int(errno, ==, ENXIO);
+	check_int(w.fd, ==, -1);
+	check_int(hb_ack_out_send(&w, 0, 1), ==, -1);	/* not open: nothing written */
+	tap_end();
+
+	tap_begin("hb_ack_out_send: lines the reader parses back, in order");
+	rd = open(path, O_RDONLY | O_NONBLOCK);
+	check(rd >= 0);
+	check_int(hb_ack_out_open(&w), ==, 0);
+	check_int(hb_ack_out_send(&w, 0, 5), ==, 0);
+	check_int(hb_ack_out_send(&w, 3, 17), ==, 0);
+	check_int(hb_ack_out_send(&w, 0, 4), ==, 0);	/* backwards: the reader ignores it */
+	check_int(hb_ack_out_send(&w, 0, 6), ==, 0);
+	drain_into(rd, a, &sn);
+	check_str(sn.s, "0:5 3:17 0:6 ");
+	check_int(hb_acks_stale(a), ==, 1);
+	check_int(w.sent, ==, 4);
+	tap_end();
+
+	tap_begin("hb_ack_out_send: a reader that lags loses whole lines, never half of one");
+	/* fill the pipe to the last byte, then acknowledge more: no room for a line */
+	while (n < 1 << 22) {
+		char junk[7] = "9 9999\n";	/* stale lines the reader will drop */
+
+		if (write(w.fd, junk, 1) < 0)
+			break;
+		n++;
+	}
+	check_int(hb_ack_out_send(&w, 0, 100), ==, 0);
+	check_int(w.lagged, ==, 1);
+	drain_into(rd, a, &sn);		/* all '9's: one overlong line, no newline yet */
+	check_int(hb_ack_out_send(&w, 0, 101), ==, 0);
+	drain_into(rd, a, &sn);
+	/* the filler ends at the next newline: the line sent after it is whole */
+	check_int(hb_ack_out_send(&w, 0, 102), ==, 0);
+	drain_into(rd, a, &sn);
+	check_str(sn.s, "0:5 3:17 0:6 0:102 ");
+	check_int(w.lagged, ==, 1);
+	tap_end();
+
+	tap_begin("hb_ack_out_send: the reader gone is EPIPE, closed, opened again later");
+	close(rd);
+	check_int(hb_ack_out_send(&w, 0, 103), ==, -1);
+	check_int(errno, ==, EPIPE);
+	check_int(w.fd, ==, -1);
+	check_int(hb_ack_out_open(&w), ==, -1);
+	check_int(errno, ==, ENXIO);
+	rd = open(path, O_RDONLY | O_NONBLOCK);
+	check_int(hb_ack_out_open(&w), ==, 0);
+	check_int(hb_ack_out_send(&w, 0, 104), ==, 0);
+	drain_into(rd, a, &sn);
+	check_str(sn.s, "0:5 3:17 0:6 0:102 0:104 ");
+	tap_end();
+
+	hb_ack_out_close(&w);
+	hb_ack_out_close(&w);	/* twice is fine */
+	close(rd);
+	unlink(path);
+	rmdir(dir);
+	hb_acks_free(a);
+}
+
 int main(void)
 {
 	test_lines();
 	test_splits();
 	test_outstanding();
+	test_format();
+	test_out();
 	return tap_done();
 }
