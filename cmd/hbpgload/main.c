@@ -18,6 +18,7 @@
 #include "hb_progress.h"
 #include "hb_prom.h"
 #include "hb_pg.h"
+#include "hb_retry.h"
 #include "hb_signal.h"
 #include "hb_stats.h"
 #include "hb_time.h"
@@ -335,54 +336,49 @@ static int stats_tick(struct run *r)
  */
 static int store(struct run *r, const char *metrics)
 {
-	int64_t first_fail = 0, backoff = 100000, last_log = 0;
+	struct hb_retry rt;
 	char err[1024];
 
+	hb_retry_init(&rt, r->o->retry_for * 1000000LL, 100000, 5000000);
 	for (;;) {
-		int64_t t = hb_time_mono_us();
+		int64_t t = hb_time_mono_us(), w;
 		size_t rows = hb_loader_rows(r->ld);
 		enum hb_load_rc rc = hb_loader_flush(r->ld, metrics, err, sizeof err);
 		int64_t now = hb_time_mono_us();
+		int spent;
 
 		if (rc == HB_LOAD_OK && hb_log_enabled(HB_LOG_DEBUG))
 			hb_log(HB_LOG_DEBUG, "batch rows=%zu ms=%.1f", rows, (double)(now - t) / 1000);
 		r->db_down = rc != HB_LOAD_OK;
 		if (rc == HB_LOAD_OK) {
-			if (first_fail)
+			if ((t = hb_retry_ok(&rt, now)) > 0)
 				hb_log(HB_LOG_INFO, "database is back after %.1f s; batch stored retries=%llu",
-				       (double)(now - first_fail) / 1e6,
-				       (unsigned long long)hb_loader_stats(r->ld)->retries);
+				       (double)t / 1e6, (unsigned long long)hb_loader_stats(r->ld)->retries);
 			return -1;
 		}
 		if (rc == HB_LOAD_CONFIG || rc == HB_LOAD_FATAL) {
 			hb_log(HB_LOG_ERROR, "%s; %zu rows not stored", err, hb_loader_rows(r->ld));
 			return rc == HB_LOAD_CONFIG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
 		}
-		if (!first_fail)
-			first_fail = now;
-		if (now - last_log >= 10000000) {
+		spent = hb_retry_failed(&rt, now);
+		if (hb_retry_note_due(&rt, now, 10000000))
 			hb_log(HB_LOG_WARNING, "database unavailable, retrying (%zu rows waiting): %s",
 			       hb_loader_rows(r->ld), err);
-			last_log = now;
-		}
 		if (hb_stop && !r->stop_at)
 			r->stop_at = now;
-		if ((r->o->retry_for && now - first_fail >= r->o->retry_for * 1000000LL) ||
-		    (hb_stop && now - r->stop_at >= STOP_GRACE_US)) {
+		if (spent || (hb_stop && now - r->stop_at >= STOP_GRACE_US)) {
 			hb_log(HB_LOG_ERROR, "database unreachable for %.0f s%s: %s; %zu rows waiting "
 			       "not stored, %llu stored before (run the input again: loading is idempotent)",
-			       (double)(now - first_fail) / 1e6,
+			       (double)(now - rt.since) / 1e6,
 			       hb_stop ? " (stopping)" : " (--retry-for)", err, hb_loader_rows(r->ld),
 			       (unsigned long long)hb_loader_stats(r->ld)->stored);
 			return HB_EXIT_UNAVAILABLE;
 		}
-		if (r->o->retry_for && backoff > first_fail + r->o->retry_for * 1000000LL - now)
-			backoff = first_fail + r->o->retry_for * 1000000LL - now;
-		if (hb_stop && backoff > r->stop_at + STOP_GRACE_US - now)
-			backoff = r->stop_at + STOP_GRACE_US - now;
+		w = hb_retry_wait_us(&rt, now);
+		if (hb_stop && w > r->stop_at + STOP_GRACE_US - now)
+			w = r->stop_at + STOP_GRACE_US - now;
 		prom_tick(r, 0);
-		backoff_sleep(r, backoff > 0 ? backoff : 1000);
-		backoff = backoff * 2 > 5000000 ? 5000000 : backoff * 2;
+		backoff_sleep(r, w > 0 ? w : 1000);
 	}
 }
 
