@@ -257,6 +257,42 @@ int hb_writer_flush(struct hb_writer *w)
 	return 0;
 }
 
+int hb_writer_drain(struct hb_writer *w, int wait_ms)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	if (w->err)
+		return -1;
+	while (off < w->buf.len) {
+		ssize_t k = write(w->fd, w->buf.p + off, w->buf.len - off);
+
+		if (k >= 0) {
+			off += (size_t)k;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+
+			if (wait_ms <= 0 || poll(&pfd, 1, wait_ms) <= 0)
+				break;
+			wait_ms = 0;	/* wait once per call */
+			continue;
+		}
+		if (errno == EINTR)
+			break;
+		w->err = errno;
+		rc = -1;
+		break;
+	}
+	if (off) {
+		memmove(w->buf.p, w->buf.p + off, w->buf.len - off);
+		w->buf.len -= off;
+		w->bytes += off;
+	}
+	return rc;
+}
+
 void hb_writer_release(struct hb_writer *w)
 {
 	hb_buf_release(&w->buf);

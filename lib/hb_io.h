@@ -90,4 +90,12 @@ static inline int hb_writer_maybe_flush(struct hb_writer *w)
 }
 void hb_writer_release(struct hb_writer *w);
 
+/*
+ * On a non-blocking fd: write what the reader takes now, waiting at most
+ * wait_ms (once) for room, so that a stalled reader never stops the caller;
+ * what is left stays buffered (w->buf.len).  A signal (EINTR) ends it early.
+ * Returns 0, or -1 with w->err set (EPIPE: the reader is gone).
+ */
+int hb_writer_drain(struct hb_writer *w, int wait_ms);
+
 #endif

@@ -1,6 +1,7 @@
 /* test_io — hb_reader over files and pipes (any bytes, cut long lines, chunk
  * boundaries, timeouts) and hb_writer (EPIPE instead of SIGPIPE). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -464,6 +465,61 @@ static void test_writer(void)
 	tap_end();
 }
 
+/* hb_writer_drain on a non-blocking pipe: takes what the reader takes, keeps the rest. */
+static void test_drain(void)
+{
+	int p[2];
+	size_t total = 1 << 20, got = 0;
+	struct hb_writer w = {.fd = -1};
+	char back[65536];
+	ssize_t k;
+	int rc;
+
+	tap_begin("hb_writer_drain: a reader that does not read never blocks us");
+	check(pipe(p) == 0);
+	fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+	w.fd = p[1];
+	for (size_t i = 0; i < total / 8; i++)
+		hb_buf_put(&w.buf, "1234567\n", 8);
+	rc = hb_writer_drain(&w, 10);
+	check_int(rc, ==, 0);
+	check_int(w.buf.len, >, 0);		/* a pipe holds far less than 1 MiB */
+	check_int(w.bytes + w.buf.len, ==, total);
+	tap_end();
+
+	tap_begin("hb_writer_drain: the rest goes as the reader reads, in order, whole");
+	while (got < total) {
+		while ((k = read(p[0], back, sizeof back)) > 0) {
+			for (ssize_t i = 0; i < k; i++)
+				if (back[i] != "1234567\n"[(got + (size_t)i) % 8])
+					break;
+			got += (size_t)k;
+		}
+		if (hb_writer_drain(&w, 10) < 0)
+			break;
+		if (!w.buf.len && got == w.bytes)
+			break;
+	}
+	while ((k = read(p[0], back, sizeof back)) > 0)
+		got += (size_t)k;
+	check_int(got, ==, total);
+	check_int(w.buf.len, ==, 0);
+	check_int(w.bytes, ==, total);
+	tap_end();
+
+	tap_begin("hb_writer_drain: the reader gone is -1, EPIPE");
+	signal(SIGPIPE, SIG_IGN);
+	close(p[0]);
+	hb_buf_puts(&w.buf, "x\n");
+	check_int(hb_writer_drain(&w, 0), ==, -1);
+	check_int(w.err, ==, EPIPE);
+	check_int(w.buf.len, ==, 2);
+	tap_end();
+	close(p[1]);
+	hb_writer_release(&w);
+}
+
 /* A watched output whose reader goes away ends a wait for input: HB_RD_HUP. */
 static void test_watch(void)
 {
@@ -560,5 +616,6 @@ int main(void)
 	test_huge_lines(FROM_PIPE);
 	test_timeout();
 	test_writer();
+	test_drain();
 	return tap_done();
 }
