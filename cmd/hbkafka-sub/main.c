@@ -1,93 +1,21 @@
-/* hbkafka-sub — a Kafka topic to NDJSON on stdout, in a consumer group, committing only what is done. */
+/* hbkafka-sub — a Kafka topic to NDJSON on stdout, in a consumer group, committing only what is done.
+ *
+ * The consumer (offsets, acknowledgements, -e, backpressure, the close
+ * sequence) is lib/hb_consumer; here: the options, and saying what it says. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "hb_ack.h"
-#include "hb_buf.h"
-#include "hb_coord.h"
-#include "hb_envelope.h"
+#include "hb_consumer.h"
 #include "hb_kafka.h"
-#include "hb_prom.h"
 #include "hb_log.h"
-#include "hb_marks.h"
 #include "hb_opt.h"
 #include "hb_signal.h"
 #include "hb_stats.h"
-#include "hb_time.h"
-
-#define MAX_SETS 64
-#define MAX_PARTS 1024
-#define OUT_HIGH ((size_t)r->o->max_buffer)       /* stop taking messages above this */
-#define OUT_LOW ((size_t)r->o->max_buffer / 8)     /* and resume fetching below this */
-
-enum mode { PLAIN, COORDS, ENVELOPE };
-
-struct opts {
-	const char *topic, *group, *offset, *ack_from;
-	struct hb_kset sets[MAX_SETS];
-	int nsets;
-	enum mode mode;
-	int exit_at_end;
-	long count;              /* -1: no limit */
-	long retry_for;
-	long max_buffer;         /* unwritten output bytes before we stop taking messages */
-	long ack_timeout;        /* -A: seconds to wait at the end for the last acknowledgements */
-	const char *prom_file;
-	long prom_ms;
-	int64_t stats_us;        /* --stats, 0: off */
-	int verbosity;
-	int marks;               /* --marks: assigned/revoked/caught_up lines among the messages */
-};
-
-/* Per partition: where -e ends, and what is written but not yet stored. */
-struct part {
-	int64_t end;             /* high-water mark seen at start, -1 unknown */
-	int64_t pending;         /* highest offset written out, not yet stored (plain/envelope), -1 */
-	int assigned, done;
-};
-
-#define BATCH 1000
-
-struct run {
-	struct opts *o;
-	rd_kafka_t *rk;
-	rd_kafka_queue_t *queue;
-	rd_kafka_message_t *batch[BATCH];
-	struct hb_buf out;
-	int out_err, paused;
-	int64_t stalled_since, stall_limit;
-	struct part p[MAX_PARTS];
-	int nparts;
-	int ack_fd;
-	int ack_ro;		/* ack_fd is read-only now: end of file means hbpgload has gone */
-	int ack_eof;		/* ... and it has */
-	uint64_t ack_bytes;	/* bytes of acknowledgements read */
-	struct hb_acks *acks;	/* with -A: what was written, what is acknowledged */
-	int64_t unacked;	/* with -A: written and not acknowledged when we gave up waiting */
-	int draining;		/* with -A: the end has begun (see drain_acked) */
-	int ending;		/* the end has begun (any end): no more marks */
-	struct hb_marks *marks;	/* with --marks */
-	int64_t handed_over;	/* ... and a rebalance took partitions with messages unacknowledged */
-	uint64_t messages, bytes, errors;
-	int64_t t0, last_ok, last_probe;
-	int assigned_once, fatal, ends_known;	/* fatal: the exit status, or 0 */
-	struct hb_prom prom;
-	struct hb_stats stats;	/* --stats */
-	int64_t wall_t0;
-	int out_pipe;		/* stdout is a pipe: watch for its reader going away */
-	int stdout_flags;	/* its flags before we made it non-blocking, or -1 */
-	int64_t next_hup_check;
-	char fatal_msg[512];
-};
 
 static void usage(int status)
 {
@@ -129,8 +57,10 @@ static void usage(int status)
 "  -r, --retry-for SECS  give up (exit 69) when the broker stays unreachable\n"
 "                        this long (default 300; 0 = never)\n"
 "      --prom-file PATH  write counters in the Prometheus text format to PATH\n"
-"                        (atomically, every --prom-ms, default 2000) for\n"
-"                        node_exporter's textfile collector\n"
+"                        (atomically, every --metrics-ms) for node_exporter's\n"
+"                        textfile collector\n"
+"  -m, --metrics-ms MS   how often to write --prom-file (default 2000;\n"
+"                        --prom-ms is an older name for it)\n"
 "      --max-buffer BYTES  unwritten output before we stop taking messages\n"
 "                        (default 8388608; see below)\n"
 "      --marks           write control lines among the messages, for\n"
@@ -183,9 +113,9 @@ static void die_usage(const char *msg)
 	exit(HB_EXIT_USAGE);
 }
 
-static void parse_opts(int argc, char **argv, struct opts *o)
+static void parse_opts(int argc, char **argv, struct hb_consumer_opts *o)
 {
-	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_PROMMS, OPT_ACKTIMEOUT, OPT_MARKS, OPT_STATS };
+	enum { OPT_MAXBUF = 256, OPT_PROM, OPT_ACKTIMEOUT, OPT_MARKS, OPT_STATS };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -200,7 +130,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"retry-for", required_argument, NULL, 'r'},
 		{"max-buffer", required_argument, NULL, OPT_MAXBUF},
 		{"prom-file", required_argument, NULL, OPT_PROM},
-		{"prom-ms", required_argument, NULL, OPT_PROMMS},
+		{"metrics-ms", required_argument, NULL, 'm'},
+		{"prom-ms", required_argument, NULL, 'm'},	/* the older name */
 		{"marks", no_argument, NULL, OPT_MARKS},
 		{"stats", required_argument, NULL, OPT_STATS},
 		HB_OPT_COMMON,
@@ -208,12 +139,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	char err[512];
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, ":b:t:G:o:ec:KEA:X:F:r:qvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:t:G:o:ec:KEA:X:F:r:m:qvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 		case 'X':
 		case 'F':
-			if (o->nsets == MAX_SETS)
+			if (o->nsets == HB_CONSUMER_MAX_SETS)
 				die_usage("too many -b/-X/-F options");
 			o->sets[o->nsets].kind = (char)c;
 			o->sets[o->nsets++].val = optarg;
@@ -223,8 +154,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'o': o->offset = optarg; break;
 		case 'e': o->exit_at_end = 1; break;
 		case 'c': bad = hb_opt_long("--count", optarg, 1, LONG_MAX, &o->count, err, sizeof err); break;
-		case 'K': o->mode = COORDS; break;
-		case 'E': o->mode = ENVELOPE; break;
+		case 'K': o->mode = HB_CONSUMER_COORDS; break;
+		case 'E': o->mode = HB_CONSUMER_ENVELOPE; break;
 		case 'A': o->ack_from = optarg; break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
 		case OPT_PROM: o->prom_file = optarg; break;
@@ -233,7 +164,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_ACKTIMEOUT:
 			bad = hb_opt_long("--ack-timeout", optarg, 1, 86400, &o->ack_timeout, err, sizeof err);
 			break;
-		case OPT_PROMMS: bad = hb_opt_long("--prom-ms", optarg, 100, 3600000, &o->prom_ms, err, sizeof err); break;
+		case 'm': bad = hb_opt_long("--metrics-ms", optarg, 100, 3600000, &o->prom_ms, err, sizeof err); break;
 		case OPT_MAXBUF:
 			bad = hb_opt_long("--max-buffer", optarg, 65536, 1L << 31, &o->max_buffer, err, sizeof err);
 			break;
@@ -260,939 +191,33 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		snprintf(err, sizeof err, "-t '%s': not a valid topic name ([A-Za-z0-9._-], 1-249)", o->topic);
 		die_usage(err);
 	}
-	if (o->ack_from && o->mode == ENVELOPE)
+	if (o->ack_from && o->mode == HB_CONSUMER_ENVELOPE)
 		die_usage("--ack-from goes with --coords, not --envelope");
 	if (o->ack_from)
-		o->mode = COORDS;
+		o->mode = HB_CONSUMER_COORDS;
 	if (o->marks) {		/* caught_up comes from the partition EOF: last, so it wins */
-		if (o->nsets == MAX_SETS)
+		if (o->nsets == HB_CONSUMER_MAX_SETS)
 			die_usage("too many -b/-X/-F options");
 		o->sets[o->nsets++] = (struct hb_kset){ 'X', "enable.partition.eof=true" };
 	}
 }
 
-static struct part *part(struct run *r, int32_t p)
+/* What the consumer has to say goes to stderr, as any hbmon log line. */
+static void note(void *arg, int level, const char *msg)
 {
-	return p >= 0 && p < MAX_PARTS ? &r->p[p] : NULL;
-}
-
-/* The marks tracker while marks are written: with --marks, until the end
- * begins (a drain, -e, -c, a signal) or stdout fails; else NULL (no marks). */
-static struct hb_marks *marks(const struct run *r)
-{
-	return r->ending || r->draining || r->out_err ? NULL : r->marks;
-}
-
-/* For hb_marks_tick: a partition's end as the client last saw it, -1 unknown. */
-static int64_t high_water(void *arg, int32_t p)
-{
-	struct run *r = arg;
-	int64_t lo, hi;
-
-	return rd_kafka_get_watermark_offsets(r->rk, r->o->topic, p, &lo, &hi) ? -1 : hi;
-}
-
-/* Every second, caught_up again for the partitions that stay at their end
- * (not while the reader is stuck: the output would grow without bound). */
-static void marks_tick(struct run *r)
-{
-	if (r->marks && r->out.len <= OUT_HIGH && !r->paused)
-		hb_marks_tick(marks(r), &r->out, hb_time_mono_us(), hb_time_now_us(), high_water, r);
-}
-
-/* Store offset+1 of the highest message done in partition p (committed soon after). */
-static void store(struct run *r, int32_t p, int64_t offset)
-{
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_resp_err_t e;
-
-	rd_kafka_topic_partition_list_add(l, r->o->topic, p)->offset = offset + 1;
-	e = rd_kafka_offsets_store(r->rk, l);
-	/* a partition taken away meanwhile: its new owner starts from the last commit */
-	if (e && e != RD_KAFKA_RESP_ERR__STATE)
-		hb_log(HB_LOG_DEBUG, "storing offset %lld of partition %d: %s", (long long)offset + 1, p,
-		       rd_kafka_err2str(e));
-	else if (!e && l->elems[0].err && l->elems[0].err != RD_KAFKA_RESP_ERR__STATE)
-		hb_log(HB_LOG_DEBUG, "storing offset of partition %d: %s", p,
-		       rd_kafka_err2str(l->elems[0].err));
-	rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* Everything written out: its offsets may be committed (without --ack-from). */
-static void store_written(struct run *r)
-{
-	for (int i = 0; i < r->nparts; i++) {
-		if (r->p[i].pending >= 0) {
-			store(r, i, r->p[i].pending);
-			r->p[i].pending = -1;
-		}
-	}
-}
-
-/*
- * Write what the output buffer holds, as far as the reader takes it without
- * waiting longer than wait_ms: stdout is non-blocking when it is a pipe (see
- * main), so a stalled reader never stops us from polling the consumer.
- * Returns -1 when stdout is gone.
- */
-/*
- * Idle, with nothing to write: has the reader of our stdout pipe gone away?
- * Otherwise a consumer whose downstream died while the topic was quiet would
- * hold its partitions, unnoticed, until the next message.
- */
-static int reader_gone(struct run *r)
-{
-	struct pollfd pfd = { .fd = 1, .events = POLLOUT };
-	int64_t now;
-
-	if (!r->out_pipe || r->out.len)
-		return 0;
-	now = hb_time_mono_us();
-	if (now < r->next_hup_check)
-		return 0;
-	r->next_hup_check = now + 200000;
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
-}
-
-static int drain_out(struct run *r, int wait_ms)
-{
-	size_t off = 0;
-
-	while (off < r->out.len) {
-		ssize_t k = write(1, r->out.p + off, r->out.len - off);
-
-		if (k >= 0) {
-			off += (size_t)k;
-			continue;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			struct pollfd pfd = { .fd = 1, .events = POLLOUT };
-
-			if (wait_ms <= 0 || poll(&pfd, 1, wait_ms) <= 0)
-				break;
-			wait_ms = 0;	/* wait once per call */
-			continue;
-		}
-		if (errno == EINTR)
-			break;
-		r->out_err = errno;
-		return -1;
-	}
-	if (off) {
-		memmove(r->out.p, r->out.p + off, r->out.len - off);
-		r->out.len -= off;
-	}
-	if (r->out.len == 0 && !r->o->ack_from)
-		store_written(r);
-	return 0;
-}
-
-/*
- * A slow reader: above OUT_HIGH unwritten bytes we stop taking messages
- * (librdkafka's own queue is bounded, so fetching stops by itself).  Only
- * when the reader stays stuck for long — the database is down, say — are
- * the partitions paused, so that we can go on polling and stay in the group
- * (max.poll.interval.ms); they resume once the output drains.
- */
-#define STALL_PAUSE_US (30 * 1000000LL)
-
-/* How long a stall may last before pausing: 30 s, or a third of
- * max.poll.interval.ms when that is shorter, so we never miss a poll. */
-static int64_t stall_limit(struct run *r)
-{
-	char v[32];
-	size_t n = sizeof v;
-	long long ms;
-
-	if (!r->stall_limit) {
-		r->stall_limit = STALL_PAUSE_US;
-		if (rd_kafka_conf_get(rd_kafka_conf(r->rk), "max.poll.interval.ms", v, &n) == RD_KAFKA_CONF_OK &&
-		    (ms = atoll(v)) > 0 && ms * 1000 / 3 < r->stall_limit)
-			r->stall_limit = ms * 1000 / 3;
-	}
-	return r->stall_limit;
-}
-
-static void backpressure(struct run *r)
-{
-	rd_kafka_topic_partition_list_t *a = NULL;
-	int64_t now = hb_time_mono_us();
-	int pause;
-
-	if (r->out.len <= OUT_HIGH)
-		r->stalled_since = 0;
-	else if (!r->stalled_since)
-		r->stalled_since = now;
-	pause = r->stalled_since && now - r->stalled_since > stall_limit(r);
-	if (pause == r->paused || (!pause && r->out.len > OUT_LOW))
-		return;
-	if (rd_kafka_assignment(r->rk, &a) || !a)
-		return;
-	if (pause)
-		rd_kafka_pause_partitions(r->rk, a);
-	else
-		rd_kafka_resume_partitions(r->rk, a);
-	r->paused = pause;
-	hb_log(HB_LOG_INFO, "%s fetching: %zu bytes are waiting for the reader", pause ? "paused" :
-	       "resumed", r->out.len);
-	rd_kafka_topic_partition_list_destroy(a);
-}
-
-/* Write --prom-file when it is due (or now, with force). */
-static void prom_tick(struct run *r, int force)
-{
-	struct hb_prom *p = &r->prom;
-	int64_t behind;
-	int nassigned;
-	char err[512];
-
-	if (!hb_prom_due(p, force))
-		return;
-	behind = hb_kafka_consumer_lag(r->rk, &nassigned);
-	hb_prom_begin(p, p->labels);
-#define C(name, help, v) hb_prom_one(p, "hbmon_sub_" name, "counter", help, (double)(v))
-#define G(name, help, v) hb_prom_one(p, "hbmon_sub_" name, "gauge", help, (double)(v))
-	C("messages_total", "Messages consumed and written out.", r->messages);
-	C("bytes_total", "Bytes of message values written out.", r->bytes);
-	C("acks_total", "Acknowledgements read from --ack-from.", r->acks ? hb_acks_count(r->acks) : 0);
-	C("errors_total", "Consume errors reported by the broker or the client.", r->errors);
-	G("partitions_assigned", "Partitions this consumer holds now.", nassigned);
-	if (behind >= 0)
-		G("consumer_lag_messages", "Messages between our position and the end, over our partitions.",
-		  behind);
-	G("paused", "1 while fetching is paused because the reader does not keep up.", r->paused);
-	G("output_buffer_bytes", "Output waiting for the reader.", r->out.len);
-	G("start_time_seconds", "When this process started, seconds since the epoch.", (double)r->wall_t0 / 1e6);
-	G("last_update_seconds", "When this file was written, seconds since the epoch.",
-	  (double)hb_time_now_us() / 1e6);
-#undef C
-#undef G
-	if (hb_prom_flush(p, err, sizeof err))
-		hb_log(HB_LOG_WARNING, "--prom-file: %s", err);
-}
-
-/*
- * --stats: the line when it is due.  The loop wakes at least every 100 ms,
- * so a quiet topic still gets its lines.  The lag is what the client last
- * saw (no broker round trip); it is left out while unknown.
- */
-static void stats_tick(struct run *r)
-{
-	int64_t now, behind;
-	int nassigned;
-	double rate;
-	char acks[40] = "", lag[40] = "";
-
-	if (!r->stats.interval_us)
-		return;
-	now = hb_time_mono_us();
-	if (!hb_stats_due(&r->stats, now))
-		return;
-	rate = hb_stats_take(&r->stats, now, r->messages);
-	if (!hb_log_enabled(HB_LOG_INFO))
-		return;
-	behind = hb_kafka_consumer_lag(r->rk, &nassigned);
-	if (r->acks)
-		snprintf(acks, sizeof acks, " acks=%llu", (unsigned long long)hb_acks_count(r->acks));
-	if (behind >= 0)
-		snprintf(lag, sizeof lag, " lag=%lld", (long long)behind);
-	hb_log(HB_LOG_INFO, "stats messages=%llu%s rate=%.1f/s%s partitions=%d%s",
-	       (unsigned long long)r->messages, acks, rate, lag, nassigned, r->paused ? " paused=1" : "");
-}
-
-static void ack_store(void *arg, int32_t p, int64_t o)
-{
-	store(arg, p, o);
-}
-
-/*
- * Acknowledgements "PARTITION OFFSET\n" from hbpgload (lib/hb_ack.h): store
- * what is stored.  Returns 1 when the FIFO has reached its end (only once
- * it is read-only, at the drain: hbpgload has closed it, i.e. exited).
- */
-static int read_acks(struct run *r)
-{
-	char buf[4096], q[200];
-	uint64_t bad;
-
-	for (;;) {
-		ssize_t k = read(r->ack_fd, buf, sizeof buf);
-
-		/* end of file only while no writer has it open: it follows the last read */
-		r->ack_eof = k == 0 && r->ack_ro;
-		if (k <= 0)
-			return r->ack_eof;
-		r->ack_bytes += (uint64_t)k;
-		bad = hb_acks_bad(r->acks);
-		hb_acks_feed(r->acks, buf, (size_t)k, ack_store, r);
-		if (hb_acks_bad(r->acks) > bad && bad < 10)
-			hb_log(HB_LOG_WARNING, "ignoring a malformed acknowledgement: %s",
-			       hb_log_quote(q, sizeof q, hb_acks_last_bad(r->acks),
-					    strlen(hb_acks_last_bad(r->acks))));
-	}
-}
-
-/* -o s@MS: turn the timestamp into offsets, partition by partition. */
-static void offsets_for_time(struct run *r, rd_kafka_topic_partition_list_t *parts, int64_t ts)
-{
-	rd_kafka_resp_err_t e;
-
-	for (int i = 0; i < parts->cnt; i++)
-		parts->elems[i].offset = ts;
-	e = rd_kafka_offsets_for_times(r->rk, parts, 10000);
-	if (e)
-		hb_log(HB_LOG_WARNING, "looking up offsets for time %lld: %s (starting at the end)",
-		       (long long)ts, rd_kafka_err2str(e));
-	for (int i = 0; i < parts->cnt; i++)
-		if (e || parts->elems[i].err || parts->elems[i].offset < 0)
-			parts->elems[i].offset = RD_KAFKA_OFFSET_END;
-}
-
-/*
- * -o stored: ask for the committed offsets here and start from them, or, where
- * there are none, where auto.offset.reset says.  librdkafka would do the same
- * but waits 100 ms on a timer before the reset, at every start of a new group.
- */
-static void committed_or_reset(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
-{
-	char reset[32];
-	size_t n = sizeof reset;
-	int64_t dflt = RD_KAFKA_OFFSET_BEGINNING;
-
-	if (rd_kafka_conf_get(rd_kafka_conf(rk), "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK &&
-	    (strcmp(reset, "latest") == 0 || strcmp(reset, "largest") == 0 || strcmp(reset, "end") == 0))
-		dflt = RD_KAFKA_OFFSET_END;
-	else if (strcmp(reset, "error") == 0)
-		return;	/* the user wants librdkafka's error: leave it to librdkafka */
-	if (rd_kafka_committed(rk, parts, 10000))
-		return;	/* no answer: librdkafka asks again itself */
-	for (int i = 0; i < parts->cnt; i++)
-		if (parts->elems[i].err || parts->elems[i].offset < 0)
-			parts->elems[i].offset = dflt;
-}
-
-/* -X partition.assignment.strategy=cooperative-sticky assigns incrementally. */
-static int cooperative(rd_kafka_t *rk)
-{
-	const char *p = rd_kafka_rebalance_protocol(rk);
-
-	return p && strcmp(p, "COOPERATIVE") == 0;
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-	struct run *r = opaque;
-	int64_t off, ts;
-
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		hb_kafka_parse_offset(r->o->offset, &off, &ts);
-		if (ts >= 0)
-			offsets_for_time(r, parts, ts);
-		else if (off != RD_KAFKA_OFFSET_STORED)
-			for (int i = 0; i < parts->cnt; i++)
-				parts->elems[i].offset = off;
-		else
-			committed_or_reset(rk, parts);
-		for (int i = 0; i < parts->cnt; i++) {
-			struct part *p = part(r, parts->elems[i].partition);
-
-			if (p) {
-				p->assigned = 1;
-				p->done = 0;
-			}
-			hb_marks_assigned(marks(r), &r->out, parts->elems[i].partition);
-			if (r->acks)	/* from where it starts now, nothing is awaited yet */
-				hb_acks_forget(r->acks, parts->elems[i].partition);
-		}
-		r->assigned_once = 1;
-		r->paused = 0;
-		hb_log(HB_LOG_INFO, "assigned %d partition(s) of %s", parts->cnt, r->o->topic);
-		if (cooperative(rk))
-			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
-		else
-			rd_kafka_assign(rk, parts);
-		if (r->draining)	/* the end has begun: take nothing more */
-			rd_kafka_pause_partitions(rk, parts);
-		return;
-	}
-	/* Revoked: commit what is done now, so the next owner starts right after it. */
-	if (!r->o->ack_from && drain_out(r, 1000) == 0 && r->out.len == 0)
-		store_written(r);
-	if (r->o->ack_from)
-		read_acks(r);
-	rd_kafka_commit(rk, NULL, 0);
-	for (int i = 0; i < parts->cnt; i++) {
-		struct part *p = part(r, parts->elems[i].partition);
-
-		if (p)
-			p->assigned = 0;
-		hb_marks_revoked(marks(r), &r->out, parts->elems[i].partition);
-		/* its next owner reads again what was not acknowledged; during the
-		 * drain that is a message we cannot vouch for: count it */
-		if (r->acks && r->draining)
-			r->handed_over += hb_acks_forget(r->acks, parts->elems[i].partition);
-		else if (r->acks)
-			hb_acks_forget(r->acks, parts->elems[i].partition);
-	}
-	hb_log(HB_LOG_INFO, "revoked %d partition(s) of %s", parts->cnt, r->o->topic);
-	if (cooperative(rk))
-		rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
-	else
-		rd_kafka_assign(rk, NULL);
-}
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	struct run *r = opaque;
-	char msg[sizeof r->fatal_msg];
-	int kind = hb_kafka_error(rk, err, reason, msg, sizeof msg);
-
-	if (kind == HB_KERR_RETRY)
-		hb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? HB_LOG_WARNING : HB_LOG_DEBUG, "%s", msg);
-	if (kind == HB_KERR_RETRY || r->fatal)
-		return;
-	memcpy(r->fatal_msg, msg, sizeof msg);
-	r->fatal = kind == HB_KERR_CONFIG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
-}
-
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	(void)rk;
-	(void)level;
-	hb_log(HB_LOG_DEBUG, "librdkafka %s: %s", fac, buf);
-}
-
-static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-		      rd_kafka_topic_partition_list_t *offsets, void *opaque)
-{
-	struct run *r = opaque;
-
-	(void)rk;
-	(void)offsets;
-	if (!err)
-		r->last_ok = hb_time_mono_us();
-	else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-		hb_log(HB_LOG_DEBUG, "commit: %s", rd_kafka_err2str(err));
-}
-
-static void set_callbacks(rd_kafka_conf_t *conf, void *opaque)
-{
-	(void)opaque;
-	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-	rd_kafka_conf_set_error_cb(conf, on_error);
-	rd_kafka_conf_set_log_cb(conf, on_log);
-	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
-}
-
-static rd_kafka_t *make_consumer(struct run *r)
-{
-	const char *const defaults[] = {
-		"group.id", r->o->group,
-		"client.id", "hbkafka-sub",
-		"enable.auto.commit", "true",
-		"auto.commit.interval.ms", "1000",
-		"enable.auto.offset.store", "false",
-		"auto.offset.reset", "earliest",
-		"enable.partition.eof", "true",
-		"session.timeout.ms", "10000",
-		"heartbeat.interval.ms", "2000",
-		NULL,
-	};
-	char err[512], warn[512];
-	rd_kafka_t *rk = hb_kafka_new(RD_KAFKA_CONSUMER, defaults, r->o->sets, r->o->nsets,
-				      r->o->verbosity > HB_LOG_DEBUG ? "cgrp,topic,fetch" : NULL,
-				      set_callbacks, r, err, sizeof err, warn, sizeof warn);
-
-	if (warn[0])
-		hb_log(HB_LOG_WARNING, "%s", warn);
-	if (!rk) {
-		hb_log(HB_LOG_ERROR, "%s", err);
-		exit(HB_EXIT_USAGE);
-	}
-	rd_kafka_poll_set_consumer(rk);
-	r->queue = rd_kafka_queue_get_consumer(rk);
-	return rk;
-}
-
-/*
- * The topic's partitions and, for -e, their high-water marks now.  Returns 1
- * when known, 0 when the broker does not answer (try again), -1 when the
- * topic does not exist.
- */
-static int learn_topic(struct run *r)
-{
-	int rc = 1, n, k = hb_kafka_topic_partitions(r->rk, r->o->topic, r->ends_known ? 0 : 5000, &n);
-
-	if (k <= 0)
-		return k;
-	r->nparts = n < MAX_PARTS ? n : MAX_PARTS;
-	/* -e: the ends as they are at start, learned once (later probes only check the broker) */
-	for (int i = 0; i < r->nparts && r->o->exit_at_end && !r->ends_known && rc == 1; i++) {
-		int64_t lo, hi;
-
-		if (rd_kafka_query_watermark_offsets(r->rk, r->o->topic, i, &lo, &hi, 5000))
-			rc = 0;
-		else
-			r->p[i].end = hi;
-	}
-	if (rc == 1)
-		r->ends_known = 1;
-	r->last_ok = hb_time_mono_us();
-	return rc;
-}
-
-static void mark_done(struct run *r, int32_t p, int64_t next)
-{
-	struct part *pp = part(r, p);
-
-	if (pp && r->o->exit_at_end && pp->end >= 0 && next >= pp->end)
-		pp->done = 1;
-}
-
-/* All assigned partitions have reached their end (for -e). */
-static int at_end(const struct run *r)
-{
-	if (!r->o->exit_at_end || !r->assigned_once)
-		return 0;
-	for (int i = 0; i < r->nparts; i++)
-		if (r->p[i].assigned && !r->p[i].done)
-			return 0;
-	return 1;
-}
-
-static void write_message(struct run *r, const rd_kafka_message_t *m)
-{
-	struct hb_coord c = { .partition = m->partition, .offset = m->offset, .lag = -1 };
-	const char *v = m->payload ? m->payload : "";
-	int64_t lo, hi;
-
-	if (r->o->mode == ENVELOPE) {
-		rd_kafka_timestamp_type_t tt;
-		struct hb_envelope e = {
-			.topic = r->o->topic, .partition = m->partition, .offset = m->offset,
-			.timestamp_ms = rd_kafka_message_timestamp(m, &tt),
-			.key = m->key, .key_len = m->key_len,
-			.value = m->payload, .value_len = m->len,
-		};
-		hb_envelope_write(&r->out, &e);
-		return;
-	}
-	if (r->o->mode == COORDS) {
-		if (rd_kafka_get_watermark_offsets(r->rk, r->o->topic, m->partition, &lo, &hi) == 0 &&
-		    hi > m->offset)
-			c.lag = hi - m->offset - 1;
-		hb_coord_wrap(&r->out, &c, v, m->len);
-	} else if (memchr(v, '\n', m->len) || memchr(v, '\r', m->len) || memchr(v, '\0', m->len)) {
-		hb_coord_wrap(&r->out, &c, v, m->len);
-	} else {
-		hb_buf_put(&r->out, v, m->len);
-	}
-	hb_buf_putc(&r->out, '\n');
-}
-
-/* One polled event.  Returns an exit status, or -1 to go on. */
-static int handle(struct run *r, rd_kafka_message_t *m)
-{
-	struct part *p;
-
-	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-		mark_done(r, m->partition, m->offset);
-		hb_marks_eof(marks(r), &r->out, m->partition, m->offset, hb_time_mono_us(), hb_time_now_us());
-		r->last_ok = hb_time_mono_us();
-		return -1;
-	}
-	if (m->err) {
-		if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-		    m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
-			hb_log(HB_LOG_ERROR, "topic %s does not exist", r->o->topic);
-			return HB_EXIT_USAGE;
-		}
-		if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-		    m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
-			hb_log(HB_LOG_ERROR, "%s", rd_kafka_message_errstr(m));
-			return HB_EXIT_USAGE;
-		}
-		r->errors++;
-		hb_log(HB_LOG_WARNING, "consumer: %s", rd_kafka_message_errstr(m));
-		return -1;
-	}
-	r->last_ok = hb_time_mono_us();
-	/* fetched before its partition was revoked in this batch: after the
-	 * revoked mark it must not be written (its new owner reads it) */
-	if (!hb_marks_held(marks(r), m->partition))
-		return -1;
-	hb_marks_message(marks(r), m->partition);
-	write_message(r, m);
-	r->messages++;
-	r->bytes += m->len;
-	if (r->acks)
-		hb_acks_written(r->acks, m->partition, m->offset);
-	else if ((p = part(r, m->partition)))
-		p->pending = m->offset;
-	mark_done(r, m->partition, m->offset + 1);
-	if (r->o->count > 0 && r->messages >= (uint64_t)r->o->count)
-		return HB_EXIT_OK;
-	return -1;
-}
-
-/* When idle, ask the broker for metadata: no answer for --retry-for seconds is exit 69. */
-static int check_broker(struct run *r)
-{
-	int64_t now = hb_time_mono_us();
-	int k;
-
-	if (now - r->last_ok < 5000000 || now - r->last_probe < 5000000)
-		return -1;
-	r->last_probe = now;
-	k = learn_topic(r);
-	if (k < 0) {
-		hb_log(HB_LOG_ERROR, "topic %s does not exist", r->o->topic);
-		return HB_EXIT_USAGE;
-	}
-	now = hb_time_mono_us();
-	if (k == 0 && r->o->retry_for && now - r->last_ok >= r->o->retry_for * 1000000LL) {
-		hb_log(HB_LOG_ERROR, "broker unreachable for %.0f s (--retry-for); nothing consumed "
-		       "since is lost: offsets are committed only for what was done",
-		       (double)(now - r->last_ok) / 1e6);
-		return HB_EXIT_UNAVAILABLE;
-	}
-	return -1;
-}
-
-static int run_loop(struct run *r)
-{
-	int rc, rc_stop = -1, got_any;
-
-	while (!hb_stop) {
-		rd_kafka_message_t *m;
-		int wait = r->out.len ? 0 : 100;
-
-		if (r->fatal) {
-			hb_log(HB_LOG_ERROR, "%s%s", r->fatal == HB_EXIT_FAIL ? "fatal consumer error: " : "",
-			       r->fatal_msg);
-			return r->fatal;
-		}
-		/* take what is there (a batch at a time), then write it out in one go */
-		got_any = 0;
-		for (int round = 0; round < 10 && (r->out.len <= OUT_HIGH || (r->paused && !round)); round++) {
-			/*
-			 * A batch call waits for a full batch or its timeout, which on a
-			 * quiet stream is latency: wait for one message, then take what
-			 * is there without waiting.
-			 */
-			ssize_t got = 0;
-
-			if (!round && wait > 0) {
-				if ((r->batch[0] = rd_kafka_consumer_poll(r->rk, wait)))
-					got = 1 + rd_kafka_consume_batch_queue(r->queue, 0, r->batch + 1, BATCH - 1);
-			} else {
-				got = rd_kafka_consume_batch_queue(r->queue, 0, r->batch, BATCH);
-			}
-			if (got < 0)
-				got = 0;
-
-			for (ssize_t k = 0; k < got; k++) {
-				m = r->batch[k];
-				rc = rc_stop >= 0 ? rc_stop : handle(r, m);
-				rd_kafka_message_destroy(m);
-				if (rc >= 0)
-					rc_stop = rc;
-			}
-			if (rc_stop >= 0)
-				return rc_stop;
-			got_any |= got > 0;
-			if (got < BATCH)
-				break;
-		}
-		if (r->ack_fd >= 0)
-			read_acks(r);
-		marks_tick(r);
-		/* nothing new: wait for the reader (up to 100 ms) rather than spin */
-		if (r->out.len && drain_out(r, got_any ? 0 : 100) < 0) {
-			if (r->out_err == EPIPE)
-				return HB_EXIT_OK;	/* the reader is gone: end quietly */
-			hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
-			       "committed)", strerror(r->out_err));
-			return HB_EXIT_FAIL;
-		}
-		if (reader_gone(r)) {
-			hb_log(HB_LOG_DEBUG, "the reader of stdout has gone: ending");
-			r->out_err = EPIPE;
-			return HB_EXIT_OK;
-		}
-		backpressure(r);
-		prom_tick(r, 0);
-		stats_tick(r);
-		if (at_end(r))
-			return HB_EXIT_OK;
-		if ((rc = check_broker(r)) >= 0)
-			return rc;
-	}
-	return HB_EXIT_OK;
-}
-
-/* Start: the topic must exist; the broker may need a while to answer. */
-static int start(struct run *r)
-{
-	rd_kafka_topic_partition_list_t *sub;
-	rd_kafka_resp_err_t e;
-	int64_t t0 = hb_time_mono_us();
-	int k;
-
-	while ((k = learn_topic(r)) == 0 && !hb_stop) {
-		/* serve the error callback: refused credentials or certificates end it here */
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
-
-		if (m)
-			rd_kafka_message_destroy(m);
-		if (r->fatal) {
-			hb_log(HB_LOG_ERROR, "%s", r->fatal_msg);
-			return r->fatal;
-		}
-		if (r->o->retry_for && hb_time_mono_us() - t0 >= r->o->retry_for * 1000000LL) {
-			hb_log(HB_LOG_ERROR, "broker unreachable for %.0f s (--retry-for); try again later",
-			       (double)(hb_time_mono_us() - t0) / 1e6);
-			return HB_EXIT_UNAVAILABLE;
-		}
-		hb_log(HB_LOG_WARNING, "waiting for the broker to answer");
-	}
-	if (hb_stop)
-		return HB_EXIT_OK;
-	if (k < 0) {
-		hb_log(HB_LOG_ERROR, "topic %s does not exist (create it, e.g. scripts/hb-kafka topic "
-		       "--topic %s)", r->o->topic, r->o->topic);
-		return HB_EXIT_USAGE;
-	}
-	sub = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(sub, r->o->topic, RD_KAFKA_PARTITION_UA);
-	e = rd_kafka_subscribe(r->rk, sub);
-	rd_kafka_topic_partition_list_destroy(sub);
-	if (e) {
-		hb_log(HB_LOG_ERROR, "cannot subscribe to %s: %s", r->o->topic, rd_kafka_err2str(e));
-		return HB_EXIT_FAIL;
-	}
-	return -1;
-}
-
-static int open_acks(const char *path)
-{
-	/* O_RDWR: a FIFO opened so never reports end of file while hbpgload restarts. */
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0) {
-		hb_log(HB_LOG_ERROR, "cannot open --ack-from %s: %s", path, strerror(errno));
-		exit(HB_EXIT_USAGE);
-	}
-	return fd;
-}
-
-/* Put stdout back as we found it (the pipe may be shared), then close it:
- * the stage after us sees the end of its input.  /dev/null takes fd 1. */
-static void close_stdout(struct run *r)
-{
-	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-	if (r->stdout_flags >= 0)
-		fcntl(1, F_SETFL, r->stdout_flags);
-	r->stdout_flags = -1;
-	if (null >= 0) {
-		dup2(null, 1);
-		close(null);
-	} else {
-		close(1);
-	}
-}
-
-/*
- * From now on read the FIFO through a read-only descriptor, so that its end
- * of file says hbpgload has closed it: exited, with nothing more to say.
- * (The read-write one we held so far never sees an end of file, which is
- * what lets hbpgload restart while we run.)
- */
-static void acks_read_only(struct run *r)
-{
-	int fd = open(r->o->ack_from, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return;	/* we keep waiting for the timeout instead */
-	close(r->ack_fd);
-	r->ack_fd = fd;
-	r->ack_ro = 1;
-}
-
-/* Serve the consumer without taking messages (fetching is paused): rebalances. */
-static void serve_consumer(struct run *r)
-{
-	rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
-
-	if (m)
-		rd_kafka_message_destroy(m);	/* not written: delivered again later */
-}
-
-/* Wait up to ms for acknowledgements and take them. */
-static void await_acks(struct run *r, int ms)
-{
-	struct pollfd pfd = { .fd = r->ack_fd, .events = POLLIN };
-
-	/*
-	 * Read whatever poll says: Linux reports a FIFO's hang-up only when a
-	 * writer came after we opened it, so the end of file shows only to read.
-	 */
-	if (r->ack_eof)		/* poll would return at once: just wait */
-		poll(NULL, 0, ms);
-	else
-		poll(&pfd, 1, ms);
-	read_acks(r);
-	serve_consumer(r);
-}
-
-/* Commit the stored offsets now and wait up to 10 s for the broker's answer. */
-static rd_kafka_resp_err_t commit_now(struct run *r)
-{
-	rd_kafka_queue_t *q = rd_kafka_queue_new(r->rk);
-	rd_kafka_resp_err_t e = rd_kafka_commit_queue(r->rk, NULL, q, NULL, NULL);
-
-	if (!e) {
-		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000);
-		const rd_kafka_topic_partition_list_t *l;
-
-		e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-		l = ev && !e ? rd_kafka_event_topic_partition_list(ev) : NULL;
-		for (int i = 0; l && i < l->cnt && !e; i++)
-			e = l->elems[i].err;
-		rd_kafka_event_destroy(ev);
-	}
-	rd_kafka_queue_destroy(q);
-	return e == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : e;
-}
-
-/*
- * The end with -A: stop taking messages, write out what was taken, close
- * stdout so that hbclassify and hbpgload see the end of their input and
- * store their last batch, wait for the acknowledgement of every message
- * written — up to --ack-timeout, or until hbpgload exits — and commit.
- * Returns 0 when all of it was acknowledged and committed, else 1, saying
- * how much was not (it was not committed: the group reads it again).
- */
-static int drain_acked(struct run *r)
-{
-	int64_t deadline = hb_time_mono_us() + r->o->ack_timeout * 1000000LL;
-	rd_kafka_topic_partition_list_t *a = NULL;
-	rd_kafka_resp_err_t e;
-	int64_t left;
-	int nparts, rc = HB_EXIT_OK;
-
-	r->draining = 1;
-	if ((left = hb_acks_outstanding(r->acks, &nparts)) > 0)
-		hb_log(HB_LOG_INFO, "ending: waiting up to %ld s for the acknowledgement of %lld message(s) "
-		       "in %d partition(s)", r->o->ack_timeout, (long long)left, nparts);
-	if (!rd_kafka_assignment(r->rk, &a) && a) {
-		rd_kafka_pause_partitions(r->rk, a);
-		rd_kafka_topic_partition_list_destroy(a);
-	}
-	while (!r->out_err && r->out.len && hb_time_mono_us() < deadline) {
-		if (drain_out(r, 100) < 0)
-			break;
-		read_acks(r);
-		serve_consumer(r);
-	}
-	if (r->out_err && r->out_err != EPIPE) {
-		hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
-		       "committed)", strerror(r->out_err));
-		rc = HB_EXIT_FAIL;
-	}
-	close_stdout(r);
-	acks_read_only(r);
-	/* an end of file before any acknowledgement may be an hbpgload yet to open it */
-	while (hb_acks_outstanding(r->acks, NULL) > 0 && !(r->ack_eof && r->ack_bytes) &&
-	       (left = deadline - hb_time_mono_us()) > 0)
-		await_acks(r, left > 50000 ? 50 : (int)(left / 1000) + 1);
-	read_acks(r);
-	r->unacked = left = hb_acks_outstanding(r->acks, &nparts);
-	if (left > 0) {
-		hb_log(HB_LOG_ERROR, "%lld message(s) written in %d partition(s) were not acknowledged %s; "
-		       "not committed, the group reads them again", (long long)left, nparts,
-		       r->ack_eof && r->ack_bytes ? "before hbpgload exited" :
-		       r->out.len ? "(the reader did not take them)" : "within --ack-timeout");
-		rc = HB_EXIT_FAIL;
-	}
-	if (r->handed_over > 0) {
-		hb_log(HB_LOG_ERROR, "%lld message(s) written were not acknowledged when a rebalance took "
-		       "their partitions; their new owner reads them again", (long long)r->handed_over);
-		r->unacked += r->handed_over;
-		rc = HB_EXIT_FAIL;
-	}
-	/* only acknowledgements store offsets: without any there is nothing to commit */
-	if (hb_acks_count(r->acks) && (e = commit_now(r))) {
-		hb_log(HB_LOG_ERROR, "cannot commit the acknowledged offsets: %s (the group reads them "
-		       "again)", rd_kafka_err2str(e));
-		rc = HB_EXIT_FAIL;
-	}
-	return rc;
-}
-
-/*
- * Write what was read (for up to 10 s: a reader that is stuck gets it again
- * later, uncommitted), or with -A drain as above, then leave the group
- * committing what is done — within 30 s, so that a broker that hangs cannot
- * keep us: what is not committed is simply delivered again.
- */
-static int finish(struct run *r, int rc)
-{
-	int64_t end = hb_time_mono_us() + 10000000;
-	rd_kafka_error_t *e;
-
-	r->ending = 1;
-	if (r->acks && rc == HB_EXIT_OK) {
-		rc = drain_acked(r);
-	} else {
-		while (!r->out_err && r->out.len && hb_time_mono_us() < end)
-			if (drain_out(r, 1000) < 0)
-				break;
-		if (r->out_err && r->out_err != EPIPE && rc == HB_EXIT_OK) {
-			hb_log(HB_LOG_ERROR, "write error on stdout: %s (what was not written is not "
-			       "committed)", strerror(r->out_err));
-			rc = HB_EXIT_FAIL;
-		}
-		if (r->ack_fd >= 0)
-			read_acks(r);
-	}
-	if (rc == HB_EXIT_UNAVAILABLE)
-		return rc;	/* no broker to leave the group with: destroy without closing */
-	e = rd_kafka_consumer_close_queue(r->rk, r->queue);
-	if (e) {
-		rd_kafka_error_destroy(e);
-		rd_kafka_consumer_close(r->rk);
-		return rc;
-	}
-	end = hb_time_mono_us() + 30000000;
-	while (!rd_kafka_consumer_closed(r->rk) && hb_time_mono_us() < end) {
-		/* consumer_poll serves the revocation through on_rebalance */
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 100);
-
-		if (m)
-			rd_kafka_message_destroy(m);	/* not written: delivered again later */
-	}
-	if (!rd_kafka_consumer_closed(r->rk))
-		hb_log(HB_LOG_WARNING, "the broker did not let us leave the group within 30 s; "
-		       "uncommitted messages will be delivered again");
-	return rc;
+	(void)arg;
+	hb_log((enum hb_level)level, "%s", msg);
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .count = -1, .retry_for = 300, .max_buffer = 8L << 20, .prom_ms = 2000,
-			  .ack_timeout = 60, .verbosity = HB_LOG_INFO };
-	static struct run r;
-	struct stat st;
+	static struct hb_consumer_opts o = { .count = -1, .retry_for = 300, .max_buffer = 8L << 20,
+					     .prom_ms = 2000, .ack_timeout = 60, .verbosity = HB_LOG_INFO };
+	struct hb_consumer *c;
+	struct hb_consumer_totals t;
 	int64_t off, ts;
-	double secs;
 	int rc;
 
-	r.o = &o;
-	r.ack_fd = -1;
-	r.stdout_flags = -1;
 	hb_log_init("hbkafka-sub", o.verbosity);
 	parse_opts(argc, argv, &o);
 	hb_log_init("hbkafka-sub", o.verbosity);
@@ -1204,65 +229,16 @@ int main(int argc, char **argv)
 		hb_log(HB_LOG_ERROR, "cannot install signal handlers: %s", strerror(errno));
 		return HB_EXIT_FAIL;
 	}
-	for (int i = 0; i < MAX_PARTS; i++)
-		r.p[i].end = r.p[i].pending = -1;
-	if (o.ack_from) {
-		r.ack_fd = open_acks(o.ack_from);
-		if (!(r.acks = hb_acks_new())) {
-			hb_log(HB_LOG_ERROR, "out of memory");
-			return HB_EXIT_FAIL;
-		}
-	}
-	if (fstat(1, &st) == 0 && S_ISFIFO(st.st_mode)) {
-		r.out_pipe = 1;
-		r.stdout_flags = fcntl(1, F_GETFL);
-		if (r.stdout_flags >= 0)
-			fcntl(1, F_SETFL, r.stdout_flags | O_NONBLOCK);
-	}
-	if (o.marks && !(r.marks = hb_marks_new(o.topic))) {
-		hb_log(HB_LOG_ERROR, "out of memory");
-		return HB_EXIT_FAIL;
-	}
-	r.rk = make_consumer(&r);
-	r.t0 = hb_time_mono_us();
-	r.wall_t0 = hb_time_now_us();
-	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
-	r.prom.path = o.prom_file;
-	r.prom.interval_us = o.prom_ms * 1000LL;
-	if (o.prom_file) {
-		char host[256], inst[300], l1[400], l2[400];
-
-		if (gethostname(host, sizeof host) < 0)
-			snprintf(host, sizeof host, "localhost");
-		host[sizeof host - 1] = '\0';
-		snprintf(inst, sizeof inst, "%s:%ld", host, (long)getpid());
-		hb_prom_label(l1, sizeof l1, "hbmon_instance", inst);
-		hb_prom_label(l2, sizeof l2, "group", o.group);
-		snprintf(r.prom.labels, sizeof r.prom.labels, "%s,%s", l1, l2);
-	}
-
-	rc = start(&r);
-	if (rc < 0)
-		rc = run_loop(&r);
-	rc = finish(&r, rc);
-	prom_tick(&r, 1);
-	hb_prom_release(&r.prom);
-	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
-	if (r.out_err != EPIPE || rc || r.acks)
+	if (!(c = hb_consumer_new(&o, note, NULL, &rc)))
+		return rc;
+	rc = hb_consumer_run(c);
+	hb_consumer_totals(c, &t);
+	if (!t.reader_gone || rc || t.acked)
 		hb_log(HB_LOG_INFO, "%s messages=%llu bytes=%llu acks=%llu unacknowledged=%lld errors=%llu "
 		       "seconds=%.3f messages_per_s=%.0f", rc ? "failed" : hb_stop ? "stopped" : "done",
-		       (unsigned long long)r.messages, (unsigned long long)r.bytes,
-		       (unsigned long long)(r.acks ? hb_acks_count(r.acks) : 0),
-		       (long long)r.unacked,
-		       (unsigned long long)r.errors, secs, secs > 0 ? (double)r.messages / secs : 0.0);
-	rd_kafka_queue_destroy(r.queue);
-	rd_kafka_destroy_flags(r.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-	hb_buf_release(&r.out);
-	if (r.stdout_flags >= 0)
-		fcntl(1, F_SETFL, r.stdout_flags);	/* the pipe may be shared: put it back */
-	if (r.ack_fd >= 0)
-		close(r.ack_fd);
-	hb_acks_free(r.acks);
-	hb_marks_free(r.marks);
+		       (unsigned long long)t.messages, (unsigned long long)t.bytes,
+		       (unsigned long long)t.acks, (long long)t.unacked, (unsigned long long)t.errors,
+		       t.seconds, t.seconds > 0 ? (double)t.messages / t.seconds : 0.0);
+	hb_consumer_free(c);
 	return rc;
 }
