@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hb_classify.h"
+#include "hb_status.h"
 #include "hb_coord.h"
 #include "hb_hist.h"
 
