@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #include "hb_buf.h"
-#include "hb_classify.h"
+#include "hb_status.h"
 
 struct hb_alert_config {
 	struct hb_thresholds th;

@@ -1,50 +1,14 @@
-/* hb_classify — the status of a reading from its heart rate and thresholds. */
+/* hb_classify — whole lines: what hbclassify does to each line (the status
+ * of a heart rate itself is hb_status). */
 #ifndef HB_CLASSIFY_H
 #define HB_CLASSIFY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum hb_status {
-	HB_NORMAL,
-	HB_BRADYCARDIA,
-	HB_TACHYCARDIA,
-	HB_INVALID,
-	HB_STATUS_COUNT
-};
-
-/*
- * Below min or above max: INVALID (implausible); below brady: BRADYCARDIA;
- * above tachy: TACHYCARDIA; otherwise NORMAL.  Defaults 1, 40, 180, 300.
- */
-struct hb_thresholds {
-	long min;
-	long brady;
-	long tachy;
-	long max;
-};
-
-#define HB_THRESHOLDS_DEFAULT { .min = 1, .brady = 40, .tachy = 180, .max = 300 }
-
-/* Classify a heart rate.  Never returns HB_INVALID for a value in [min,max]. */
-enum hb_status hb_classify(const struct hb_thresholds *t, int64_t bpm);
-
-/*
- * Check min <= brady <= tachy <= max and min >= 1.  Returns 0, or -1 with a
- * one-line reason in err.
- */
-int hb_thresholds_check(const struct hb_thresholds *t, char *err, size_t errsz);
-
-/* "NORMAL", "BRADYCARDIA", "TACHYCARDIA", "INVALID". */
-const char *hb_status_name(enum hb_status s);
-
-/* Parse a status name (exact, upper case).  Returns 0 or -1. */
-int hb_status_parse(const char *s, size_t n, enum hb_status *out);
-
-/* ---- Whole lines: what hbclassify does to each line. ---- */
-
 #include "hb_buf.h"
 #include "hb_coord.h"
+#include "hb_status.h"
 
 struct hb_classifier;
 struct hb_event;

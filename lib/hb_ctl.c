@@ -149,7 +149,7 @@ static const char *value_start(const char *p, const char *end)
 int hb_ctl_check(enum hb_ctl k, const char *s, size_t n, size_t *off, size_t *len,
 		 char *why, size_t whysz)
 {
-	struct hb_jspans *sp = malloc(sizeof *sp);
+	struct hb_jspans *sp = calloc(1, sizeof *sp);
 	const char *err, *key = key_of(k), *v;
 	json_tokener *tok;
 	json_object *o;
@@ -164,7 +164,7 @@ int hb_ctl_check(enum hb_ctl k, const char *s, size_t n, size_t *off, size_t *le
 		snprintf(why, whysz, "%s: not valid JSON at column %zu: %s", key, col, err);
 		goto out;
 	}
-	if (sp->n != 1 || sp->overflow) {
+	if (sp->n != 1 || sp->oom) {
 		snprintf(why, whysz, "%s: the line must hold that one member only", key);
 		goto out;
 	}
@@ -188,6 +188,7 @@ int hb_ctl_check(enum hb_ctl k, const char *s, size_t n, size_t *off, size_t *le
 	json_object_put(o);
 	json_tokener_free(tok);
 out:
+	hb_jspans_release(sp);
 	free(sp);
 	return rc;
 }

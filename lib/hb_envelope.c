@@ -84,6 +84,7 @@ void hb_envreader_free(struct hb_envreader *r)
 		return;
 	json_object_put(r->obj);
 	json_tokener_free(r->tok);
+	hb_jspans_release(&r->spans);
 	hb_buf_release(&r->key);
 	hb_buf_release(&r->value);
 	free(r);
@@ -140,14 +141,12 @@ int hb_envelope_read(struct hb_envreader *r, const char *line, size_t n, struct 
 	e->offset = e->timestamp_ms = -1;
 	json_object_put(r->obj);
 	r->obj = NULL;
-	if (hb_json_validate(line, n, 64, &r->spans, &col, &msg) < 0)
+	if (hb_json_parse(r->tok, line, n, 64, &r->spans, &r->obj, &col, &msg) < 0)
 		FAIL("not JSON: %s at column %zu", msg, col);
-	json_tokener_reset(r->tok);
-	r->obj = json_tokener_parse_ex(r->tok, line, (int)n);
 	if (!r->obj || !json_object_is_type(r->obj, json_type_object))
 		FAIL("not an envelope: not a JSON object");
-	if (r->spans.overflow)
-		FAIL("not an envelope: too many members");
+	if (r->spans.oom)
+		FAIL("not an envelope: out of memory holding its members");
 	if (json_object_object_get_ex(r->obj, "topic", &x) && json_object_is_type(x, json_type_string))
 		e->topic = json_object_get_string(x);
 	if (get_int(r->obj, "partition", &i64, -1, INT32_MAX) < 0)

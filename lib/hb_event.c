@@ -47,6 +47,7 @@ void hb_parser_free(struct hb_parser *p)
 		return;
 	json_object_put(p->obj);
 	json_tokener_free(p->tok);
+	hb_jspans_release(&p->spans);
 	hb_buf_release(&p->scratch);
 	free(p);
 }
@@ -321,12 +322,11 @@ static const char *value_start(const char *key, size_t key_len)
 /*
  * A customer_id number on the slow path: its literal text from the line (the
  * last such member, as json-c keeps), so a 25-digit integer is an integer
- * there too (json-c makes it a double); json-c's text when the line has
- * more members than the spans hold.
+ * there too (json-c makes it a double).
  */
 static void number_text(struct hb_parser *p, json_object *jv, struct val *v)
 {
-	for (int i = p->spans.overflow ? -1 : p->spans.n - 1; i >= 0; i--) {
+	for (int i = p->spans.n - 1; i >= 0; i--) {
 		const char *s;
 
 		if (!raw_key_is(p->spans.m[i].key, p->spans.m[i].key_len, "customer_id"))
@@ -351,20 +351,21 @@ static int parse_slow(struct hb_parser *p, struct hb_event *ev)
 	struct seen sn = {0};
 	json_object *o;
 
-	if (hb_json_validate(s, n, HB_JSON_MAX_DEPTH, &p->spans, &col, &msg) < 0) {
+	if (hb_json_parse(p->tok, s, n, HB_JSON_MAX_DEPTH, &p->spans, &o, &col, &msg) < 0) {
 		if (n == 0 || (msg[0] == 'b' && strcmp(msg, "blank line") == 0))
 			why(ev, "not JSON: %s", n || ev->blank ? "blank line" : "empty line");
 		else
 			why(ev, "not JSON: %s at column %zu", msg, col);
 		return -1;
 	}
-	json_tokener_reset(p->tok);
-	o = json_tokener_parse_ex(p->tok, s, (int)n);
-	if (!o && json_tokener_get_error(p->tok) == json_tokener_continue)
-		o = json_tokener_parse_ex(p->tok, "", 1);	/* end a bare number */
 	p->obj = o;
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		why(ev, "not a JSON object (got %s)", o ? type_word(o) : "null");
+		return -1;
+	}
+	if (p->spans.oom) {
+		/* its members' bytes cannot all be kept, and they are never re-serialised */
+		why(ev, "out of memory holding the object's members (%d held)", p->spans.n);
 		return -1;
 	}
 	p->path = 2;
@@ -479,12 +480,6 @@ static int skipped(const char *k, size_t kn, const char *const *skip, int raw)
 	return 0;
 }
 
-/* A member's span, whichever path saw it. */
-struct span {
-	const char *start, *end, *key;
-	size_t key_len;
-};
-
 /* A value written anew: "s[0..n)" plus an optional 'Z', for the last member key. */
 struct subst {
 	const char *key;
@@ -510,7 +505,7 @@ static void put_subst(struct hb_buf *out, const struct subst *u)
  * rewritten line changes nothing more.
  */
 static int put_without(struct hb_buf *out, const char *open, const char *close,
-		       const struct span *m, int n, const char *const *skip, int raw,
+		       const struct hb_jspan *m, int n, const char *const *skip, int raw,
 		       struct subst *sub, int nsub)
 {
 	int first = -1, kept = 0;
@@ -567,9 +562,9 @@ static int put_without(struct hb_buf *out, const char *open, const char *close,
 int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
 			 struct hb_buf *out, const char *const *skip)
 {
-	struct span m[HB_JSPAN_MAX > HB_JFLAT_MAX ? HB_JSPAN_MAX : HB_JFLAT_MAX];
+	struct hb_jspan m[HB_JFLAT_MAX];
 	struct subst sub[2];
-	int w = 0, nsub = 0;
+	int nsub = 0;
 
 	if (ev->cid_ok && ev->cid_int)
 		sub[nsub++] = (struct subst){ "customer_id", ev->cid.p, ev->cid.n, 0, -1 };
@@ -585,37 +580,8 @@ int hb_event_put_members(struct hb_parser *p, const struct hb_event *ev,
 		return p->flat.n ? put_without(out, p->flat.open, p->flat.close, m, p->flat.n, skip, 0,
 					       sub, nsub) : 0;
 	}
-	if (p->path == 2 && !p->spans.overflow) {
-		for (int i = 0; i < p->spans.n; i++) {
-			m[i].start = p->spans.m[i].start;
-			m[i].end = p->spans.m[i].end;
-			m[i].key = p->spans.m[i].key;
-			m[i].key_len = p->spans.m[i].key_len;
-		}
-		return p->spans.n ? put_without(out, p->spans.open, p->spans.close, m, p->spans.n,
-						skip, 1, sub, nsub) : 0;
-	}
-	if (p->path == 2) {
-		json_object_object_foreach(p->obj, key, jv) {
-			const char *js;
-			int j;
-
-			if (skipped(key, strlen(key), skip, 0))
-				continue;
-			if (w++)
-				hb_buf_putc(out, ',');
-			hb_json_escape(out, key, strlen(key), NULL);
-			hb_buf_putc(out, ':');
-			for (j = 0; j < nsub && strcmp(key, sub[j].key) != 0; j++)
-				;
-			if (j < nsub) {
-				put_subst(out, &sub[j]);
-				continue;
-			}
-			js = json_object_to_json_string_ext(jv, JSON_C_TO_STRING_PLAIN |
-							    JSON_C_TO_STRING_NOSLASHESCAPE);
-			hb_buf_puts(out, js);
-		}
-	}
-	return w;
+	if (p->path == 2 && !p->spans.oom && p->spans.n)
+		return put_without(out, p->spans.open, p->spans.close, p->spans.m, p->spans.n, skip,
+				   1, sub, nsub);
+	return 0;
 }

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "hb_buf.h"
-#include "hb_classify.h"
+#include "hb_status.h"
 #include "hb_coord.h"
 
 /* Deepest nesting accepted in a line (deeper is INVALID, never a crash). */

@@ -1,6 +1,9 @@
 /* hb_json — JSON text helpers and the flat-object fast scanner. */
 #include "hb_json.h"
 
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of a valid UTF-8 sequence at s (1..4), or 0 if invalid. */
@@ -424,6 +427,31 @@ static const char *validate_string(const char *s, size_t n, size_t *i)
 
 enum { V_VALUE, V_KEY, V_AFTER };
 
+void hb_jspans_release(struct hb_jspans *s)
+{
+	free(s->m);
+	memset(s, 0, sizeof *s);
+}
+
+/* Room for one more member.  Returns 0, or -1 (and sets oom). */
+static int spans_room(struct hb_jspans *s)
+{
+	struct hb_jspan *m;
+	int cap;
+
+	if (s->n < s->cap)
+		return 0;
+	cap = s->cap ? s->cap * 2 : 16;
+	m = s->cap < INT_MAX / 2 ? realloc(s->m, (size_t)cap * sizeof *m) : NULL;
+	if (!m) {
+		s->oom = 1;
+		return -1;
+	}
+	s->m = m;
+	s->cap = cap;
+	return 0;
+}
+
 int hb_json_validate(const char *s, size_t n, int max_depth, struct hb_jspans *spans,
 		     size_t *err_col, const char **err)
 {
@@ -434,7 +462,7 @@ int hb_json_validate(const char *s, size_t n, int max_depth, struct hb_jspans *s
 
 	if (spans) {
 		spans->n = 0;
-		spans->overflow = 0;
+		spans->oom = 0;
 	}
 	if (max_depth > (int)sizeof stack)
 		max_depth = (int)sizeof stack;
@@ -462,15 +490,11 @@ int hb_json_validate(const char *s, size_t n, int max_depth, struct hb_jspans *s
 			}
 			if ((msg = validate_string(s, n, &i)))
 				goto fail;
-			if (spans && depth == 1) {
-				if (spans->n < HB_JSPAN_MAX) {
-					spans->m[spans->n].start = s + k;
-					spans->m[spans->n].key = s + k + 1;
-					spans->m[spans->n].key_len = i - k - 2;
-					open = 1;
-				} else {
-					spans->overflow = 1;
-				}
+			if (spans && depth == 1 && !spans->oom && spans_room(spans) == 0) {
+				spans->m[spans->n].start = s + k;
+				spans->m[spans->n].key = s + k + 1;
+				spans->m[spans->n].key_len = i - k - 2;
+				open = 1;
 			}
 			while (i < n && is_ws(s[i]))
 				i++;
@@ -566,4 +590,31 @@ fail:
 	*err_col = i + 1;
 	*err = msg;
 	return -1;
+}
+
+int hb_json_parse(struct json_tokener *tok, const char *s, size_t n, int max_depth,
+		  struct hb_jspans *spans, struct json_object **out, size_t *err_col,
+		  const char **err)
+{
+	json_object *o;
+
+	*out = NULL;
+	if (hb_json_validate(s, n, max_depth, spans, err_col, err) < 0)
+		return -1;
+	if (n > INT_MAX) {
+		*err_col = 1;
+		*err = "too long to parse";
+		return -1;
+	}
+	json_tokener_reset(tok);
+	o = json_tokener_parse_ex(tok, s, (int)n);
+	if (!o && json_tokener_get_error(tok) == json_tokener_continue)
+		o = json_tokener_parse_ex(tok, "", 1);	/* end a bare number */
+	if (!o && json_tokener_get_error(tok) != json_tokener_success) {
+		*err_col = 1;
+		*err = "out of memory";
+		return -1;
+	}
+	*out = o;
+	return 0;
 }

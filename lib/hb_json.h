@@ -65,17 +65,23 @@ int hb_json_scan_flat(const char *s, size_t n, struct hb_jflat *out);
 /* Top-level members of an object, as byte spans of the text (for keeping
  * the original bytes when a line is rewritten).  Keys are raw (escapes
  * left as they are). */
-#define HB_JSPAN_MAX 256
+struct hb_jspan {
+	const char *start, *end;  /* the member: key's quote .. end of value */
+	const char *key;          /* inside the quotes */
+	size_t key_len;
+};
+
+/* A plain value: zero-initialise it, and hb_jspans_release() it.  The table
+ * grows to hold every member. */
 struct hb_jspans {
 	int n;
-	int overflow;             /* more members than HB_JSPAN_MAX */
+	int oom;                  /* the table could not grow: members past n are missing */
 	const char *open, *close; /* the object's braces */
-	struct {
-		const char *start, *end;  /* the member: key's quote .. end of value */
-		const char *key;          /* inside the quotes */
-		size_t key_len;
-	} m[HB_JSPAN_MAX];
+	struct hb_jspan *m;       /* n used of cap */
+	int cap;
 };
+
+void hb_jspans_release(struct hb_jspans *s);
 
 /*
  * Check that s[0..n) is exactly one JSON text (RFC 8259, with optional
@@ -88,6 +94,22 @@ struct hb_jspans {
  */
 int hb_json_validate(const char *s, size_t n, int max_depth, struct hb_jspans *spans,
 		     size_t *err_col, const char **err);
+
+struct json_object;
+struct json_tokener;
+
+/*
+ * Validate, then json-c: check s[0..n) with hb_json_validate (recording
+ * spans as it does), and only then parse it with tok (reset first), so
+ * json-c never sees what the strict validator refuses.  Returns 0 with the
+ * value in *out (the caller's, to json_object_put; NULL for JSON null), or
+ * -1 with *err_col and *err as hb_json_validate sets them (json-c failing
+ * on a text the validator took, which only lack of memory does: column 1,
+ * "out of memory").
+ */
+int hb_json_parse(struct json_tokener *tok, const char *s, size_t n, int max_depth,
+		  struct hb_jspans *spans, struct json_object **out, size_t *err_col,
+		  const char **err);
 
 /* The member named key (the last one if repeated, as json-c does), or NULL. */
 const struct hb_jmember *hb_jflat_get(const struct hb_jflat *f, const char *key);

@@ -12,7 +12,6 @@
 #include "hb_event.h"
 #include "hb_json.h"
 #include "hb_load_int.h"
-#include "hb_log.h"
 #include "hb_pg.h"
 #include "hb_time.h"
 
@@ -111,6 +110,14 @@ void hb_loader_on_reject(struct hb_loader *l,
 {
 	l->on_reject = fn;
 	l->reject_arg = arg;
+}
+
+void hb_loader_on_no_days(struct hb_loader *l,
+			  void (*fn)(void *arg, const char *from, const char *to, const char *msg),
+			  void *arg)
+{
+	l->on_no_days = fn;
+	l->no_days_arg = arg;
 }
 
 const struct hb_load_stats *hb_loader_stats(const struct hb_loader *l)
@@ -630,8 +637,8 @@ static void undo_attempt(struct hb_loader *l, size_t nanom)
 /*
  * Day partitions for the days ahead and the days of the rows in hand (within
  * a window, see hb_days.h), in a transaction of their own before the batch.
- * A database that cannot make them (an older schema, no right to) is warned
- * about once: the rows go to the default partition, nothing is lost.
+ * A database that cannot make them (an older schema, no right to) is told
+ * once to on_no_days: the rows go to the default partition, nothing is lost.
  */
 static enum hb_load_rc ensure_days(struct hb_loader *l, char *err, size_t errsz)
 {
@@ -653,8 +660,8 @@ static enum hb_load_rc ensure_days(struct hb_loader *l, char *err, size_t errsz)
 		snprintf(err, errsz, "making day partitions: %s", msg);
 		return fail(l, e);
 	}
-	hb_log(HB_LOG_WARNING, "day partitions %s to %s not made (%s): rows of days without "
-	       "one go to the default partition", a, b, msg);
+	if (l->on_no_days)
+		l->on_no_days(l->no_days_arg, a, b, msg);
 	l->days_off = 1;
 	return HB_LOAD_OK;
 }

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hb_classify.h"
+#include "hb_status.h"
 #include "hb_coord.h"
 #include "hb_hist.h"
 
@@ -106,6 +106,16 @@ void hb_loader_on_commit(struct hb_loader *l,
 /* Called for each row the database refused (then stored as INVALID). */
 void hb_loader_on_reject(struct hb_loader *l,
 			 void (*fn)(void *arg, uint64_t lineno, const char *msg), void *arg);
+
+/*
+ * Called once if the database cannot make the day partitions from..to
+ * (YYYY-MM-DD; an older schema, no right to): msg is the database's word.
+ * The loader goes on and stops asking; rows of days without a partition go
+ * to the default partition, nothing is lost.
+ */
+void hb_loader_on_no_days(struct hb_loader *l,
+			  void (*fn)(void *arg, const char *from, const char *to, const char *msg),
+			  void *arg);
 
 const struct hb_load_stats *hb_loader_stats(const struct hb_loader *l);
 /* Drop the connection (after an error, or before exit). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hb_classify.h"
 #include "hb_ctl.h"
 #include "hb_event.h"
 #include "hb_json.h"

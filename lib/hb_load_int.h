@@ -66,6 +66,8 @@ struct hb_loader {
 	void *commit_arg;
 	void (*on_reject)(void *, uint64_t, const char *);
 	void *reject_arg;
+	void (*on_no_days)(void *, const char *, const char *, const char *);
+	void *no_days_arg;
 	struct hb_days days;     /* day partitions asked for */
 	int days_off;            /* the database cannot make them: stop asking */
 };

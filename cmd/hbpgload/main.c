@@ -210,6 +210,13 @@ static void on_reject(void *arg, uint64_t lineno, const char *msg)
 	       (unsigned long long)lineno, hb_log_quote(q, sizeof q, msg, strlen(msg)));
 }
 
+static void on_no_days(void *arg, const char *from, const char *to, const char *msg)
+{
+	(void)arg;
+	hb_log(HB_LOG_WARNING, "day partitions %s to %s not made (%s): rows of days without "
+	       "one go to the default partition", from, to, msg);
+}
+
 static void sleep_us(int64_t us)
 {
 	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
@@ -597,6 +604,7 @@ int main(int argc, char **argv)
 	}
 	hb_loader_on_commit(r.ld, on_commit, &r);
 	hb_loader_on_reject(r.ld, on_reject, &r);
+	hb_loader_on_no_days(r.ld, on_no_days, &r);
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
 	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);

@@ -1,5 +1,5 @@
-/* test_classify — hb_classify thresholds and hb_classify_line: the exact
- * output line for each kind of input, idempotence, Kafka prefixes. */
+/* test_classify — hb_classify_line: the exact output line for each kind of
+ * input, idempotence, Kafka prefixes (thresholds and names: test_status). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,119 +18,6 @@
 #define READING(hr) "{\"customer_id\":\"CUST_00042\",\"timestamp\":\"" TS "\",\"heart_rate\":" hr "}"
 #define READING_OUT(hr, st) \
 	"{\"customer_id\":\"CUST_00042\",\"timestamp\":\"" TS "\",\"heart_rate\":" hr ",\"status\":\"" st "\"}\n"
-
-/* ---- hb_classify, thresholds, names ---- */
-
-static void test_thresholds(void)
-{
-	static const struct hb_thresholds def = HB_THRESHOLDS_DEFAULT;
-	static const struct hb_thresholds custom = {.min = 20, .brady = 50, .tachy = 100, .max = 200};
-	static const struct hb_thresholds tight = {.min = 1, .brady = 1, .tachy = 300, .max = 300};
-	static const struct {
-		const struct hb_thresholds *t;
-		const char *tname;
-		int64_t bpm;
-		enum hb_status want;
-	} cases[] = {
-		{&def, "default", INT64_MIN, HB_INVALID},
-		{&def, "default", -1, HB_INVALID},
-		{&def, "default", 0, HB_INVALID},
-		{&def, "default", 1, HB_BRADYCARDIA},
-		{&def, "default", 39, HB_BRADYCARDIA},
-		{&def, "default", 40, HB_NORMAL},
-		{&def, "default", 73, HB_NORMAL},
-		{&def, "default", 180, HB_NORMAL},
-		{&def, "default", 181, HB_TACHYCARDIA},
-		{&def, "default", 300, HB_TACHYCARDIA},
-		{&def, "default", 301, HB_INVALID},
-		{&def, "default", INT64_MAX, HB_INVALID},
-		{&custom, "20/50/100/200", 19, HB_INVALID},
-		{&custom, "20/50/100/200", 20, HB_BRADYCARDIA},
-		{&custom, "20/50/100/200", 49, HB_BRADYCARDIA},
-		{&custom, "20/50/100/200", 50, HB_NORMAL},
-		{&custom, "20/50/100/200", 100, HB_NORMAL},
-		{&custom, "20/50/100/200", 101, HB_TACHYCARDIA},
-		{&custom, "20/50/100/200", 200, HB_TACHYCARDIA},
-		{&custom, "20/50/100/200", 201, HB_INVALID},
-		{&tight, "1/1/300/300", 1, HB_NORMAL},
-		{&tight, "1/1/300/300", 300, HB_NORMAL},
-		{&tight, "1/1/300/300", 0, HB_INVALID},
-		{&tight, "1/1/300/300", 301, HB_INVALID},
-	};
-
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		enum hb_status got;
-
-		tap_begin("hb_classify(%s, %lld) == %s", cases[i].tname, (long long)cases[i].bpm,
-			  hb_status_name(cases[i].want));
-		got = hb_classify(cases[i].t, cases[i].bpm);
-		check_str(hb_status_name(got), hb_status_name(cases[i].want));
-		tap_end();
-	}
-
-	{
-		static const struct {
-			struct hb_thresholds t;
-			int ok;
-			const char *phrase;
-		} chk[] = {
-			{HB_THRESHOLDS_DEFAULT, 1, NULL},
-			{{.min = 5, .brady = 5, .tachy = 5, .max = 5}, 1, NULL},
-			{{.min = 1, .brady = 1, .tachy = 1, .max = 1}, 1, NULL},
-			{{.min = 0, .brady = 40, .tachy = 180, .max = 300}, 0, "min"},
-			{{.min = -5, .brady = 40, .tachy = 180, .max = 300}, 0, "min"},
-			{{.min = 50, .brady = 40, .tachy = 180, .max = 300}, 0, "brady"},
-			{{.min = 1, .brady = 190, .tachy = 180, .max = 300}, 0, "tachy"},
-			{{.min = 1, .brady = 40, .tachy = 310, .max = 300}, 0, "max"},
-			{{.min = 1, .brady = 40, .tachy = 180, .max = 0}, 0, "max"},
-		};
-
-		for (size_t i = 0; i < NELEM(chk); i++) {
-			char err[200] = "";
-			int rc;
-
-			tap_begin("hb_thresholds_check %ld/%ld/%ld/%ld %s", chk[i].t.min, chk[i].t.brady,
-				  chk[i].t.tachy, chk[i].t.max, chk[i].ok ? "ok" : "refused");
-			rc = hb_thresholds_check(&chk[i].t, err, sizeof err);
-			check_int(rc, ==, chk[i].ok ? 0 : -1);
-			if (!chk[i].ok) {
-				check(err[0] != '\0' && strchr(err, '\n') == NULL);
-				check(strstr(err, chk[i].phrase) != NULL);
-			}
-			tap_end();
-		}
-	}
-
-	{
-		static const char *const names[] = {"NORMAL", "BRADYCARDIA", "TACHYCARDIA", "INVALID"};
-		static const char *const not_names[] = {"normal", "NORM", "NORMALX", "", "INVALID ", "?"};
-		enum hb_status s;
-
-		tap_begin("hb_status_name / hb_status_parse round trip");
-		for (int i = 0; i < HB_STATUS_COUNT; i++) {
-			int rc;
-
-			check_str(hb_status_name((enum hb_status)i), names[i]);
-			rc = hb_status_parse(names[i], strlen(names[i]), &s);
-			check_int(rc, ==, 0);
-			check_int((int)s, ==, i);
-		}
-		check_str(hb_status_name(HB_STATUS_COUNT), "?");
-		for (size_t i = 0; i < NELEM(not_names); i++) {
-			int rc = hb_status_parse(not_names[i], strlen(not_names[i]), &s);
-
-			check_int(rc, ==, -1);
-		}
-		/* n bytes only: "NORMALX" cut to 6 is NORMAL. */
-		{
-			int rc = hb_status_parse("NORMALX", 6, &s);
-
-			check_int(rc, ==, 0);
-			check_int((int)s, ==, HB_NORMAL);
-		}
-		tap_end();
-	}
-}
 
 /* ---- hb_classify_line ---- */
 
@@ -669,7 +556,6 @@ int main(void)
 {
 	static const struct hb_thresholds def = HB_THRESHOLDS_DEFAULT;
 
-	test_thresholds();
 	C = hb_classifier_new(&def);
 	RP = hb_parser_new();
 	tap_begin("hb_classifier_new / hb_parser_new");

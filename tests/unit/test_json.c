@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "hb_json.h"
 #include "tap.h"
 
@@ -562,7 +564,7 @@ static void test_validate_spans(void)
 		tap_begin("hb_json_validate records top-level member spans of an object");
 		check_int(hb_json_validate(s, sizeof s - 1, 64, &sp, &col, &err), ==, 0);
 		check_int(sp.n, ==, 5);
-		check_int(sp.overflow, ==, 0);
+		check_int(sp.oom, ==, 0);
 		check(span_is(&sp, 0, "a", "\"a\":1"));
 		check(span_is(&sp, 1, "bb", "\"bb\" : [1,{\"c\":2}]"));
 		check(span_is(&sp, 2, "d", "\"d\":{\"e\":\"}\",\"f\":[]}"));
@@ -604,18 +606,32 @@ static void test_validate_spans(void)
 		struct hb_buf b = {0};
 
 		hb_buf_putc(&b, '{');
-		for (int i = 0; i < 300; i++)
+		for (int i = 0; i < 1000; i++)
 			hb_buf_printf(&b, "%s\"k%d\":%d", i ? "," : "", i, i);
 		hb_buf_putc(&b, '}');
-		tap_begin("hb_json_validate with more than HB_JSPAN_MAX members sets overflow");
+		tap_begin("hb_json_validate records all of 1000 members (the table grows)");
 		check_int(hb_json_validate(b.p, b.len, 64, &sp, &col, &err), ==, 0);
-		check_int(sp.n, ==, HB_JSPAN_MAX);
-		check_int(sp.overflow, ==, 1);
+		check_int(sp.n, ==, 1000);
+		check_int(sp.oom, ==, 0);
+		check(sp.cap >= 1000);
 		check(span_is(&sp, 0, "k0", "\"k0\":0"));
-		check(span_is(&sp, HB_JSPAN_MAX - 1, "k255", "\"k255\":255"));
+		check(span_is(&sp, 255, "k255", "\"k255\":255"));
+		check(span_is(&sp, 256, "k256", "\"k256\":256"));
+		check(span_is(&sp, 999, "k999", "\"k999\":999"));
+		check(sp.open == b.p);
+		check(sp.close == b.p + b.len - 1);
 		hb_buf_release(&b);
 		tap_end();
 	}
+	hb_jspans_release(&sp);
+	tap_begin("hb_jspans_release leaves an empty table, usable again");
+	check_int(sp.n, ==, 0);
+	check(sp.m == NULL);
+	check_int(hb_json_validate("{\"a\":1}", 7, 64, &sp, &col, &err), ==, 0);
+	check_int(sp.n, ==, 1);
+	check(span_is(&sp, 0, "a", "\"a\":1"));
+	hb_jspans_release(&sp);
+	tap_end();
 }
 
 /* ---- hb_json_scan_flat ---- */
@@ -886,6 +902,67 @@ static void test_scan_flat_agrees(void)
 	tap_end();
 }
 
+/* hb_json_parse: json-c sees only what the validator took. */
+static void test_parse(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		size_t col;              /* rc -1: the column */
+		json_type type;          /* rc 0 */
+	} cases[] = {
+		{"{\"a\":1}", 0, 0, json_type_object},
+		{" [1, 2] ", 0, 0, json_type_array},
+		{"12", 0, 0, json_type_int},
+		{"-1.5e3", 0, 0, json_type_double},
+		{"null", 0, 0, json_type_null},
+		{"{\"a\":1,}", -1, 8, json_type_null},      /* json-c takes a trailing comma */
+		{"{\"a\":NaN}", -1, 6, json_type_null},      /* and NaN */
+		{"[1] [2]", -1, 5, json_type_null},
+		{"", -1, 1, json_type_null},
+	};
+	json_tokener *tok = json_tokener_new_ex(65);
+	struct hb_jspans sp = {0};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		json_object *o = (json_object *)&sp;	/* must be overwritten */
+		const char *err = NULL;
+		size_t col = 0;
+		int rc;
+
+		tap_begin("hb_json_parse '%s' -> %d", cases[i].s, cases[i].rc);
+		rc = hb_json_parse(tok, cases[i].s, strlen(cases[i].s), 64, &sp, &o, &col, &err);
+		check_int(rc, ==, cases[i].rc);
+		if (cases[i].rc < 0) {
+			check(o == NULL);
+			check(err != NULL);
+			check_int((int)col, ==, (int)cases[i].col);
+		} else {
+			check_int((int)json_object_get_type(o), ==, (int)cases[i].type);
+			check(cases[i].type != json_type_null || o == NULL);
+		}
+		json_object_put(o == (json_object *)&sp ? NULL : o);
+		tap_end();
+	}
+	{
+		json_object *o = NULL, *x = NULL;
+		size_t col;
+		const char *err;
+		static const char s[] = "{\"a\" : 1.50,\"b\":\"x\"}";
+
+		tap_begin("hb_json_parse records spans and gives json-c's object");
+		check_int(hb_json_parse(tok, s, sizeof s - 1, 64, &sp, &o, &col, &err), ==, 0);
+		check_int(sp.n, ==, 2);
+		check_int((int)(sp.m[0].end - sp.m[0].start), ==, 10);
+		check(json_object_object_get_ex(o, "b", &x));
+		check_str(json_object_get_string(x), "x");
+		json_object_put(o);
+		tap_end();
+	}
+	hb_jspans_release(&sp);
+	json_tokener_free(tok);
+}
+
 int main(void)
 {
 	test_escape();
@@ -897,6 +974,7 @@ int main(void)
 	test_validate_invalid();
 	test_validate_depth();
 	test_validate_spans();
+	test_parse();
 	test_scan_flat();
 	test_scan_flat_agrees();
 	return tap_done();
