@@ -86,7 +86,7 @@ static const struct {
 } hb_letters[] = {
 	{'a', "--alerts"},
 	{'b', "--brokers"},
-	{'d', "--dbname/--db"},
+	{'d', "--dbname"},
 	{'m', "--metrics-ms"},
 	{'n', "--customers"},
 	{'r', "--retry-for"},

@@ -89,7 +89,8 @@ static void usage(int status)
 "                         state into the output, for hbpgload to store with the\n"
 "                         readings; on hbkafka-sub --marks \"assigned\" lines, load\n"
 "                         the partition's stored state from PostgreSQL\n"
-"  -d, --db CONNINFO      the database for --store (default: the PG* variables)\n"
+"  -d, --dbname CONNINFO  the database for --store (default: the PG* variables),\n"
+"                         as hbpgload and psql take it; --db is the same\n"
 "      --open-after N     BRADYCARDIA/TACHYCARDIA open after N consecutive\n"
 "                         readings past the threshold (default 3)\n"
 "      --close-after N    and close after N readings back inside the threshold\n"
@@ -177,7 +178,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"assume-utc", no_argument, NULL, OPT_UTC},
 		{"alerts", required_argument, NULL, 'a'},
 		{"store", no_argument, NULL, OPT_STORE},
-		{"db", required_argument, NULL, 'd'},
+		{"dbname", required_argument, NULL, 'd'},
+		{"db", required_argument, NULL, 'd'},	/* the older spelling */
 		{"open-after", required_argument, NULL, OPT_OPEN},
 		{"close-after", required_argument, NULL, OPT_CLOSE},
 		{"margin", required_argument, NULL, OPT_MARGIN},

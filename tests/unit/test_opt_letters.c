@@ -22,7 +22,7 @@ static void test_hint(void)
 		const char *want;
 	} cases[] = {
 		{'r', "-r is not an option of hbsim (across hbmon -r means --retry-for): use --rate"},
-		{'d', "-d is not an option of hbsim (across hbmon -d means --dbname/--db): use --duration"},
+		{'d', "-d is not an option of hbsim (across hbmon -d means --dbname): use --duration"},
 		{'s', "-s is not an option of hbsim (across hbmon -s means --strict): use --seed"},
 		{'a', "-a is not an option of hbsim (across hbmon -a means --alerts): use --anomaly-rate"},
 	};
