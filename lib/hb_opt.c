@@ -78,3 +78,46 @@ const char *hb_env(const char *name, const char *def)
 
 	return v && *v ? v : def;
 }
+
+/* The letters that once meant two things: the meaning that won. */
+static const struct {
+	int letter;
+	const char *means;
+} hb_letters[] = {
+	{'a', "--alerts"},
+	{'b', "--brokers"},
+	{'d', "--dbname"},
+	{'m', "--metrics-ms"},
+	{'n', "--customers"},
+	{'r', "--retry-for"},
+	{'s', "--strict"},
+};
+
+const char *hb_opt_letter_means(int letter)
+{
+	for (size_t i = 0; i < sizeof hb_letters / sizeof hb_letters[0]; i++)
+		if (hb_letters[i].letter == letter)
+			return hb_letters[i].means;
+	return NULL;
+}
+
+int hb_opt_dropped(const char *prog, int c, int letter, const struct hb_opt_drop *drops,
+		   char *err, size_t errsz)
+{
+	const char *means;
+
+	if (c != '?' || letter <= 0 || !drops)
+		return 0;
+	for (; drops->letter; drops++) {
+		if (drops->letter != letter)
+			continue;
+		means = hb_opt_letter_means(letter);
+		if (means)
+			snprintf(err, errsz, "-%c is not an option of %s (across hbmon -%c means %s): use %s",
+				 letter, prog, letter, means, drops->use);
+		else
+			snprintf(err, errsz, "-%c is not an option of %s: use %s", letter, prog, drops->use);
+		return 1;
+	}
+	return 0;
+}

@@ -48,4 +48,30 @@ int hb_opt_input(int argc, char *const argv[], int optind_, const char **input, 
 /* getenv(name) when set and non-empty, else def. */
 const char *hb_env(const char *name, const char *def);
 
+/*
+ * One meaning per short letter across hbmon (hbsim, hbkafka-pub, hbkafka-sub,
+ * hbclassify, hbpgload; kcat's and psql's letters win).  A program that once
+ * used a letter for something else no longer takes it, and says what to type
+ * instead.  drops: the letters this program refuses, each with the long option
+ * that does the job here; ended by {0, NULL}.
+ */
+struct hb_opt_drop {
+	int letter;
+	const char *use;
+};
+
+/*
+ * After getopt_long() returned c for the short letter optopt: when c is '?'
+ * (unknown) and the letter is one of drops, write into err the one line
+ *   "-r is not an option of hbsim (across hbmon -r means --retry-for): use --rate"
+ * and return 1; else return 0 and leave err alone (then hb_opt_error() speaks).
+ * None of drops may be the val of a no_argument long option: getopt reports
+ * "--flag=x" as '?' with optopt set to that val.
+ */
+int hb_opt_dropped(const char *prog, int c, int letter, const struct hb_opt_drop *drops,
+		   char *err, size_t errsz);
+
+/* What a letter that once clashed means across hbmon ("--retry-for"), else NULL. */
+const char *hb_opt_letter_means(int letter);
+
 #endif

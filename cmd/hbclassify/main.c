@@ -71,7 +71,7 @@ static void usage(int status)
 "fraction of any length is rounded to microseconds as PostgreSQL rounds it.\n"
 "heart_rate is an integer.\n"
 "\n"
-"  -b, --brady N          below N bpm is BRADYCARDIA (default 40)\n"
+"      --brady N          below N bpm is BRADYCARDIA (default 40)\n"
 "  -T, --tachy N          above N bpm is TACHYCARDIA (default 180)\n"
 "      --min N            below N bpm is INVALID, implausible (default 1)\n"
 "      --max N            above N bpm is INVALID, implausible (default 300)\n"
@@ -89,7 +89,8 @@ static void usage(int status)
 "                         state into the output, for hbpgload to store with the\n"
 "                         readings; on hbkafka-sub --marks \"assigned\" lines, load\n"
 "                         the partition's stored state from PostgreSQL\n"
-"      --db CONNINFO      the database for --store (default: the PG* variables)\n"
+"  -d, --dbname CONNINFO  the database for --store (default: the PG* variables),\n"
+"                         as hbpgload and psql take it; --db is the same\n"
 "      --open-after N     BRADYCARDIA/TACHYCARDIA open after N consecutive\n"
 "                         readings past the threshold (default 3)\n"
 "      --close-after N    and close after N readings back inside the threshold\n"
@@ -132,6 +133,9 @@ static void usage(int status)
 "condition began, at when the rule was met.  The end of the input closes\n"
 "nothing: an alert closes when its condition ends.\n"
 "\n"
+"A short letter means one thing across hbmon's programs: -b is the brokers\n"
+"there, so --brady has no letter.\n"
+"\n"
 "Exit status: 0 done (also after SIGINT/SIGTERM or a closed stdout), 1 read\n"
 "or write error, 2 usage or a FILE/--alerts that cannot be opened,\n"
 "65 an INVALID line under --strict, 69 --store cannot load stored state.\n"
@@ -160,11 +164,13 @@ static int secs(const char *opt, const char *s, double min, int64_t *us, char *e
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE, OPT_GAP, OPT_STORE, OPT_DB, OPT_OPEN,
+	enum { OPT_MIN = 256, OPT_MAX, OPT_MAXLINE, OPT_GAP, OPT_STORE, OPT_OPEN,
 	       OPT_CLOSE, OPT_MARGIN, OPT_SILENCE, OPT_DEV, OPT_DEVFOR, OPT_BASE, OPT_WARM,
-	       OPT_UTC, OPT_STATS };
+	       OPT_UTC, OPT_STATS, OPT_BRADY };
+	/* Letters that mean something else across hbmon (hb_opt.h). */
+	static const struct hb_opt_drop drops[] = { {'b', "--brady"}, {0, NULL} };
 	static const struct option lo[] = {
-		{"brady", required_argument, NULL, 'b'},
+		{"brady", required_argument, NULL, OPT_BRADY},
 		{"tachy", required_argument, NULL, 'T'},
 		{"min", required_argument, NULL, OPT_MIN},
 		{"max", required_argument, NULL, OPT_MAX},
@@ -172,7 +178,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"assume-utc", no_argument, NULL, OPT_UTC},
 		{"alerts", required_argument, NULL, 'a'},
 		{"store", no_argument, NULL, OPT_STORE},
-		{"db", required_argument, NULL, OPT_DB},
+		{"dbname", required_argument, NULL, 'd'},
+		{"db", required_argument, NULL, 'd'},	/* the older spelling */
 		{"open-after", required_argument, NULL, OPT_OPEN},
 		{"close-after", required_argument, NULL, OPT_CLOSE},
 		{"margin", required_argument, NULL, OPT_MARGIN},
@@ -191,9 +198,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	long n;
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, ":b:T:sa:qvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":T:sa:d:qvhV", lo, NULL)) != -1) {
 		switch (c) {
-		case 'b': bad |= hb_opt_long("--brady", optarg, 0, 100000, &ac->th.brady, err, sizeof err); break;
+		case OPT_BRADY: bad |= hb_opt_long("--brady", optarg, 0, 100000, &ac->th.brady, err, sizeof err); break;
 		case 'T': bad |= hb_opt_long("--tachy", optarg, 0, 100000, &ac->th.tachy, err, sizeof err); break;
 		case OPT_MIN: bad |= hb_opt_long("--min", optarg, 0, 100000, &ac->th.min, err, sizeof err); break;
 		case OPT_MAX: bad |= hb_opt_long("--max", optarg, 0, 100000, &ac->th.max, err, sizeof err); break;
@@ -217,7 +224,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_WARM: bad |= secs("--warmup", optarg, 0, &ac->warmup_us, err, sizeof err); break;
 		case OPT_STATS: bad |= hb_stats_parse("--stats", optarg, &o->stats_us, err, sizeof err); break;
 		case OPT_STORE: ac->store = 1; break;
-		case OPT_DB: o->db = optarg; break;
+		case 'd': o->db = optarg; break;
 		case 's': o->strict = 1; break;
 		case OPT_UTC: o->assume_utc = 1; break;
 		case 'a': o->alerts = optarg; break;
@@ -226,7 +233,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'h': usage(0); break;
 		case 'V': printf("hbclassify %s\n", HB_VERSION); exit(0);
 		default:
-			hb_opt_error("hbclassify", c, argv, err, sizeof err);
+			if (!hb_opt_dropped("hbclassify", c, optopt, drops, err, sizeof err))
+				hb_opt_error("hbclassify", c, argv, err, sizeof err);
 			bad = 1;
 		}
 		if (bad)

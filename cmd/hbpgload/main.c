@@ -80,7 +80,7 @@ static void usage(int status)
 "\n"
 "  -d, --dbname CONNINFO    libpq connection string or URI (default: the PG*\n"
 "                           variables and ~/.pgpass; never put a password here)\n"
-"  -n, --batch-rows N       rows per transaction at most (default 10000)\n"
+"      --batch-rows N       rows per transaction at most (default 10000)\n"
 "      --batch-ms MS        store a row at most this long after it arrived\n"
 "                           (default 50)\n"
 "  -r, --retry-for SECONDS  give up (exit 69) when the database stays unreachable\n"
@@ -104,6 +104,9 @@ static void usage(int status)
 "  -q, --quiet / -v, --verbose   less / more on stderr (-q: no summary or stats)\n"
 "  -h, --help / -V, --version\n"
 "\n"
+"A short letter means one thing across hbmon's programs: -n is the customers\n"
+"there, so --batch-rows has no letter.\n"
+"\n"
 "SIGINT/SIGTERM: stop reading, store what was read (if the database is down,\n"
 "keep retrying for 10 s more), print the summary.  A second signal kills.\n"
 "\n"
@@ -126,10 +129,12 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS, OPT_PROM, OPT_STATS };
+	enum { OPT_ACK = 256, OPT_MAXLINE, OPT_BATCHMS, OPT_PROM, OPT_STATS, OPT_BATCHROWS };
+	/* Letters that mean something else across hbmon (hb_opt.h). */
+	static const struct hb_opt_drop drops[] = { {'n', "--batch-rows"}, {0, NULL} };
 	static const struct option lo[] = {
 		{"dbname", required_argument, NULL, 'd'},
-		{"batch-rows", required_argument, NULL, 'n'},
+		{"batch-rows", required_argument, NULL, OPT_BATCHROWS},
 		{"batch-ms", required_argument, NULL, OPT_BATCHMS},
 		{"retry-for", required_argument, NULL, 'r'},
 		{"metrics-ms", required_argument, NULL, 'm'},
@@ -144,10 +149,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	char err[512];
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, ":d:n:r:m:i:sqvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:r:m:i:sqvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dbname = optarg; break;
-		case 'n': bad = hb_opt_long("--batch-rows", optarg, 1, 1000000, &o->batch_rows, err, sizeof err); break;
+		case OPT_BATCHROWS: bad = hb_opt_long("--batch-rows", optarg, 1, 1000000, &o->batch_rows, err, sizeof err); break;
 		case OPT_BATCHMS: bad = hb_opt_long("--batch-ms", optarg, 0, 3600000, &o->batch_ms, err, sizeof err); break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
 		case 'm': bad = hb_opt_long("--metrics-ms", optarg, 100, 3600000, &o->metrics_ms, err, sizeof err); break;
@@ -164,7 +169,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'h': usage(0); break;
 		case 'V': printf("hbpgload %s\n", HB_VERSION); exit(0);
 		default:
-			hb_opt_error("hbpgload", c, argv, err, sizeof err);
+			if (!hb_opt_dropped("hbpgload", c, optopt, drops, err, sizeof err))
+				hb_opt_error("hbpgload", c, argv, err, sizeof err);
 			bad = 1;
 		}
 		if (bad)

@@ -49,11 +49,11 @@ static void usage(int status)
 "one reads every 0.5 s.\n"
 "\n"
 "  -n, --customers N        customers CUST_00001.. (default 20)\n"
-"  -r, --rate R             readings per second over all customers (default 40);\n"
+"      --rate R             readings per second over all customers (default 40);\n"
 "                           0 = as fast as possible\n"
 "  -c, --count N            stop after N readings\n"
-"  -d, --duration SECONDS   stop after this long (of the readings' clock)\n"
-"  -s, --seed N             random seed (default: from the clock; the summary\n"
+"      --duration SECONDS   stop after this long (of the readings' clock)\n"
+"      --seed N             random seed (default: from the clock; the summary\n"
 "                           on stderr says which, to run it again)\n"
 "      --start TIME         RFC 3339 time of the first reading: a virtual clock,\n"
 "                           readings 1/R s apart (1/40 s with --rate 0); with\n"
@@ -62,7 +62,7 @@ static void usage(int status)
 "      --clock-rate R       readings per second on the virtual clock of --start\n"
 "                           (default: --rate, or 40 with --rate 0); with --rate 0\n"
 "                           a day of 1,000 customers at 1 Hz comes in seconds\n"
-"  -a, --anomaly-rate P     share of readings in anomaly episodes (default 0.05)\n"
+"      --anomaly-rate P     share of readings in anomaly episodes (default 0.05)\n"
 "      --invalid-rate P     share of readings that are JSON but invalid (default 0)\n"
 "      --malformed-rate P   share of lines that are not JSON at all (default 0)\n"
 "      --silence-rate P     share of each customer's turns in which it sends\n"
@@ -77,6 +77,9 @@ static void usage(int status)
 "  -q, --quiet              no summary on stderr (-qq: errors only)\n"
 "  -v, --verbose            more on stderr\n"
 "  -h, --help / -V, --version\n"
+"\n"
+"A short letter means one thing across hbmon's programs: hbsim takes no -r, -d,\n"
+"-s or -a (they mean retry, database, strict and alerts there); spell those long.\n"
 "\n"
 "Without --start the readings carry the wall-clock time they were written at.\n"
 "--count counts lines written; a silent turn takes its time but is no line.\n"
@@ -109,16 +112,20 @@ static int opt_share(const char *name, const char *arg, double *out, char *err, 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_START = 256, OPT_INVALID, OPT_MALFORMED, OPT_CLOCK_RATE, OPT_SILENCE, OPT_SHIFT,
-	       OPT_TRUTH };
+	       OPT_TRUTH, OPT_RATE, OPT_DURATION, OPT_SEED, OPT_ANOMALY };
+	/* Letters that mean something else across hbmon (hb_opt.h). */
+	static const struct hb_opt_drop drops[] = {
+		{'r', "--rate"}, {'d', "--duration"}, {'s', "--seed"}, {'a', "--anomaly-rate"}, {0, NULL},
+	};
 	static const struct option lo[] = {
 		{"customers", required_argument, NULL, 'n'},
-		{"rate", required_argument, NULL, 'r'},
+		{"rate", required_argument, NULL, OPT_RATE},
 		{"count", required_argument, NULL, 'c'},
-		{"duration", required_argument, NULL, 'd'},
-		{"seed", required_argument, NULL, 's'},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"seed", required_argument, NULL, OPT_SEED},
 		{"start", required_argument, NULL, OPT_START},
 		{"clock-rate", required_argument, NULL, OPT_CLOCK_RATE},
-		{"anomaly-rate", required_argument, NULL, 'a'},
+		{"anomaly-rate", required_argument, NULL, OPT_ANOMALY},
 		{"invalid-rate", required_argument, NULL, OPT_INVALID},
 		{"malformed-rate", required_argument, NULL, OPT_MALFORMED},
 		{"silence-rate", required_argument, NULL, OPT_SILENCE},
@@ -130,20 +137,20 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	long v;
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, ":n:r:c:d:s:a:qvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:c:qvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			bad = hb_opt_long("--customers", optarg, 1, 10000000, &o->customers, err, sizeof err);
 			break;
-		case 'r': bad = hb_opt_double("--rate", optarg, 0, 1e9, &o->rate, err, sizeof err); break;
+		case OPT_RATE: bad = hb_opt_double("--rate", optarg, 0, 1e9, &o->rate, err, sizeof err); break;
 		case 'c':
 			bad = hb_opt_long("--count", optarg, 0, LONG_MAX, &v, err, sizeof err);
 			o->count = v;
 			break;
-		case 'd':
+		case OPT_DURATION:
 			bad = hb_opt_double("--duration", optarg, 0, 1e9, &o->duration, err, sizeof err);
 			break;
-		case 's':
+		case OPT_SEED:
 			errno = 0;
 			o->seed = strtoull(optarg, &end, 10);
 			if (!*optarg || *end || errno || optarg[0] == '-')
@@ -160,7 +167,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_CLOCK_RATE:
 			bad = hb_opt_double("--clock-rate", optarg, 0.000001, 1e9, &o->clock_rate, err, sizeof err);
 			break;
-		case 'a': bad = hb_opt_double("--anomaly-rate", optarg, 0, 1, &o->anomaly_rate, err, sizeof err); break;
+		case OPT_ANOMALY: bad = hb_opt_double("--anomaly-rate", optarg, 0, 1, &o->anomaly_rate, err, sizeof err); break;
 		case OPT_INVALID: bad = hb_opt_double("--invalid-rate", optarg, 0, 1, &o->invalid_rate, err, sizeof err); break;
 		case OPT_MALFORMED: bad = hb_opt_double("--malformed-rate", optarg, 0, 1, &o->malformed_rate, err, sizeof err); break;
 		case OPT_SILENCE: bad = opt_share("--silence-rate", optarg, &o->silence_rate, err, sizeof err); break;
@@ -171,7 +178,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'h': usage(0); break;
 		case 'V': printf("hbsim %s\n", HB_VERSION); exit(0);
 		default:
-			hb_opt_error("hbsim", c, argv, err, sizeof err);
+			if (!hb_opt_dropped("hbsim", c, optopt, drops, err, sizeof err))
+				hb_opt_error("hbsim", c, argv, err, sizeof err);
 			fprintf(stderr, "hbsim: %s\n", err);
 			exit(HB_EXIT_USAGE);
 		}

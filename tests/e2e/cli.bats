@@ -126,7 +126,7 @@ teardown_file() {
 
 @test "hbpgload: SIGTERM mid-stream stores what it read, summary, exit 0" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
-	hbpgload --batch-ms 60000 -n 100000 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	hbpgload --batch-ms 60000 --batch-rows 100000 <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	hbsim --seed 5 --start 2026-11-23T05:00:00Z --count 700 --rate 0 -q | hbclassify -qq >&7

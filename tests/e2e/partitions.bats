@@ -116,7 +116,7 @@ rollups_exact() {
 	[ "$(q 'SELECT count(DISTINCT tableoid) FROM heartbeat_records')" -eq 2 ]	# midnight crossed
 	hbpgload -q "$BATS_TEST_TMPDIR/c.ndjson"
 	# and a third time through the staging path from the first batch on
-	hbpgload -q -n 100 "$BATS_TEST_TMPDIR/c.ndjson"
+	hbpgload -q --batch-rows 100 "$BATS_TEST_TMPDIR/c.ndjson"
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')/$(q 'SELECT count(*) FROM heartbeat_anomalies')" "$before"
 	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" "$(wc -l <"$BATS_TEST_TMPDIR/c.ndjson")"
 	rollups_exact
@@ -125,9 +125,9 @@ rollups_exact() {
 @test "two loaders on the same readings at once: each row once, the rollups exact" {
 	hbsim --seed 4 --start "$(day today)T00:00:00Z" --count 60000 --rate 0 --customers 50 -q |
 		hbclassify -qq >"$BATS_TEST_TMPDIR/c.ndjson"
-	hbpgload -q -n 500 "$BATS_TEST_TMPDIR/c.ndjson" &
+	hbpgload -q --batch-rows 500 "$BATS_TEST_TMPDIR/c.ndjson" &
 	a=$!
-	hbpgload -q -n 700 "$BATS_TEST_TMPDIR/c.ndjson" &
+	hbpgload -q --batch-rows 700 "$BATS_TEST_TMPDIR/c.ndjson" &
 	b=$!
 	wait "$a"
 	wait "$b"

@@ -47,7 +47,7 @@ reset_tables() {
 
 @test "PostgreSQL crashes in the middle of a load: the load finishes, nothing lost or doubled" {
 	reset_tables
-	(slow_feed | hbpgload -n 2000 --batch-ms 50 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
+	(slow_feed | hbpgload --batch-rows 2000 --batch-ms 50 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
 	pid=$!
 	sleep 1.5
 	"$HB_REPO/scripts/hb-pg" stop --dir "$HB_PG_DIR" --mode immediate
@@ -62,7 +62,7 @@ reset_tables() {
 
 @test "PostgreSQL shut down cleanly in the middle of a load: the same" {
 	reset_tables
-	(slow_feed | hbpgload -n 1000 --batch-ms 20 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
+	(slow_feed | hbpgload --batch-rows 1000 --batch-ms 20 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
 	pid=$!
 	sleep 1
 	"$HB_REPO/scripts/hb-pg" stop --dir "$HB_PG_DIR" --mode fast
@@ -112,7 +112,7 @@ reset_tables() {
 	mkfifo "$BATS_TEST_TMPDIR/feed"
 	slow_feed >"$BATS_TEST_TMPDIR/feed" 3>&- &
 	feeder=$!
-	hbpgload -q -n 3000 <"$BATS_TEST_TMPDIR/feed" 3>&- &
+	hbpgload -q --batch-rows 3000 <"$BATS_TEST_TMPDIR/feed" 3>&- &
 	pid=$!
 	sleep 1.5
 	kill -9 "$pid" || true

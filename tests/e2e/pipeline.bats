@@ -71,7 +71,7 @@ teardown_file() {
 @test "a half-loaded file (a batch already stored) completes without doubles" {
 	# the first 30,000 lines again, then all of it: both end with the same rows
 	head -n 30000 "$C" | hbpgload -q
-	hbpgload -q -n 7000 <"$C"
+	hbpgload -q --batch-rows 7000 <"$C"
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" "$(count_status "$C" NORMAL)"
 }
 
