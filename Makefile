@@ -177,4 +177,4 @@ bench-soak: all
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(PROGS:%=$(BUILD)/cmd/%/main.d) $(UNIT_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=$(BUILD)/cmd/%/main.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) $(FUZZ_SRC:%.c=$(BUILD)/%.d)

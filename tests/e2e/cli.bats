@@ -158,20 +158,30 @@ teardown_file() {
 
 @test "hbkafka-pub and hbkafka-sub: SIGTERM drains, summary, exit 0" {
 	hb_newtopic
-	hbsim --rate 500 -q | hbkafka-pub 2>"$BATS_TEST_TMPDIR/pub.err" 3>&- &
+	# the two ends by PID: the producer stops, hbkafka-pub drains and ends
+	mkfifo "$BATS_TEST_TMPDIR/pipe"
+	hbkafka-pub <"$BATS_TEST_TMPDIR/pipe" 2>"$BATS_TEST_TMPDIR/pub.err" 3>&- &
+	pub=$!
+	hbsim --rate 500 -q >"$BATS_TEST_TMPDIR/pipe" 3>&- &
+	sim=$!
 	sleep 2
-	pkill -TERM -x -f "hbsim --rate 500 -q" || pkill -TERM -x hbkafka-pub
-	wait || true
+	kill -TERM "$sim"
+	wait "$sim" || true
+	rc=0
+	wait "$pub" || rc=$?
+	assert_eq "$rc" 0
 	grep -Eq 'INFO (done|stopped) lines=[0-9]+ delivered=([0-9]+) failed=0' "$BATS_TEST_TMPDIR/pub.err"
+	delivered=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/pub.err")
+	[ "$delivered" -gt 0 ]
 	hbkafka-sub -o beginning >"$BATS_TEST_TMPDIR/sub.out" 2>"$BATS_TEST_TMPDIR/sub.err" 3>&- &
 	pid=$!
-	sleep 3
+	# SIGTERM once everything has come through
+	wait_for 30 bash -c "[ \"\$(wc -l <'$BATS_TEST_TMPDIR/sub.out')\" -ge $delivered ]"
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	assert_eq "$rc" 0
 	grep -q 'INFO stopped messages=' "$BATS_TEST_TMPDIR/sub.err"
-	delivered=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/pub.err")
 	assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/sub.out" | tr -d ' ')" "$delivered"
 }
 

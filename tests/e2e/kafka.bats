@@ -139,7 +139,8 @@ setup() {
 	n=$(hbkafka-sub -G "$HB_GROUP-e" -o beginning -e -q | wc -l | tr -d ' ')
 	wait
 	# the 700 of the start, and what came in the second before it looked: not the rest
-	[ "$n" -ge 700 ] && [ "$n" -lt 1500 ]
+	[ "$n" -ge 700 ]
+	[ "$n" -lt 1500 ]
 }
 
 @test "cooperative rebalancing works (-X partition.assignment.strategy=cooperative-sticky)" {

@@ -54,6 +54,20 @@ stage_pid() {
 	pgrep -P "$parent" -x "$2" | head -n 1
 }
 
+# How many partitions worker $1 said it holds last (empty before its first assignment).
+last_assigned() {
+	grep -o 'assigned [0-9]' "$RUN/worker.$1.log" 2>/dev/null | tail -n 1 | cut -d' ' -f2
+}
+
+# True once workers 1 and 2 each hold some of the 3 partitions.
+split_between_two() {
+	local a1 a2
+	a1=$(last_assigned 1)
+	a2=$(last_assigned 2)
+	[[ -n $a1 && -n $a2 ]] || return 1
+	((a1 >= 1 && a2 >= 1 && a1 + a2 == 3))
+}
+
 expect_exact() {
 	local f="$BATS_TEST_TMPDIR/classified.ndjson"
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" "$(count_status "$f" NORMAL)"
@@ -144,15 +158,12 @@ kill_stage_test() {
 	start_worker 1
 	start_worker 2
 	# both have joined and split the 3 partitions
-	for _ in $(seq 1 60); do
-		grep -q 'assigned' "$RUN/worker.1.log" 2>/dev/null && grep -q 'assigned' "$RUN/worker.2.log" 2>/dev/null && break
-		sleep 0.5
-	done
-	sleep 3
-	a1=$(grep -o 'assigned [0-9]' "$RUN/worker.1.log" | tail -n 1 | cut -d' ' -f2)
-	a2=$(grep -o 'assigned [0-9]' "$RUN/worker.2.log" | tail -n 1 | cut -d' ' -f2)
+	wait_for 30 split_between_two
+	a1=$(last_assigned 1)
+	a2=$(last_assigned 2)
 	assert_eq "$((a1 + a2))" 3
-	[ "$a1" -ge 1 ] && [ "$a2" -ge 1 ]
+	[ "$a1" -ge 1 ]
+	[ "$a2" -ge 1 ]
 	# half the readings, then worker 2 dies with everything it runs
 	head -n 30000 "$BATS_TEST_TMPDIR/readings.ndjson" | hbkafka-pub -q
 	sleep 1

@@ -45,6 +45,10 @@ reset_tables() {
 	hb_empty_tables
 }
 
+some_records_stored() {
+	[ "$(q 'SELECT count(*) FROM heartbeat_records')" -gt 0 ]
+}
+
 @test "PostgreSQL crashes in the middle of a load: the load finishes, nothing lost or doubled" {
 	reset_tables
 	(slow_feed | hbpgload --batch-rows 2000 --batch-ms 50 --retry-for 120 2>"$BATS_TEST_TMPDIR/err") 3>&- &
@@ -114,12 +118,14 @@ reset_tables() {
 	feeder=$!
 	hbpgload -q --batch-rows 3000 <"$BATS_TEST_TMPDIR/feed" 3>&- &
 	pid=$!
-	sleep 1.5
-	kill -9 "$pid" || true
+	# killed as soon as a first batch is in: the load is then really half done
+	wait_for 20 some_records_stored
+	kill -9 "$pid"
 	wait "$pid" || true
 	wait "$feeder" || true
 	n=$(q 'SELECT count(*) FROM heartbeat_records')
-	[ "$n" -gt 0 ] && [ "$n" -lt "$(count_status "$C" NORMAL)" ]
+	[ "$n" -gt 0 ]
+	[ "$n" -lt "$(count_status "$C" NORMAL)" ]
 	hbpgload -q "$C"
 	expect_all_stored
 }

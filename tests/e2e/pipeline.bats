@@ -23,7 +23,8 @@ teardown_file() {
 	assert_eq "$(jq -r .customer_id "$C" | sort -u | wc -l | tr -d ' ')" 20
 	# anomalies near the default 5 %
 	anomalies=$(( $(count_status "$C" BRADYCARDIA) + $(count_status "$C" TACHYCARDIA) ))
-	[ "$anomalies" -gt 3000 ] && [ "$anomalies" -lt 7000 ]
+	[ "$anomalies" -gt 3000 ]
+	[ "$anomalies" -lt 7000 ]
 }
 
 @test "the full pipeline stores exactly the per-status counts of the classified stream" {
@@ -73,6 +74,13 @@ teardown_file() {
 	head -n 30000 "$C" | hbpgload -q
 	hbpgload -q --batch-rows 7000 <"$C"
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" "$(count_status "$C" NORMAL)"
+	# a doubled anomaly would show here, not in heartbeat_records
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_anomalies')" \
+		"$(( $(count_status "$C" BRADYCARDIA) + $(count_status "$C" TACHYCARDIA) ))"
+	for s in BRADYCARDIA TACHYCARDIA; do
+		assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type = '$s'")" \
+			"$(count_status "$C" "$s")"
+	done
 }
 
 @test "pipeline_metrics holds snapshots with per-status counts" {
@@ -106,14 +114,16 @@ teardown_file() {
 	awk -v s="$start" -v e="$end" 'BEGIN { d = e - s; exit !(d > 1.7 && d < 3.5) }'
 	# --duration on the wall clock
 	n=$(hbsim --rate 100 --duration 1 -q | wc -l)
-	[ "$n" -ge 90 ] && [ "$n" -le 110 ]
+	[ "$n" -ge 90 ]
+	[ "$n" -le 110 ]
 }
 
 @test "hbsim --invalid-rate and --malformed-rate end up as INVALID, each line once" {
 	hbsim --seed 9 --start 2026-11-23T12:00:00Z --count 20000 --rate 0 --invalid-rate 0.05 --malformed-rate 0.05 -q |
 		hbclassify -qq >"$BATS_TEST_TMPDIR/mixed.ndjson"
 	inv=$(count_status "$BATS_TEST_TMPDIR/mixed.ndjson" INVALID)
-	[ "$inv" -gt 1500 ] && [ "$inv" -lt 2500 ]
+	[ "$inv" -gt 1500 ]
+	[ "$inv" -lt 2500 ]
 	before=$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type = 'INVALID'")
 	hbpgload -q "$BATS_TEST_TMPDIR/mixed.ndjson"
 	hbpgload -q "$BATS_TEST_TMPDIR/mixed.ndjson"
