@@ -6,7 +6,8 @@
 --                 ON CONFLICT DO NOTHING needs INSERT only.  Alerts and
 --                 detection states only through hb_alerts_apply, hb_state_apply
 --                 and hb_alert_state_load (no right on their tables).
---   hbmon_reader  SELECT on tables and views, for dashboards and reports
+--   hbmon_reader  SELECT on tables and views, EXECUTE on the report functions
+--                 (hb_bucket, hb_buckets, hb_report_*), for dashboards and reports
 --                 (the seeds' compatibility views vw_anomalies and heartbeats too).
 -- Both are NOLOGIN groups: grant them to login roles, e.g.
 --   CREATE ROLE loader LOGIN PASSWORD '...' IN ROLE hbmon_loader;
@@ -45,3 +46,29 @@ REVOKE ALL ON FUNCTION hb_alerts_apply(jsonb), hb_state_apply(jsonb),
                        hb_alert_state_load(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hb_alerts_apply(jsonb), hb_state_apply(jsonb),
                           hb_alert_state_load(text, integer) TO hbmon_loader;
+
+-- The report's functions (030_report.sql): the reader's, as the views are.
+-- They run with the caller's rights (SELECT on the tables they read).
+REVOKE ALL ON FUNCTION hb_bucket(timestamptz, integer), hb_buckets(timestamptz, timestamptz, integer),
+                       hb_report_status(timestamptz, timestamptz), hb_report_span(timestamptz, timestamptz),
+                       hb_report_customers(timestamptz, timestamptz),
+                       hb_report_fleet(timestamptz, timestamptz, integer),
+                       hb_report_customer_buckets(timestamptz, timestamptz, integer, text[]),
+                       hb_report_anomaly_buckets(timestamptz, timestamptz, integer),
+                       hb_report_distribution(timestamptz, timestamptz),
+                       hb_report_loaders(timestamptz, timestamptz), hb_report_loaders_all(),
+                       hb_report_alerts_daily(timestamptz, timestamptz),
+                       hb_report_latest(timestamptz, timestamptz, integer),
+                       hb_report_latest_anomalies(timestamptz, timestamptz, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hb_bucket(timestamptz, integer), hb_buckets(timestamptz, timestamptz, integer),
+                          hb_report_status(timestamptz, timestamptz), hb_report_span(timestamptz, timestamptz),
+                          hb_report_customers(timestamptz, timestamptz),
+                          hb_report_fleet(timestamptz, timestamptz, integer),
+                          hb_report_customer_buckets(timestamptz, timestamptz, integer, text[]),
+                          hb_report_anomaly_buckets(timestamptz, timestamptz, integer),
+                          hb_report_distribution(timestamptz, timestamptz),
+                          hb_report_loaders(timestamptz, timestamptz), hb_report_loaders_all(),
+                          hb_report_alerts_daily(timestamptz, timestamptz),
+                          hb_report_latest(timestamptz, timestamptz, integer),
+                          hb_report_latest_anomalies(timestamptz, timestamptz, integer)
+    TO hbmon_reader;
