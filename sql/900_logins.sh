@@ -5,7 +5,7 @@
 # start.  scripts/hb-pg apply takes only sql/*.sql, so locally this is not run.
 #
 # Creates (or updates) two login roles, each a member of one group role of
-# sql/003_roles.sql only:
+# sql/090_roles.sql only:
 #   hbmon_grafana   Grafana's and the dashboard service's: hbmon_reader (SELECT
 #                   on the hbmon tables and views), read-only by default, with
 #                   a 30 s statement timeout; password HB_GRAFANA_DB_PASSWORD.

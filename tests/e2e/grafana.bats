@@ -186,8 +186,12 @@ PY
 			(if .format != "time_series" and .format != "table" then "\($t) \(.refId): format \(.format)" else empty end),
 			# the open alerts (vw_open_alerts: one row per open alert) are those open
 			# now, whatever the range: the one source that may go without (the
-			# sources: what follows FROM or JOIN, but for extract(... FROM x))
+			# sources: what follows FROM or JOIN, but for extract(... FROM x)); a
+			# report function of sql/030_report.sql bounds its rows by the range
+			# it is given, the dashboard range
 			(if ((.rawSql // "") | test("\\$__timeFilter\\(")) or
+			    (((.rawSql // "") | test("\\bhb_report_[a-z_]+\\(\\$__timeFrom\\(\\), \\$__timeTo\\(\\)")) and
+			     ((.rawSql // "") | test("heartbeat_records|heartbeat_anomalies|heartbeat_alerts|pipeline_metrics|hb_rollup_") | not)) or
 			    ([(.rawSql // "") | scan("(?i)\\b(?:from|join)\\s+([a-z_][a-z_0-9.]*)\\b(?!\\s*\\))")[0]] | unique == ["vw_open_alerts"] and
 			     ((.rawSql // "") | test("heartbeat_records|heartbeat_anomalies|heartbeat_alerts|pipeline_metrics|hb_rollup_") | not))
 			 then empty else "\($t) \(.refId): no $__timeFilter" end))')

@@ -19,6 +19,9 @@ schema() {
 
 teardown_file() {
 	dropdb --if-exists "${PGDATABASE}_seeds" 2>/dev/null || true
+	dropdb --if-exists "${PGDATABASE}_rep" 2>/dev/null || true
+	dropdb --if-exists "${PGDATABASE}_v1" 2>/dev/null || true
+	dropdb --if-exists "${PGDATABASE}_v1_fresh" 2>/dev/null || true
 	hb_dropdb
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $LOADER" -c "DROP ROLE IF EXISTS $READER" || true
 }
@@ -223,6 +226,196 @@ WHERE event_timestamp > NOW() - INTERVAL '5 minutes';" \
 	done)
 	assert_eq "$(grep -oE 'heartbeat_[a-z]+_(p[0-9]{8}|default) ' <<<"$plan" | sort -u)" \
 		"$(grep -oE 'heartbeat_[a-z]+_(p[0-9]{8}|default) ' <<<"$direct" | sort -u)"
+}
+
+@test "a database made by the single 001_tables.sql of before (with rows) upgrades to the schema of a fresh one, rows kept" {
+	v1="${PGDATABASE}_v1"
+	createdb "$v1"
+	for f in 001_tables 002_views 003_roles; do
+		PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d "$v1" \
+			-f "$BATS_TEST_DIRNAME/fixtures/v1_$f.sql"
+	done
+	# an empty one first: the same schema as a fresh database, every object
+	PGDATABASE=$v1 "$HB_REPO/scripts/hb-pg" apply
+	createdb "${v1}_fresh"
+	PGDATABASE=${v1}_fresh "$HB_REPO/scripts/hb-pg" apply
+	fresh=$(PGDATABASE=${v1}_fresh schema)
+	dropdb "${v1}_fresh"
+	assert_eq "$(PGDATABASE=$v1 schema)" "$fresh"
+	[[ $fresh == *"CREATE FUNCTION public.hb_report_fleet("* ]]
+	[ "$(PGDATABASE=$v1 q "SELECT count(*) FROM pg_proc WHERE proname LIKE 'hb_report_%'")" -ge 10 ]
+	# with rows: they stay, and loading goes on
+	dropdb "$v1"
+	createdb "$v1"
+	for f in 001_tables 002_views 003_roles; do
+		PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d "$v1" \
+			-f "$BATS_TEST_DIRNAME/fixtures/v1_$f.sql"
+	done
+	hbsim --seed 8 --start 2026-11-23T09:00:00Z --count 3000 --rate 0 --invalid-rate 0.02 -q |
+		hbclassify -qq | PGDATABASE=$v1 hbpgload -q
+	before=$(PGDATABASE=$v1 q "SELECT (SELECT count(*) FROM heartbeat_records) || ' ' || (SELECT count(*) FROM heartbeat_anomalies) || ' ' || (SELECT sum(readings) FROM hb_rollup_minute)")
+	PGDATABASE=$v1 "$HB_REPO/scripts/hb-pg" apply
+	assert_eq "$(PGDATABASE=$v1 q "SELECT (SELECT count(*) FROM heartbeat_records) || ' ' || (SELECT count(*) FROM heartbeat_anomalies) || ' ' || (SELECT sum(readings) FROM hb_rollup_minute)")" "$before"
+	assert_eq "$(PGDATABASE=$v1 q 'SELECT readings_stored FROM vw_pipeline_summary')" 3000
+	hbsim --seed 9 --start 2026-11-23T11:00:00Z --count 1000 --rate 0 -q | hbclassify -qq | PGDATABASE=$v1 hbpgload -q
+	assert_eq "$(PGDATABASE=$v1 q 'SELECT readings_stored FROM vw_pipeline_summary')" 4000
+	assert_eq "$(PGDATABASE=$v1 q 'SELECT readings FROM hb_report_status($$2026-11-23T00:00Z$$, $$2026-11-24T00:00Z$$)')" \
+		"$(PGDATABASE=$v1 q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies WHERE ts IS NOT NULL)')"
+	dropdb "$v1"
+}
+
+# ---- the report's functions (sql/030_report.sql) ---------------------------------
+# Each against the same question asked of the rows themselves (heartbeat_records
+# and heartbeat_anomalies, not the rollups the functions read), as the reader,
+# in a time zone 5 h 30 min off UTC (buckets start on the session's local
+# clock), over readings that cross its midnight (18:30Z).
+
+rep_db() {
+	export REPDB="${PGDATABASE}_rep"
+	[[ -f $BATS_FILE_TMPDIR/repdb ]] && return 0
+	createdb "$REPDB"
+	PGDATABASE=$REPDB "$HB_REPO/scripts/hb-pg" apply
+	{
+		hbsim --seed 31 --start 2026-11-23T18:25:00Z --count 20000 --rate 0 --invalid-rate 0.02 -q
+		printf 'not json at all\n'
+	} | hbclassify -qq | PGDATABASE=$REPDB hbpgload -q
+	touch "$BATS_FILE_TMPDIR/repdb"
+}
+
+# as the reader, in Asia/Kolkata; as the superuser, in the same zone
+fq() { PGUSER=$READER PGDATABASE=$REPDB PGTZ=Asia/Kolkata psql -X -qAt -F $'\t' -v ON_ERROR_STOP=1 -c "$1"; }
+tq() { PGDATABASE=$REPDB PGTZ=Asia/Kolkata psql -X -qAt -F $'\t' -v ON_ERROR_STOP=1 -c "$1"; }
+
+# every reading with a time: customer, ts, heart_rate (NULL for INVALID), status
+ROWS="(SELECT customer_id, ts, heart_rate, 'NORMAL' AS status FROM heartbeat_records
+       UNION ALL SELECT customer_id, ts, CASE WHEN anomaly_type <> 'INVALID' THEN heart_rate END, anomaly_type
+       FROM heartbeat_anomalies WHERE ts IS NOT NULL) r"
+R_FROM=2026-11-23T18:27:00Z R_TO=2026-11-23T18:33:00Z
+
+@test "hb_report_status and hb_report_span count what the rows hold in the range" {
+	rep_db
+	got=$(fq "SELECT readings, normal, bradycardia, tachycardia, invalid, round(avg_bpm, 3), min_bpm, max_bpm
+		FROM hb_report_status('$R_FROM', '$R_TO')")
+	want=$(tq "SELECT count(*), count(*) FILTER (WHERE status = 'NORMAL'), count(*) FILTER (WHERE status = 'BRADYCARDIA'),
+		count(*) FILTER (WHERE status = 'TACHYCARDIA'), count(*) FILTER (WHERE status = 'INVALID'),
+		round(avg(heart_rate), 3), min(heart_rate), max(heart_rate)
+		FROM $ROWS WHERE ts >= '$R_FROM' AND ts < '$R_TO'")
+	assert_eq "$got" "$want"
+	# a part of the readings, each status present
+	[ "$(cut -f1 <<<"$got")" -lt 20000 ]
+	[ "$(cut -f3 <<<"$got")" -gt 0 ]
+	[ "$(cut -f4 <<<"$got")" -gt 0 ]
+	[ "$(cut -f5 <<<"$got")" -gt 0 ]
+	got=$(fq "SELECT customers, first_reading, last_reading FROM hb_report_span('$R_FROM', '$R_TO')")
+	want=$(tq "SELECT count(DISTINCT customer_id), min(ts), max(ts) FROM $ROWS WHERE ts >= '$R_FROM' AND ts < '$R_TO'")
+	assert_eq "$got" "$want"
+	# the untimed INVALID lines, by when they were stored
+	untimed=$(tq "SELECT count(*) FROM heartbeat_anomalies WHERE ts IS NULL AND created_at >= now() - interval '1 hour'")
+	[ "$untimed" -ge 1 ]
+	assert_eq "$(fq "SELECT untimed_invalid FROM hb_report_span(now() - interval '1 hour', now() + interval '1 second')")" "$untimed"
+	assert_eq "$(fq "SELECT untimed_invalid FROM hb_report_span('$R_FROM', '$R_TO')")" 0
+	# an empty range: zeros and NULLs, one row
+	assert_eq "$(fq "SELECT readings, avg_bpm IS NULL FROM hb_report_status('2020-01-01', '2020-01-02')")" "0	t"
+}
+
+@test "hb_report_customers: per customer, what its rows hold in the range" {
+	rep_db
+	cols="customer_id, readings, normal, bradycardia, tachycardia, invalid, anomalies, round(avg_bpm, 3), min_bpm, max_bpm"
+	got=$(fq "SELECT $cols FROM hb_report_customers('$R_FROM', '$R_TO') ORDER BY 1")
+	want=$(tq "SELECT customer_id, count(heart_rate), count(*) FILTER (WHERE status = 'NORMAL'),
+		count(*) FILTER (WHERE status = 'BRADYCARDIA'), count(*) FILTER (WHERE status = 'TACHYCARDIA'),
+		count(*) FILTER (WHERE status = 'INVALID'), count(*) FILTER (WHERE status <> 'NORMAL'),
+		round(avg(heart_rate), 3), min(heart_rate), max(heart_rate)
+		FROM $ROWS WHERE ts >= '$R_FROM' AND ts < '$R_TO' AND customer_id IS NOT NULL GROUP BY 1 ORDER BY 1")
+	assert_eq "$got" "$want"
+	[ "$(wc -l <<<"$got")" -ge 10 ]
+}
+
+@test "hb_bucket starts buckets on the session's clock: day buckets at local midnight, as the rows' local dates" {
+	rep_db
+	got=$(fq "SELECT to_char(bucket, 'YYYY-MM-DD HH24:MI'), readings FROM hb_report_fleet('2026-11-23T12:00Z', '2026-11-24T12:00Z', 86400)")
+	want=$(tq "SELECT to_char(d, 'YYYY-MM-DD HH24:MI'), count(heart_rate) FROM (SELECT ts::date::timestamptz AS d, heart_rate FROM $ROWS) x
+		GROUP BY 1 ORDER BY 1")
+	assert_eq "$got" "$want"
+	# the readings cross local midnight: two days
+	assert_eq "$(wc -l <<<"$got")" 2
+	# and in UTC the same readings are one day
+	assert_eq "$(PGUSER=$READER PGDATABASE=$REPDB PGTZ=UTC psql -X -qAt -c "SELECT count(*) FROM hb_report_fleet('2026-11-23T00:00Z', '2026-11-24T00:00Z', 86400) WHERE readings > 0")" 1
+	# a 7-minute bucket: its start is a multiple of 7 minutes after local 2000-01-01 00:00
+	assert_eq "$(fq "SELECT DISTINCT (extract(epoch FROM bucket - timestamptz '2000-01-01 00:00')::bigint % 420)
+		FROM hb_buckets('$R_FROM', '$R_TO', 420) AS b(bucket)")" 0
+}
+
+@test "hb_report_fleet: every bucket of the range, with the rows' average, min, max, 5th/95th percentile and count" {
+	rep_db
+	# 2-minute buckets over a range wider than the readings: empty ones too
+	got=$(fq "SELECT bucket, round(avg_bpm, 3), min_bpm, max_bpm, p5_bpm, p95_bpm, readings
+		FROM hb_report_fleet('2026-11-23T18:20Z', '2026-11-23T18:40Z', 120)")
+	want=$(tq "WITH r AS (SELECT timestamptz '2000-01-01 00:00'
+		           + floor(extract(epoch FROM ts - timestamptz '2000-01-01 00:00') / 120) * interval '120 seconds' AS b,
+		           heart_rate FROM $ROWS WHERE heart_rate IS NOT NULL)
+		SELECT g, round(avg(heart_rate), 3), min(heart_rate), max(heart_rate),
+		       percentile_disc(0.05) WITHIN GROUP (ORDER BY heart_rate),
+		       percentile_disc(0.95) WITHIN GROUP (ORDER BY heart_rate), count(heart_rate)
+		FROM generate_series(timestamptz '2026-11-23T18:20Z', '2026-11-23T18:39Z', interval '2 minutes') g
+		LEFT JOIN r ON r.b = g GROUP BY g ORDER BY g")
+	assert_eq "$got" "$want"
+	assert_eq "$(wc -l <<<"$got")" 10
+	[ "$(awk -F'\t' '$7 == 0' <<<"$got" | wc -l)" -ge 2 ]
+	[ "$(awk -F'\t' '$7 > 0' <<<"$got" | wc -l)" -ge 4 ]
+}
+
+@test "hb_report_anomaly_buckets, hb_report_customer_buckets and hb_report_distribution are the rows'" {
+	rep_db
+	B="timestamptz '2000-01-01 00:00' + floor(extract(epoch FROM ts - timestamptz '2000-01-01 00:00') / 180) * interval '180 seconds'"
+	got=$(fq "SELECT bucket, bradycardia, tachycardia, invalid FROM hb_report_anomaly_buckets('$R_FROM', '$R_TO', 180)")
+	want=$(tq "SELECT g, count(*) FILTER (WHERE status = 'BRADYCARDIA'), count(*) FILTER (WHERE status = 'TACHYCARDIA'),
+		count(*) FILTER (WHERE status = 'INVALID')
+		FROM generate_series(timestamptz '$R_FROM', timestamptz '$R_TO' - interval '1 second', interval '3 minutes') g
+		LEFT JOIN (SELECT $B AS b, status FROM $ROWS WHERE ts >= '$R_FROM' AND ts < '$R_TO') r ON r.b = g
+		GROUP BY g ORDER BY g")
+	assert_eq "$got" "$want"
+	[ "$(cut -f2 <<<"$got" | paste -sd+ | bc)" -gt 0 ]
+	# two customers, in the order given, each over every bucket
+	c2=$(tq "SELECT customer_id FROM heartbeat_anomalies WHERE anomaly_type = 'TACHYCARDIA' ORDER BY customer_id DESC LIMIT 1")
+	got=$(fq "SELECT customer_id, bucket, round(avg_bpm, 3), min_bpm, max_bpm
+		FROM hb_report_customer_buckets('$R_FROM', '$R_TO', 180, ARRAY['$c2', 'CUST_00001'])")
+	want=$(tq "SELECT c, g, round(avg(heart_rate), 3), min(heart_rate), max(heart_rate)
+		FROM unnest(ARRAY['$c2', 'CUST_00001']) WITH ORDINALITY u(c, o)
+		CROSS JOIN generate_series(timestamptz '$R_FROM', timestamptz '$R_TO' - interval '1 second', interval '3 minutes') g
+		LEFT JOIN (SELECT customer_id, $B AS b, heart_rate FROM $ROWS
+		           WHERE heart_rate IS NOT NULL AND ts >= '$R_FROM' AND ts < '$R_TO') r ON r.customer_id = c AND r.b = g
+		GROUP BY o, c, g ORDER BY o, g")
+	assert_eq "$got" "$want"
+	assert_eq "$(wc -l <<<"$got")" 4
+	got=$(fq "SELECT heart_rate, readings FROM hb_report_distribution('$R_FROM', '$R_TO')")
+	want=$(tq "SELECT heart_rate, count(*) FROM $ROWS WHERE heart_rate IS NOT NULL AND ts >= '$R_FROM' AND ts < '$R_TO'
+		GROUP BY 1 ORDER BY 1")
+	assert_eq "$got" "$want"
+	[ "$(wc -l <<<"$got")" -ge 50 ]
+}
+
+@test "hb_report_latest and hb_report_latest_anomalies: the newest rows of the range" {
+	rep_db
+	got=$(fq "SELECT ts, customer_id, status FROM hb_report_latest('$R_FROM', '$R_TO', 25)")
+	want=$(tq "SELECT ts, customer_id, status FROM $ROWS WHERE ts >= '$R_FROM' AND ts < '$R_TO'
+		ORDER BY ts DESC, customer_id LIMIT 25")
+	assert_eq "$got" "$want"
+	assert_eq "$(wc -l <<<"$got")" 25
+	got=$(fq "SELECT ts, anomaly_type FROM hb_report_latest_anomalies('$R_FROM', '$R_TO', 10)")
+	want=$(tq "SELECT ts, anomaly_type FROM heartbeat_anomalies WHERE ts >= '$R_FROM' AND ts < '$R_TO' ORDER BY ts DESC, id DESC LIMIT 10")
+	assert_eq "$got" "$want"
+	assert_eq "$(wc -l <<<"$got")" 10
+}
+
+@test "hb_report_loaders counts the loader's run; the report functions are the reader's, not the loader's" {
+	rep_db
+	got=$(fq "SELECT runs, rows_in, rows_stored, normal + bradycardia + tachycardia + invalid FROM hb_report_loaders(now() - interval '1 day', now() + interval '1 second')")
+	assert_eq "$got" "$(tq "SELECT 1, 20001, 20001, count(*) FROM (SELECT ts FROM heartbeat_records UNION ALL SELECT ts FROM heartbeat_anomalies) x")"
+	assert_eq "$(fq 'SELECT runs, rows_stored FROM hb_report_loaders_all()')" "1	20001"
+	run env PGUSER="$LOADER" PGDATABASE="$REPDB" psql -X -qAt -v ON_ERROR_STOP=1 -c "SELECT * FROM hb_report_status(now() - interval '1 day', now())"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"permission denied for function hb_report_status"* ]]
 }
 
 @test "the demo runs the live pipeline through Kafka into the database and stops cleanly" {
