@@ -1,5 +1,6 @@
 /* json_diff.h — hb_json_validate against json-c's strict parser, for
- * tests/fuzz/fuzz_json_diff.c and tests/unit/test_json_diff.c.
+ * tests/fuzz/fuzz_json_diff.c (run over every corpus by tests/run, and
+ * fuzzed by make fuzz).
  *
  * Both must agree on whether a text is one valid JSON value, except where
  * they differ by design; each such case is recognised precisely (by hb's own
@@ -34,8 +35,9 @@
  *     (ED A0 80) and code points above U+10FFFF (F4 90 80 80), which RFC 3629
  *     forbids and hb refuses ("invalid UTF-8").  When hb says so, json-c's
  *     answer is not compared.
- *  8. Numbers: json-c strict takes a leading zero ("00", "-01") and a point
- *     without a digit after it ("1.", "2.e3"); RFC 8259's grammar does not,
+ *  8. Numbers: json-c strict takes a leading zero ("00", "-01"), a point
+ *     without a digit after it ("1.", "2.e3") and a minus with no digit
+ *     before the point ("-.5", found by the fuzzer); RFC 8259's grammar does not,
  *     nor does hb.  When the input holds such a number outside strings and
  *     hb refuses, json-c is not compared.
  *  9. Single quotes: json-c strict takes 'text' as a string; hb refuses.
@@ -106,10 +108,13 @@ static int jd_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* A number outside strings with a leading zero, or a '.' without a digit after. */
+/* A number outside strings with a leading zero, a '.' without a digit after,
+ * or "-." (no digit before the point). */
 static int jd_lax_number(const char *o, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		if (o[i] == '-' && i + 1 < n && o[i + 1] == '.')
+			return 1;
 		if (!jd_digit(o[i]) || (i > 0 && jd_digit(o[i - 1])))
 			continue;
 		if (o[i] == '0' && i + 1 < n && jd_digit(o[i + 1]))
