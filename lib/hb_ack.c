@@ -203,7 +203,8 @@ int hb_ack_out_open(struct hb_ack_out *w)
 {
 	if (w->fd >= 0)
 		return 0;
-	w->fd = open(w->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	/* O_APPEND: a plain file keeps the lines of earlier runs and reopens */
+	w->fd = open(w->path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
 	return w->fd >= 0 ? 0 : -1;
 }
 
@@ -211,16 +212,27 @@ int hb_ack_out_send(struct hb_ack_out *w, int32_t p, int64_t o)
 {
 	char line[LINE_MAX_LEN];
 	int k = hb_ack_format(line, sizeof line, p, o), e;
+	ssize_t wr;
+	size_t done = 0;
 
 	if (k < 0 || w->fd < 0) {
 		errno = k < 0 ? EINVAL : EBADF;
 		return -1;
 	}
-	if (write(w->fd, line, (size_t)k) == k) {
+	/*
+	 * A pipe takes a line this short (< PIPE_BUF) whole or not at all; a
+	 * plain file may take part of it (a full disk): the rest is written
+	 * then, or the error returned, never a torn line left for later.
+	 */
+	while ((wr = write(w->fd, line + done, (size_t)k - done)) > 0 && (done += (size_t)wr) < (size_t)k)
+		;
+	if (done == (size_t)k) {
 		w->sent++;
 		return 0;
 	}
-	if (errno == EAGAIN) {	/* the reader lags: the next acknowledgement covers this one */
+	if (wr == 0)
+		errno = ENOSPC;
+	if (done == 0 && errno == EAGAIN) {	/* the reader lags: the next acknowledgement covers this one */
 		w->lagged++;
 		return 0;
 	}

@@ -43,6 +43,7 @@ struct run {
 	struct hb_reader *in;
 	struct hb_loader *ld;
 	struct hb_progress prog;
+	char pbuf[160];      /* its line */
 	struct hb_stats stats;          /* --stats */
 	struct hb_hist stats_lat;       /* the latencies at the last stats line */
 	struct hb_ack_out ack;		/* --ack-to */
@@ -201,7 +202,10 @@ static void on_commit(void *arg, const struct hb_coord *c, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		if (hb_ack_out_send(&r->ack, c[i].partition, c[i].offset) < 0) {
-			hb_log(HB_LOG_DEBUG, "acknowledgements to %s: %s", r->o->ack_to, strerror(errno));
+			/* once per reader lost: the file is closed, and opened again
+			 * at a later commit when a reader has it (ENXIO is quiet) */
+			hb_log(HB_LOG_WARNING, "acknowledgements to %s: %s (opened again at a later commit; "
+			       "records are stored)", r->o->ack_to, strerror(errno));
 			return;
 		}
 	}
@@ -471,8 +475,9 @@ static int take(struct run *r, enum hb_rd k, const struct hb_line *ln)
 	}
 	if ((rc = add_line(r, ln)) >= 0)
 		return rc;
-	if ((ln->no & 0xFFFF) == 0)
-		hb_progress_tick(&r->prog, ln->no);
+	if ((ln->no & 0xFFFF) == 0 &&
+	    hb_log_raw(r->pbuf, hb_progress_tick(&r->prog, ln->no, r->pbuf, sizeof r->pbuf)) < 0)
+		r->prog.on = 0;
 	return -1;
 }
 
@@ -633,7 +638,7 @@ int main(int argc, char **argv)
 	}
 	if (rc < 0)
 		rc = HB_EXIT_OK;
-	hb_progress_done(&r.prog);
+	hb_log_raw(r.pbuf, hb_progress_done(&r.prog, r.pbuf, sizeof r.pbuf));
 	prom_tick(&r, 1);
 	hb_prom_release(&r.prom);
 	summary(&r, rc);

@@ -272,6 +272,42 @@ static void test_out(void)
 	hb_acks_free(a);
 }
 
+/* --ack-to a plain file: each open appends, so a second run (or a reopen)
+ * never writes over the lines of the first. */
+static void test_out_file(void)
+{
+	char dir[] = "/tmp/test_ack.XXXXXX", path[64], buf[128];
+	struct hb_ack_out w;
+	ssize_t k;
+	int fd;
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof path, "%s/acks", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	check(fd >= 0);
+	close(fd);
+	hb_ack_out_init(&w, path);
+
+	tap_begin("hb_ack_out_open: a plain file is appended to, run after run");
+	check_int(hb_ack_out_open(&w), ==, 0);
+	check_int(hb_ack_out_send(&w, 1, 123456), ==, 0);
+	hb_ack_out_close(&w);
+	check_int(hb_ack_out_open(&w), ==, 0);
+	check_int(hb_ack_out_send(&w, 0, 7), ==, 0);
+	hb_ack_out_close(&w);
+	fd = open(path, O_RDONLY);
+	k = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	check(k >= 0);
+	buf[k > 0 ? k : 0] = '\0';
+	check_str(buf, "1 123456\n0 7\n");
+	tap_end();
+
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_lines();
@@ -279,5 +315,6 @@ int main(void)
 	test_outstanding();
 	test_format();
 	test_out();
+	test_out_file();
 	return tap_done();
 }
