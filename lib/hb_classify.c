@@ -134,6 +134,8 @@ void hb_classify_line(struct hb_classifier *c, const char *line, size_t n, uint6
 	}
 parse:
 	ok = hb_event_parse(c->parser, line, n, &ev) == 0;
+	if (ev.oom)
+		out->oom = 1;	/* the caller stops on it: memory, not the line, failed */
 	if (ev.is_object && ev.has_status && ev.status == HB_INVALID && ev.has_raw &&
 	    ev.raw_length >= 0 && (uint64_t)ev.raw_length != ev.raw.n && ev.reason.p) {
 		/* Our INVALID record of a cut line: the input is gone; keep it as it is. */

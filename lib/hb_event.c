@@ -366,6 +366,7 @@ static int parse_slow(struct hb_parser *p, struct hb_event *ev)
 	if (p->spans.oom) {
 		/* its members' bytes cannot all be kept, and they are never re-serialised */
 		why(ev, "out of memory holding the object's members (%d held)", p->spans.n);
+		ev->oom = 1;	/* a shortage of memory, not a fault of the line */
 		return -1;
 	}
 	p->path = 2;

@@ -38,6 +38,7 @@ struct hb_event {
 	int is_object;     /* the value is a JSON object */
 	int members;       /* its members (without "_kafka") */
 	int reserved;      /* it already has status/reason/raw... members */
+	int oom;           /* out of memory while parsing: no verdict on the line */
 
 	/* The reading.  *_ok: present and valid. */
 	struct hb_str cid;

@@ -44,6 +44,7 @@ struct run {
 	uint64_t alerts_written, marks, passed;
 	struct hb_classifier *cl;
 	struct hb_progress prog;
+	char pbuf[160];      /* its line */
 	struct hb_stats stats;         /* --stats */
 	uint64_t count[HB_STATUS_COUNT];
 	uint64_t lines;
@@ -390,6 +391,10 @@ static int one_line(struct run *r, const struct hb_line *ln)
 	size_t mark = r->out.buf.len;
 
 	hb_classify_line(r->cl, ln->p, ln->len, ln->true_len, &r->out.buf, &v);
+	if (hb_buf_oom(&r->out.buf)) {	/* before any verdict: a shortage is not bad data */
+		hb_log(HB_LOG_ERROR, "out of memory at line %llu", (unsigned long long)ln->no);
+		return HB_EXIT_FAIL;
+	}
 	r->lines++;
 	r->count[v.status]++;
 	if (v.status != HB_NORMAL) {
@@ -506,8 +511,9 @@ static int run_loop(struct run *r)
 		}
 		if ((rc = one_line(r, &ln)) >= 0)
 			return rc;
-		if ((r->lines & 0xFFFF) == 0)
-			hb_progress_tick(&r->prog, r->lines);
+		if ((r->lines & 0xFFFF) == 0 &&
+		    hb_log_raw(r->pbuf, hb_progress_tick(&r->prog, r->lines, r->pbuf, sizeof r->pbuf)) < 0)
+			r->prog.on = 0;
 	}
 	return HB_EXIT_OK;
 }
@@ -629,7 +635,7 @@ int main(int argc, char **argv)
 	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
 
 	rc = run_loop(&r);
-	hb_progress_done(&r.prog);
+	hb_log_raw(r.pbuf, hb_progress_done(&r.prog, r.pbuf, sizeof r.pbuf));
 	rc = finish(&r, rc);
 
 	hb_reader_free(r.in);
