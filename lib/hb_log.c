@@ -109,3 +109,8 @@ char *hb_log_quote(char *dst, size_t dstsz, const char *s, size_t n)
 	dst[o] = '\0';
 	return dst;
 }
+
+int hb_log_raw(const char *s, size_t n)
+{
+	return n && write(2, s, n) != (ssize_t)n ? -1 : 0;
+}

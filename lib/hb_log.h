@@ -25,4 +25,8 @@ void hb_log(enum hb_level level, const char *fmt, ...) __attribute__((format(pri
  */
 char *hb_log_quote(char *dst, size_t dstsz, const char *s, size_t n);
 
+/* Write s[0..n) to stderr as it is (a progress line); n == 0 writes nothing.
+ * Returns -1 when the write fails. */
+int hb_log_raw(const char *s, size_t n);
+
 #endif

@@ -1,7 +1,8 @@
-/* hb_progress — a one-line progress display on stderr (a terminal only). */
+/* hb_progress — a one-line progress display for stderr (a terminal only); the caller writes it. */
 #include "hb_progress.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,31 +18,33 @@ void hb_progress_init(struct hb_progress *p, int fd)
 	p->t0 = p->last = hb_time_mono_us();
 }
 
-void hb_progress_tick(struct hb_progress *p, uint64_t lines)
+size_t hb_progress_tick(struct hb_progress *p, uint64_t lines, char *buf, size_t n)
 {
 	int64_t now, pos;
 	double secs, frac, eta;
-	char line[160];
 	int k;
 
 	if (!p->on)
-		return;
+		return 0;
 	now = hb_time_mono_us();
 	if (now - p->last < 1000000)
-		return;
+		return 0;
 	p->last = now;
 	pos = (int64_t)lseek(p->fd, 0, SEEK_CUR);	/* read ahead by one buffer at most */
 	secs = (double)(now - p->t0) / 1e6;
 	frac = pos > 0 && p->total > 0 ? (double)pos / (double)p->total : 0;
 	eta = frac > 0 ? secs / frac - secs : 0;
-	k = snprintf(line, sizeof line, "\r%llu lines  %.0f lines/s  %.0f%%  ETA %.0f s   ",
+	k = snprintf(buf, n, "\r%llu lines  %.0f lines/s  %.0f%%  ETA %.0f s   ",
 		     (unsigned long long)lines, secs > 0 ? (double)lines / secs : 0, frac * 100, eta);
-	if (k > 0 && write(2, line, (size_t)k) < 0)
-		p->on = 0;
+	return k > 0 && (size_t)k < n ? (size_t)k : 0;
 }
 
-void hb_progress_done(struct hb_progress *p)
+size_t hb_progress_done(struct hb_progress *p, char *buf, size_t n)
 {
-	if (p->on && write(2, "\r\033[K", 4) < 0)
-		p->on = 0;
+	static const char clear[] = "\r\033[K";
+
+	if (!p->on || n < sizeof clear)
+		return 0;
+	memcpy(buf, clear, sizeof clear);
+	return sizeof clear - 1;
 }

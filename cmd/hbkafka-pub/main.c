@@ -57,6 +57,7 @@ struct run {
 	struct hb_parser *parser;
 	struct hb_envreader *env;
 	struct hb_progress prog;
+	char pbuf[160];      /* its line */
 	struct hb_stats stats;      /* --stats */
 	uint64_t lines, queued, delivered, failed, timed_out, bad_envelopes;
 	uint64_t failures_logged;
@@ -495,7 +496,9 @@ static int run_loop(struct run *r)
 		}
 		if (k != HB_RD_LINE || r->lines % 1024 == 0) {
 			rd_kafka_poll(r->rk, 0);	/* serve delivery reports */
-			hb_progress_tick(&r->prog, r->lines);
+			if (hb_log_raw(r->pbuf, hb_progress_tick(&r->prog, r->lines, r->pbuf,
+							       sizeof r->pbuf)) < 0)
+				r->prog.on = 0;
 		}
 		if (k == HB_RD_LINE && one_line(r, &ln) < 0)
 			return HB_EXIT_FAIL;
@@ -588,7 +591,7 @@ int main(int argc, char **argv)
 	if (flush_batch(&r) < 0 && rc < 0)
 		rc = HB_EXIT_FAIL;
 	drain(&r);
-	hb_progress_done(&r.prog);
+	hb_log_raw(r.pbuf, hb_progress_done(&r.prog, r.pbuf, sizeof r.pbuf));
 	rc = status_of(&r, rc);
 	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
 	hb_log(HB_LOG_INFO, "%s lines=%llu delivered=%llu failed=%llu seconds=%.3f lines_per_s=%.0f",
