@@ -157,17 +157,16 @@ int hb_alerts_load(struct hb_alerts *a, const char *json, size_t n, int64_t last
 	int pi, rc = -1;
 	struct cust *c;
 
-	if (n < INT32_MAX) {
-		json_tokener *tok = json_tokener_new();
+	{
+		/* the same strict reading as every line: validate, then json-c */
+		json_tokener *tok = json_tokener_new_ex(HB_JSON_MAX_DEPTH + 1);
+		const char *jerr;
+		size_t col;
 
-		if (tok) {
-			o = json_tokener_parse_ex(tok, json, (int)n);
-			if (o && json_tokener_get_parse_end(tok) != n) {	/* more after the object */
-				json_object_put(o);
-				o = NULL;
-			}
+		if (tok && hb_json_parse(tok, json, n, HB_JSON_MAX_DEPTH, NULL, &o, &col, &jerr) < 0)
+			o = NULL;
+		if (tok)
 			json_tokener_free(tok);
-		}
 	}
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		snprintf(err, errsz, "stored alert state is not a JSON object");

@@ -151,16 +151,16 @@ int hb_ctl_check(enum hb_ctl k, const char *s, size_t n, size_t *off, size_t *le
 {
 	struct hb_jspans *sp = calloc(1, sizeof *sp);
 	const char *err, *key = key_of(k), *v;
-	json_tokener *tok;
-	json_object *o;
+	json_tokener *tok = json_tokener_new_ex(HB_JSON_MAX_DEPTH + 1);
+	json_object *line = NULL, *o = NULL;
 	size_t col;
 	int rc = -1;
 
-	if (!sp) {
+	if (!sp || !tok) {
 		snprintf(why, whysz, "out of memory");
-		return -1;
+		goto out;
 	}
-	if (hb_json_validate(s, n, HB_JSON_MAX_DEPTH, sp, &col, &err) < 0) {
+	if (hb_json_parse(tok, s, n, HB_JSON_MAX_DEPTH, sp, &line, &col, &err) < 0) {
 		snprintf(why, whysz, "%s: not valid JSON at column %zu: %s", key, col, err);
 		goto out;
 	}
@@ -175,20 +175,16 @@ int hb_ctl_check(enum hb_ctl k, const char *s, size_t n, size_t *off, size_t *le
 	}
 	*off = (size_t)(v - s);
 	*len = (size_t)(sp->m[0].end - v);
-	tok = json_tokener_new_ex(HB_JSON_MAX_DEPTH + 1);
-	if (!tok) {
-		snprintf(why, whysz, "out of memory");
-		goto out;
-	}
-	o = json_tokener_parse_ex(tok, v, (int)*len);
-	if (!o || !json_object_is_type(o, json_type_object))
+	if (!json_object_object_get_ex(line, key, &o) || !json_object_is_type(o, json_type_object))
 		snprintf(why, whysz, "%s: the value must be a JSON object", key);
 	else
 		rc = k == HB_CTL_ALERT ? check_alert(o, why, whysz) : check_state(o, why, whysz);
-	json_object_put(o);
-	json_tokener_free(tok);
 out:
-	hb_jspans_release(sp);
+	json_object_put(line);
+	if (tok)
+		json_tokener_free(tok);
+	if (sp)
+		hb_jspans_release(sp);
 	free(sp);
 	return rc;
 }
