@@ -147,12 +147,6 @@ static void store_written(struct hb_consumer *r)
 }
 
 /*
- * Write what the output buffer holds, as far as the reader takes it without
- * waiting longer than wait_ms: stdout is non-blocking when it is a pipe (see
- * main), so a stalled reader never stops us from polling the consumer.
- * Returns -1 when stdout is gone.
- */
-/*
  * Idle, with nothing to write: has the reader of our stdout pipe gone away?
  * Otherwise a consumer whose downstream died while the topic was quiet would
  * hold its partitions, unnoticed, until the next message.
@@ -171,6 +165,12 @@ static int reader_gone(struct hb_consumer *r)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
+/*
+ * Write what the output buffer holds, as far as the reader takes it without
+ * waiting longer than wait_ms (stdout is non-blocking when it is a pipe), so
+ * a stalled reader never stops us from polling the consumer; without -A,
+ * offsets of what is written are stored.  Returns -1 when stdout is gone.
+ */
 static int drain_out(struct hb_consumer *r, int wait_ms)
 {
 	if (hb_writer_drain(&r->out, wait_ms) < 0)
@@ -983,7 +983,8 @@ struct hb_consumer *hb_consumer_new(const struct hb_consumer_opts *o, hb_consume
 
 	*status = HB_EXIT_FAIL;
 	if (!r) {
-		note(arg, HB_LOG_ERROR, "out of memory");
+		if (note)
+			note(arg, HB_LOG_ERROR, "out of memory");
 		return NULL;
 	}
 	r->o = o;
