@@ -187,9 +187,13 @@ WHERE event_timestamp > NOW() - INTERVAL '5 minutes';" \
 	assert_eq "$(rq -c "SELECT COUNT(*) FROM heartbeats;")" "$(oq -c "SELECT count(*) FROM $VALID")"
 	[ "$(rq -c "SELECT COUNT(*) FROM heartbeats;")" -gt 17000 ]
 	# seed 000's columns (customer_id, ts, heart_rate, created_at): one
-	# customer's series, as its index idx_heartbeats_customer_ts served
-	got=$(rq -c "SELECT ts, heart_rate, created_at IS NOT NULL FROM heartbeats WHERE customer_id = 'CUST_00003' AND ts >= now() - interval '5 minutes' ORDER BY ts")
-	assert_eq "$got" "$(oq -c "SELECT ts, heart_rate, true FROM $VALID WHERE customer_id = 'CUST_00003' AND ts >= now() - interval '5 minutes' ORDER BY ts")"
+	# customer's series, as its index idx_heartbeats_customer_ts served.
+	# One cutoff for both queries: two now()s a moment apart let a
+	# reading on the edge fall out of the second one.
+	local cut
+	cut=$(oq -c "SELECT now() - interval '5 minutes'")
+	got=$(rq -c "SELECT ts, heart_rate, created_at IS NOT NULL FROM heartbeats WHERE customer_id = 'CUST_00003' AND ts >= '$cut' ORDER BY ts")
+	assert_eq "$got" "$(oq -c "SELECT ts, heart_rate, true FROM $VALID WHERE customer_id = 'CUST_00003' AND ts >= '$cut' ORDER BY ts")"
 	[ "$(wc -l <<<"$got")" -ge 100 ]
 	# the status of each reading, as stored
 	assert_eq "$(rq -c "SELECT status, count(*) FROM heartbeats GROUP BY 1 ORDER BY 1" | paste -sd' ' -)" \
