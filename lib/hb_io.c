@@ -1,12 +1,16 @@
 /* hb_io — line reader and writer on file descriptors. */
+#define _GNU_SOURCE	/* F_SETPIPE_SZ */
 #include "hb_io.h"
 
 #include "hb_signal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK (256 * 1024)
@@ -296,4 +300,24 @@ int hb_writer_drain(struct hb_writer *w, int wait_ms)
 void hb_writer_release(struct hb_writer *w)
 {
 	hb_buf_release(&w->buf);
+}
+
+int hb_pipe_grow(int fd, int want)
+{
+	struct stat st;
+	int max = want, got;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISFIFO(st.st_mode))
+		return 0;
+	if ((f = fopen("/proc/sys/fs/pipe-max-size", "r"))) {
+		if (fscanf(f, "%d", &max) != 1 || max <= 0 || max > want)
+			max = want;
+		fclose(f);
+	}
+	if ((got = fcntl(fd, F_GETPIPE_SZ)) >= max)
+		return got;
+	return fcntl(fd, F_SETPIPE_SZ, max);
 }

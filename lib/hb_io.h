@@ -46,6 +46,15 @@ struct hb_reader;
 
 /* A reader on fd; lines longer than max_line bytes are cut.  NULL on ENOMEM. */
 struct hb_reader *hb_reader_new(int fd, size_t max_line);
+
+/*
+ * If fd is a pipe, make its buffer up to want bytes (the system's
+ * pipe-max-size caps it): a reader that stores a batch while the writer
+ * goes on then finds the whole backlog waiting, not a writer blocked at
+ * 64 KiB.  Returns the new size, 0 for a file that is not a pipe, -1 on
+ * error (errno set; the pipe keeps its size).
+ */
+int hb_pipe_grow(int fd, int want);
 void hb_reader_free(struct hb_reader *r);
 
 /*

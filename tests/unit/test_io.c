@@ -604,8 +604,35 @@ static void test_torn(void)
 	}
 }
 
+static void test_pipe_grow(void)
+{
+	int p[2], got;
+	char path[] = "/tmp/hbmon-test-io-XXXXXX";
+	int fd = mkstemp(path);
+
+	tap_begin("hb_pipe_grow makes a pipe's buffer bigger, up to what is asked");
+	check_int(pipe(p), ==, 0);
+	got = hb_pipe_grow(p[0], 1 << 20);
+	check_int(got, >=, 65536);
+	check_int(got, <=, 1 << 20);
+	check_int(hb_pipe_grow(p[0], 1 << 20), ==, got);	/* again: as it is */
+	check_int(hb_pipe_grow(p[0], 4096), >=, 4096);	/* never made smaller */
+	close(p[0]);
+	close(p[1]);
+	tap_end();
+
+	tap_begin("hb_pipe_grow leaves a file that is not a pipe alone: 0");
+	check_int(fd, >=, 0);
+	check_int(hb_pipe_grow(fd, 1 << 20), ==, 0);
+	check_int(hb_pipe_grow(-1, 1 << 20), ==, -1);
+	close(fd);
+	unlink(path);
+	tap_end();
+}
+
 int main(void)
 {
+	test_pipe_grow();
 	test_cases();
 	test_torn();
 	test_watch();
