@@ -14,6 +14,11 @@ int hb_pg_conninfo_check(const char *conninfo, char *err, size_t errsz)
 
 	if (!conninfo || !*conninfo)
 		return 0;
+	/* a plain database name, as psql -d takes it (libpq expands only a
+	 * string with '=' or a postgres:// URI) */
+	if (!strchr(conninfo, '=') && strncmp(conninfo, "postgresql://", 13) != 0 &&
+	    strncmp(conninfo, "postgres://", 11) != 0)
+		return 0;
 	o = PQconninfoParse(conninfo, &msg);
 	if (!o) {
 		snprintf(err, errsz, "bad connection string: %s", msg ? msg : "out of memory");
