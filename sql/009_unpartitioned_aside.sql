@@ -1,7 +1,7 @@
 -- 009_unpartitioned_aside.sql — an install from before partitioning (its
 -- heartbeat_records and heartbeat_anomalies plain tables): move its tables
 -- aside, so that 010_readings.sql creates the partitioned ones.  Their rows are
--- copied into those by 013_unpartitioned_copy.sql (through the rollup
+-- copied into those by 013_unpartitioned_copy.sql (noted by the rollup
 -- triggers of 012_rollups.sql), then the old tables are dropped.  Stop the
 -- loaders while this runs: it is one transaction per statement, not online.
 -- Does nothing on a fresh database or one already partitioned.

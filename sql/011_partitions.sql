@@ -95,8 +95,8 @@ BEGIN
     -- what the partitions dropped cannot reach: the default partitions and the rollups
     FOR p IN
         SELECT * FROM (VALUES ('heartbeat_records_default', 'ts'), ('heartbeat_anomalies_default', 'ts'),
-                              ('hb_rollup_minute', 'minute'), ('hb_rollup_minute_hr', 'minute'),
-                              ('hb_rollup_customer_minute', 'minute')) v(relname, col)
+                              ('hb_fold_minute', 'minute'), ('hb_fold_minute_hr', 'minute'),
+                              ('hb_fold_customer_minute', 'minute'), ('hb_rollup_pending', 'minute')) v(relname, col)
     LOOP
         EXECUTE format('DELETE FROM %I WHERE %I < $1', p.relname, p.col) USING cut_ts;
         GET DIAGNOSTICS n = ROW_COUNT;
@@ -106,5 +106,6 @@ BEGIN
             RETURN NEXT;
         END IF;
     END LOOP;
+    DELETE FROM hb_fold_customer_day WHERE day < cutoff;
 END
 $$;

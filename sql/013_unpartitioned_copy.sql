@@ -1,8 +1,8 @@
 -- 013_unpartitioned_copy.sql — the rows of an install from before partitioning,
 -- moved aside by 009_unpartitioned_aside.sql: day partitions for them, then
--- copied into the partitioned tables (through the rollup triggers, so the
--- rollups count them), then the old tables dropped.  Does nothing when there
--- are none.
+-- copied into the partitioned tables (the rollup triggers note their
+-- minutes, so the rollups count them), then the old tables dropped.  Does
+-- nothing when there are none.
 DO $$
 DECLARE
     lo date;

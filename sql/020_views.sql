@@ -41,8 +41,11 @@ WITH st AS (
              + (SELECT count(*) FROM heartbeat_anomalies WHERE ts IS NULL) AS invalid
     FROM hb_rollup_minute
 ), edge AS (
-    SELECT (SELECT min(minute) FROM hb_rollup_minute) AS first_minute,
-           (SELECT max(minute) FROM hb_rollup_minute) AS last_minute
+    -- every folded or pending minute holds rows: the ends by their indexes
+    SELECT least((SELECT min(minute) FROM hb_fold_minute), (SELECT min(minute) FROM hb_rollup_pending))
+             AS first_minute,
+           greatest((SELECT max(minute) FROM hb_fold_minute), (SELECT max(minute) FROM hb_rollup_pending))
+             AS last_minute
 ), rec AS (
     SELECT (SELECT min(ts) FROM heartbeat_records
             WHERE ts >= edge.first_minute AND ts < edge.first_minute + interval '1 minute') AS first_ts,
@@ -59,15 +62,24 @@ WITH st AS (
            (SELECT max(created_at) FROM heartbeat_anomalies) AS last_created
     FROM edge
 ), cust AS (
-    -- distinct customers by a skip scan of the rollup's primary key
+    -- distinct customers: a skip scan of the folded minutes' primary key,
+    -- and those of the pending minutes' rows
     WITH RECURSIVE c AS (
-        (SELECT customer_id FROM hb_rollup_customer_minute ORDER BY customer_id LIMIT 1)
+        (SELECT customer_id FROM hb_fold_customer_minute ORDER BY customer_id LIMIT 1)
         UNION ALL
-        SELECT (SELECT h.customer_id FROM hb_rollup_customer_minute h
+        SELECT (SELECT h.customer_id FROM hb_fold_customer_minute h
                 WHERE h.customer_id > c.customer_id ORDER BY h.customer_id LIMIT 1)
         FROM c WHERE c.customer_id IS NOT NULL
     )
-    SELECT count(customer_id) AS n FROM c
+    SELECT count(*) AS n FROM (
+        SELECT customer_id FROM c WHERE customer_id IS NOT NULL
+        UNION
+        SELECT r.customer_id FROM (SELECT DISTINCT minute FROM hb_rollup_pending) p
+        JOIN heartbeat_records r ON r.ts >= p.minute AND r.ts < p.minute + interval '1 minute'
+        UNION
+        SELECT a.customer_id FROM (SELECT DISTINCT minute FROM hb_rollup_pending) p
+        JOIN heartbeat_anomalies a ON a.ts >= p.minute AND a.ts < p.minute + interval '1 minute'
+        WHERE a.customer_id IS NOT NULL) u
 ), latest AS (
     SELECT DISTINCT ON (instance) *
     FROM pipeline_metrics

@@ -65,8 +65,7 @@ AS $$
         SELECT min(minute) AS m0, max(minute) AS m1
         FROM hb_rollup_minute WHERE minute >= p_from AND minute < p_to
     )
-    SELECT (SELECT count(DISTINCT customer_id) FROM hb_rollup_customer_minute
-            WHERE minute >= p_from AND minute < p_to),
+    SELECT (SELECT count(*) FROM hb_customer_sums(p_from, p_to)),
            (SELECT min(ts) FROM (
                 SELECT min(ts) AS ts FROM heartbeat_records
                 WHERE ts >= m.m0 AND ts < m.m0 + interval '1 minute'
@@ -87,20 +86,24 @@ $$;
 -- Per customer with a reading in the range: its valid readings (readings)
 -- and their heart rate (average, min, max), and its readings per status;
 -- anomalies = bradycardia + tachycardia + invalid.  No order: the caller
--- orders (by anomalies for a top list) or picks customers.
+-- orders (by anomalies for a top list) or picks customers.  The counts come
+-- from the running totals (hb_customer_sums: what a range costs does not
+-- grow with its length); min and max only when asked for (from the minutes
+-- of that customer).
 CREATE OR REPLACE FUNCTION hb_report_customers(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (customer_id text, readings bigint, normal bigint, bradycardia bigint,
                tachycardia bigint, invalid bigint, anomalies bigint,
                avg_bpm numeric, min_bpm integer, max_bpm integer)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT customer_id, sum(readings)::bigint, sum(normal)::bigint, sum(bradycardia)::bigint,
-           sum(tachycardia)::bigint, sum(invalid)::bigint,
-           sum(bradycardia + tachycardia + invalid)::bigint,
-           sum(hr_sum)::numeric / nullif(sum(readings), 0), min(hr_min), max(hr_max)
-    FROM hb_rollup_customer_minute
-    WHERE minute >= p_from AND minute < p_to
-    GROUP BY customer_id
+    SELECT s.customer_id, s.readings, s.normal, s.bradycardia, s.tachycardia, s.invalid,
+           s.bradycardia + s.tachycardia + s.invalid,
+           s.hr_sum::numeric / nullif(s.readings, 0),
+           (SELECT min(m.hr_min) FROM hb_rollup_customer_minute m
+            WHERE m.customer_id = s.customer_id AND m.minute >= p_from AND m.minute < p_to),
+           (SELECT max(m.hr_max) FROM hb_rollup_customer_minute m
+            WHERE m.customer_id = s.customer_id AND m.minute >= p_from AND m.minute < p_to)
+    FROM hb_customer_sums(p_from, p_to) s
 $$;
 
 -- The fleet per bucket, over the valid readings: average, min and max heart

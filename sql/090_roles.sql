@@ -24,21 +24,27 @@ $$;
 
 REVOKE ALL ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
               hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
-              heartbeat_alerts, hb_alert_state FROM PUBLIC;
+              hb_fold_minute, hb_fold_minute_hr, hb_fold_customer_minute, hb_fold_customer_day,
+              hb_rollup_pending, heartbeat_alerts, hb_alert_state FROM PUBLIC;
 GRANT INSERT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics TO hbmon_loader;
 GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
                 hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
+                hb_fold_minute, hb_fold_minute_hr, hb_fold_customer_minute, hb_fold_customer_day,
+                hb_rollup_pending,
                 vw_customer_bpm_summary, vw_recent_anomalies, vw_pipeline_summary,
                 heartbeat_alerts, hb_alert_state, vw_open_alerts, vw_alerts_daily,
                 vw_pipeline_health, vw_anomalies, heartbeats
     TO hbmon_reader;
 
--- The rollups are written by the triggers as the tables' owner: the loader
--- needs no right on them.  Day partitions are created as the owner too; the
--- loader may ask for them, nobody else.  hb_retain is the owner's alone.
+-- The rollups are noted by the triggers and folded by hb_rollup_fold, as
+-- the tables' owner: the loader needs no right on them, and may ask for a
+-- fold (hbpgload does, after its commits).  Day partitions are created as
+-- the owner too; the loader may ask for them, nobody else.  hb_retain is the
+-- owner's alone.
 REVOKE ALL ON FUNCTION hb_ensure_partitions(date, date), hb_retain(integer),
-                       hb_rollup_records(), hb_rollup_anomalies() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION hb_ensure_partitions(date, date) TO hbmon_loader;
+                       hb_rollup_note(), hb_rollup_fold(interval, integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hb_ensure_partitions(date, date),
+                          hb_rollup_fold(interval, integer, boolean) TO hbmon_loader;
 
 -- Alerts: stored, closed and their states loaded only by these functions, as
 -- the owner; the loader calls them, nobody else.
@@ -50,6 +56,7 @@ GRANT EXECUTE ON FUNCTION hb_alerts_apply(jsonb), hb_state_apply(jsonb),
 -- The report's functions (030_report.sql): the reader's, as the views are.
 -- They run with the caller's rights (SELECT on the tables they read).
 REVOKE ALL ON FUNCTION hb_bucket(timestamptz, integer), hb_buckets(timestamptz, timestamptz, integer),
+                       hb_customer_totals_at(date, timestamptz), hb_customer_sums(timestamptz, timestamptz),
                        hb_report_status(timestamptz, timestamptz), hb_report_span(timestamptz, timestamptz),
                        hb_report_customers(timestamptz, timestamptz),
                        hb_report_fleet(timestamptz, timestamptz, integer),
@@ -61,6 +68,7 @@ REVOKE ALL ON FUNCTION hb_bucket(timestamptz, integer), hb_buckets(timestamptz, 
                        hb_report_latest(timestamptz, timestamptz, integer),
                        hb_report_latest_anomalies(timestamptz, timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hb_bucket(timestamptz, integer), hb_buckets(timestamptz, timestamptz, integer),
+                          hb_customer_totals_at(date, timestamptz), hb_customer_sums(timestamptz, timestamptz),
                           hb_report_status(timestamptz, timestamptz), hb_report_span(timestamptz, timestamptz),
                           hb_report_customers(timestamptz, timestamptz),
                           hb_report_fleet(timestamptz, timestamptz, integer),
