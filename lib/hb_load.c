@@ -10,6 +10,7 @@
 
 #include "hb_days.h"
 #include "hb_event.h"
+#include "hb_fold.h"
 #include "hb_json.h"
 #include "hb_load_int.h"
 #include "hb_pg.h"
@@ -49,7 +50,10 @@ static const char CHECK_SCHEMA[] =
 	" to_regprocedure('hb_alerts_apply(jsonb)') IS NOT NULL"
 	" AND to_regprocedure('hb_state_apply(jsonb)') IS NOT NULL"
 	" AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('pipeline_metrics')"
-	" AND attname = 'marks_in' AND NOT attisdropped)";
+	" AND attname = 'marks_in' AND NOT attisdropped),"
+	/* the folded rollups (012_rollups.sql): hbpgload folds after its commits */
+	" coalesce(has_function_privilege(to_regprocedure('hb_rollup_fold(interval,integer,boolean)'),"
+	" 'EXECUTE'), false)";
 
 static const char CHECK_PRIV[] =
 	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
@@ -86,6 +90,7 @@ void hb_loader_free(struct hb_loader *l)
 	if (!l)
 		return;
 	hb_loader_disconnect(l);
+	hb_folder_free(l->folder);
 	hb_parser_free(l->parser);
 	free(l->rec.r);
 	free(l->anom.r);
@@ -431,6 +436,7 @@ static enum hb_load_rc connect_db(struct hb_loader *l, char *err, size_t errsz)
 		return HB_LOAD_CONFIG;
 	}
 	l->has_alerts = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	l->has_fold = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	PQclear(res);
 	res = PQexec(l->conn, CHECK_PRIV);
 	if (hb_pg_classify(l->conn, res) == HB_PGE_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -539,41 +545,82 @@ static void snapshot_sql(struct hb_loader *l, const char *kind, struct hb_buf *b
 		(unsigned long long)s->alerts_applied);
 }
 
-/* Highest offset per partition among the batch's rows. */
-static void collect_acks(struct hb_loader *l)
+/* Partition p at offset o into the acknowledgements of this commit (the highest wins). */
+static void ack_merge(struct hb_loader *l, int32_t p, int64_t o)
+{
+	size_t k;
+
+	for (k = 0; k < l->nacks && l->acks[k].partition != p; k++)
+		;
+	if (k < l->nacks) {
+		if (o > l->acks[k].offset)
+			l->acks[k].offset = o;
+		return;
+	}
+	if (l->nacks == l->capacks) {
+		size_t cap = l->capacks ? l->capacks * 2 : 16;
+		struct hb_coord *a = realloc(l->acks, cap * sizeof *a);
+
+		if (!a)
+			return;	/* acknowledged with a later commit, or read again */
+		l->acks = a;
+		l->capacks = cap;
+	}
+	l->acks[l->nacks].partition = p;
+	l->acks[l->nacks++].offset = o;
+}
+
+/*
+ * The highest offset per partition among the batch's rows, and the one held
+ * back at the last commit.  With hold, when the batch's last line is a
+ * reading with coordinates (no _hb_alert/_hb_state line after it), its own
+ * offset is held back: hbclassify writes an alert about a reading right
+ * after it, and a batch stored the moment the input pauses may end between
+ * the two.  Acknowledged with the alert's commit, a crash in between cannot
+ * lose the alert (Kafka delivers the reading again).  hb_loader_add()
+ * releases it as soon as any other line shows that nothing follows.
+ */
+static void collect_acks(struct hb_loader *l, int hold)
 {
 	const struct rows *all[2] = {&l->rec, &l->anom};
+	const struct row *last = NULL;
 
 	l->nacks = 0;
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0; i < all[t]->n; i++)
+			if (!last || all[t]->r[i].lineno > last->lineno)
+				last = &all[t]->r[i];
+	if (!hold || !last || last->part < 0 || last->lineno < l->ctl_lineno)
+		last = NULL;
 	for (int t = 0; t < 2; t++) {
 		for (size_t i = 0; i < all[t]->n; i++) {
 			const struct row *r = &all[t]->r[i];
-			size_t k;
 
-			if (r->part < 0)
-				continue;
-			for (k = 0; k < l->nacks && l->acks[k].partition != r->part; k++)
-				;
-			if (k == l->nacks) {
-				if (l->nacks == l->capacks) {
-					size_t cap = l->capacks ? l->capacks * 2 : 16;
-					struct hb_coord *a = realloc(l->acks, cap * sizeof *a);
-
-					if (!a)
-						continue;
-					l->acks = a;
-					l->capacks = cap;
-				}
-				l->acks[l->nacks].partition = r->part;
-				l->acks[l->nacks++].offset = r->offset;
-			} else if (r->offset > l->acks[k].offset) {
-				l->acks[k].offset = r->offset;
-			}
+			if (r->part >= 0 && r != last)
+				ack_merge(l, r->part, r->offset);
 		}
+	}
+	if (l->has_held)
+		ack_merge(l, l->held.partition, l->held.offset);
+	l->has_held = last != NULL;
+	l->held_blocked = 0;
+	l->ctl_lineno = 0;
+	if (last) {
+		l->held.partition = last->part;
+		l->held.offset = last->offset;
 	}
 }
 
-static void committed(struct hb_loader *l)
+void hb_loader_release_held(struct hb_loader *l)
+{
+	if (!l->has_held || l->held_blocked)
+		return;
+	l->has_held = 0;
+	if (l->on_commit)
+		l->on_commit(l->commit_arg, &l->held, 1);
+}
+
+static void committed(struct hb_loader *l, int final)
 {
 	int64_t now = hb_time_now_us(), newest = INT64_MIN, lag = -1;
 	const struct rows *all[2] = {&l->rec, &l->anom};
@@ -612,7 +659,7 @@ static void committed(struct hb_loader *l)
 		l->st.status[HB_INVALID] += l->pend.moved[i];
 	}
 	l->st.batches += hb_loader_rows(l) > 0;
-	collect_acks(l);
+	collect_acks(l, !final);
 	if (l->nacks && l->on_commit)
 		l->on_commit(l->commit_arg, l->acks, l->nacks);
 	l->rec.n = l->anom.n = 0;
@@ -664,6 +711,31 @@ static enum hb_load_rc ensure_days(struct hb_loader *l, char *err, size_t errsz)
 		l->on_no_days(l->no_days_arg, a, b, msg);
 	l->days_off = 1;
 	return HB_LOAD_OK;
+}
+
+/*
+ * After a commit: the minutes that are over go into the rollups
+ * (hb_rollup_fold, 012_rollups.sql), on a connection of the folder's own,
+ * at most once a second, without waiting for it (the next batch does not
+ * wait for a fold); at the end, waiting for it.  The rollups are exact
+ * without it (the views compute what is pending); it keeps reading them
+ * cheap.  A failure costs nothing but the fold: counted, tried again.
+ */
+static void fold(struct hb_loader *l, int final)
+{
+	const struct hb_fold_stats *fs;
+
+	if (!l->has_fold || !l->conn)
+		return;
+	if (!l->folder && !(l->folder = hb_folder_new(l->o.conninfo, "hbpgload (rollups)", 1000000)))
+		return;
+	if (final)
+		hb_folder_finish(l->folder);
+	else
+		hb_folder_tick(l->folder, hb_time_mono_us());
+	fs = hb_folder_stats(l->folder);
+	l->st.folded = fs->folded;
+	l->st.fold_errors = fs->errors;
 }
 
 static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char *err, size_t errsz)
@@ -732,7 +804,8 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 	l->mode = l->pend.duplicates ? STAGE : FAST;
 	if (metrics)
 		hb_hist_reset(&l->window);	/* each snapshot gives the latency since the last */
-	committed(l);
+	committed(l, metrics && strcmp(metrics, "final") == 0);
+	fold(l, metrics && strcmp(metrics, "final") == 0);
 	return HB_LOAD_OK;
 }
 

@@ -55,6 +55,8 @@ struct hb_load_stats {
 	uint64_t malformed;        /* lines that were not sound classified readings */
 	uint64_t batches;
 	uint64_t retries;          /* flushes that found the database unreachable */
+	uint64_t folded;           /* minutes folded into the rollups after commits */
+	uint64_t fold_errors;      /* folds that failed (the rollups stay exact; tried again) */
 	int64_t lag_ms;            /* age of the newest reading at the last commit */
 	int64_t consumer_lag;      /* Kafka: messages behind the end, last batch's most; -1 */
 	struct hb_hist latency_us; /* reading timestamp -> commit, per stored row */
@@ -100,9 +102,18 @@ size_t hb_loader_bytes(const struct hb_loader *l);
  */
 enum hb_load_rc hb_loader_flush(struct hb_loader *l, const char *metrics, char *err, size_t errsz);
 
-/* Called after each commit with the highest offset stored per partition. */
+/*
+ * Called after each commit with the highest offset stored per partition,
+ * and from hb_loader_add() or hb_loader_release_held() with one that was
+ * held back.  A batch whose last line is a reading (with coordinates) holds
+ * that reading's offset back until the next line shows that no _hb_alert or
+ * _hb_state line about it follows, or the next commit stores that line;
+ * the final flush (metrics "final") holds nothing back.
+ */
 void hb_loader_on_commit(struct hb_loader *l,
 			 void (*fn)(void *arg, const struct hb_coord *c, size_t n), void *arg);
+/* Acknowledge the offset held back now, unless an alert line since waits for its commit. */
+void hb_loader_release_held(struct hb_loader *l);
 /* Called for each row the database refused (then stored as INVALID). */
 void hb_loader_on_reject(struct hb_loader *l,
 			 void (*fn)(void *arg, uint64_t lineno, const char *msg), void *arg);

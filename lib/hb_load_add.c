@@ -177,13 +177,21 @@ enum hb_status hb_loader_add(struct hb_loader *l, const char *line, size_t n,
 
 	if (why_out)
 		*why_out = NULL;
+	/* an acknowledgement held back for an alert that may follow its reading:
+	 * this line is that alert (or a state), or shows that none follows */
+	if (k == HB_CTL_ALERT || k == HB_CTL_STATE)
+		l->held_blocked = l->has_held;
+	else
+		hb_loader_release_held(l);
 	if (k == HB_CTL_MARK) {
 		l->st.marks++;
 		return HB_LOAD_CTL;
 	}
 	if (k != HB_CTL_NONE && true_len == n) {
-		if (add_ctl(l, k, line, n, why, sizeof why) == 0)
+		if (add_ctl(l, k, line, n, why, sizeof why) == 0) {
+			l->ctl_lineno = lineno;
 			return HB_LOAD_CTL;
+		}
 		l->st.rows_in++;
 		r = add_bad_ctl(l, line, n, why);
 		if (!r)

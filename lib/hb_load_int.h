@@ -9,6 +9,7 @@
 #include "hb_buf.h"
 #include "hb_coord.h"
 #include "hb_days.h"
+#include "hb_fold.h"
 #include "hb_hist.h"
 #include "hb_load.h"
 
@@ -52,12 +53,21 @@ struct hb_loader {
 	struct hb_buf alerts, states;  /* "[" and the inner objects, comma-separated */
 	size_t nalerts, nstates;
 	int has_alerts;                /* the schema has the alerts' functions and columns */
+	int has_fold;                  /* ... and hb_rollup_fold, which this role may call */
+	struct hb_folder *folder;      /* folds on a connection of its own (hb_fold.h) */
 	struct hb_buf arena, copy, tmp;
 	enum mode mode;
 	struct pending pend;
 	struct hb_load_stats st;
 	struct hb_coord *acks;
 	size_t nacks, capacks;
+	/* The acknowledgement held back at the last commit (see collect_acks):
+	 * the batch's last line was a reading, and an alert about it may be on
+	 * its way.  held_blocked: an alert or state line came since, so it
+	 * goes out with the next commit, not before. */
+	struct hb_coord held;
+	int has_held, held_blocked;
+	uint64_t ctl_lineno;     /* the batch's last _hb_alert/_hb_state line, 0 none */
 	struct hb_hist window;   /* latencies since the last metrics snapshot */
 	int64_t newest_us;       /* the newest reading time committed, if has_newest */
 	int has_newest;

@@ -50,6 +50,7 @@ struct run {
 	int ack_warned;
 	uint64_t malformed_logged;
 	int64_t t0, deadline, next_metrics, last_metrics, stop_at;
+	int idle;                       /* the input paused with rows in hand: store them */
 	uint64_t rows_at_snapshot;
 	/* --prom-file */
 	struct hb_prom prom;
@@ -67,10 +68,14 @@ static void usage(int status)
 "Store classified readings (hbclassify's NDJSON, from FILE or stdin) in\n"
 "PostgreSQL: NORMAL in heartbeat_records, BRADYCARDIA, TACHYCARDIA and\n"
 "INVALID in heartbeat_anomalies (with the raw input and the reason).  Rows go\n"
-"in batches by size and by time, with COPY; a record loaded twice is stored\n"
-"once; a row the database refuses goes to the audit trail on its own; a lost\n"
-"connection is retried with exponential backoff, losing nothing.  Lines that\n"
-"are not classified readings are stored as INVALID too: nothing is dropped.\n"
+"in batches, with COPY: a batch is stored as soon as the input pauses (a\n"
+"live stream is stored within a commit's time); under load it holds what\n"
+"came while the last one committed, up to --batch-rows.  A record loaded\n"
+"twice is stored once; a row the database refuses goes to the audit trail on\n"
+"its own; a lost connection is retried with exponential backoff, losing\n"
+"nothing.  Lines that are not classified readings are stored as INVALID too:\n"
+"nothing is dropped.  After its commits it folds the minutes that are over\n"
+"into the rollups (hb_rollup_fold).\n"
 "\n"
 "Lines from hbclassify --store starting exactly with {\"_hb_alert\": (an alert\n"
 "event) or {\"_hb_state\": (a customer's detection state) are stored in the\n"
@@ -82,8 +87,8 @@ static void usage(int status)
 "  -d, --dbname CONNINFO    libpq connection string or URI (default: the PG*\n"
 "                           variables and ~/.pgpass; never put a password here)\n"
 "      --batch-rows N       rows per transaction at most (default 10000)\n"
-"      --batch-ms MS        store a row at most this long after it arrived\n"
-"                           (default 50)\n"
+"      --batch-ms MS        under input that never pauses, store a row at most\n"
+"                           this long after it arrived (default 50)\n"
 "  -r, --retry-for SECONDS  give up (exit 69) when the database stays unreachable\n"
 "                           this long (default 300; 0 = never give up)\n"
 "  -m, --metrics-ms MS      pipeline_metrics snapshot interval (default 2000)\n"
@@ -94,7 +99,9 @@ static void usage(int status)
 "                           collector; see the man page for the metrics\n"
 "      --ack-to FILE        after each commit write \"PARTITION OFFSET\" lines, the\n"
 "                           highest Kafka offset stored per partition, to FILE or\n"
-"                           FIFO (for hbkafka-sub --ack-from)\n"
+"                           FIFO (for hbkafka-sub --ack-from); a batch's last\n"
+"                           reading waits for the next line, which may be an\n"
+"                           alert about it to be stored first\n"
 "  -s, --strict             stop at the first line that is not a classified\n"
 "                           reading (it is still stored as INVALID): exit 65\n"
 "      --max-line BYTES     longer lines are stored cut, as INVALID (default 1048576)\n"
@@ -399,11 +406,11 @@ static int store(struct run *r, const char *metrics)
 	}
 }
 
-/* The batch is to be stored: its time is up, or it is full (or force). */
+/* The batch is to be stored: the input paused, its time is up, or it is full (or force). */
 static int batch_due(struct run *r, int force)
 {
 	return hb_loader_rows(r->ld) &&
-	       (force || hb_time_mono_us() >= r->deadline ||
+	       (force || r->idle || hb_time_mono_us() >= r->deadline ||
 		hb_loader_rows(r->ld) >= (size_t)r->o->batch_rows ||
 		hb_loader_bytes(r->ld) >= (32u << 20));
 }
@@ -439,8 +446,10 @@ static int add_line(struct run *r, const struct hb_line *ln)
 	const char *why = NULL;
 	char q[400];
 
-	if (!hb_loader_rows(r->ld))
+	if (!hb_loader_rows(r->ld)) {
 		r->deadline = hb_time_mono_us() + r->o->batch_ms * 1000;
+		r->idle = 0;
+	}
 	hb_loader_add(r->ld, ln->p, ln->len, ln->true_len, ln->no, &why);
 	if (why) {
 		if (r->o->strict) {
@@ -529,7 +538,19 @@ static int run_loop(struct run *r)
 		now = hb_time_mono_us();
 		wait = (hb_loader_rows(r->ld) ? r->deadline : r->next_metrics) - now;
 		wait_ms = wait < 0 ? 0 : (int)((wait + 999) / 1000);
+		/*
+		 * With rows in hand, look without waiting: nothing more to read at
+		 * once is a pause in the input, and the batch is stored now.  Under
+		 * load the input does not pause while a batch commits, so the next
+		 * batch holds what came meanwhile: batches grow with the load.
+		 */
+		if (hb_loader_rows(r->ld) && !r->idle)
+			wait_ms = 0;
 		k = hb_reader_next(r->in, hb_stats_wait_ms(&r->stats, now, wait_ms), &ln);
+		if (k == HB_RD_TIMEOUT && hb_loader_rows(r->ld) && !r->idle && wait_ms == 0) {
+			r->idle = 1;
+			continue;
+		}
 		if (k == HB_RD_EOF)
 			return -1;
 		if ((rc = take(r, k, &ln)) >= 0)
@@ -607,6 +628,9 @@ int main(int argc, char **argv)
 	}
 	lo.conninfo = o.dbname;
 	lo.instance = o.instance;
+	/* the backlog that builds while a batch commits waits in the pipe (see run_loop) */
+	if (hb_pipe_grow(in_fd, 1 << 20) < 0)
+		hb_log(HB_LOG_DEBUG, "input pipe keeps its size: %s", strerror(errno));
 	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
 	r.ld = hb_loader_new(&lo);
 	if (!r.in || !r.ld) {
