@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,11 @@ struct run {
 	struct hb_stats stats;      /* --stats */
 	uint64_t lines, queued, delivered, failed, timed_out, bad_envelopes;
 	uint64_t failures_logged;
+	uint64_t done_at;           /* delivered + failed at the last idle send */
+	int idle_sends;             /* idle sends since deliveries last moved */
+	uint64_t sent_upto;         /* queued at the last idle send */
+	int64_t sent_at;            /* its time (monotonic) */
+	int in_fd;
 	int fatal;
 	int64_t t0;
 };
@@ -99,8 +105,10 @@ static void usage(int status)
 "  -h, --help / -V, --version\n"
 "\n"
 "Defaults before -X/-F: enable.idempotence=true, acks=all,\n"
-"compression.codec=lz4, linger.ms=5.  A message not delivered within\n"
-"message.timeout.ms (300000 by default) counts as failed.\n"
+"compression.codec=lz4, linger.ms=5.  linger.ms holds messages back only\n"
+"while lines keep coming: when the input pauses, what is queued goes at once.\n"
+"A message not delivered within message.timeout.ms (300000 by default)\n"
+"counts as failed.\n"
 "\n"
 "Exit status: 0 every line delivered (also after SIGINT/SIGTERM: what was read\n"
 "is delivered first), 1 some lines failed, 2 usage or configuration,\n"
@@ -476,12 +484,60 @@ static int one_line(struct run *r, const struct hb_line *ln)
 	return add_to_batch(r, ln, key, kn);
 }
 
+/*
+ * Sending when the input pauses.  linger.ms (5 by default) lets librdkafka
+ * fill batches while lines keep coming; a live source that pauses should not
+ * wait for it.  rd_kafka_flush() sends whatever linger.ms says while it
+ * runs.  So when the input is idle and messages are queued, they go out at
+ * once — one send at a time, as Nagle's algorithm does: while the last one
+ * is unacknowledged, what came since waits for its acknowledgement (about a
+ * round trip) or for linger.ms, whichever is first, and goes in one request.
+ * A live stream gets a round trip's latency, a fast one full batches, and
+ * the broker is not sent a request per message.  While messages are out the
+ * idle wake-ups come every 1 ms (idle_wait_ms); a broker that does not
+ * answer slows that to every 100 ms after 200 tries without a delivery.
+ */
+static int idle_wait_ms(struct run *r)
+{
+	uint64_t done = r->delivered + r->failed;
+
+	if (rd_kafka_outq_len(r->rk) == 0)
+		return 100;
+	if (done != r->done_at) {
+		r->done_at = done;
+		r->idle_sends = 0;
+	}
+	return r->idle_sends < 200 ? 1 : 100;
+}
+
+/* Before waiting for input: what is batched goes to librdkafka, and out now if the input has paused. */
+static void on_block(void *arg)
+{
+	struct run *r = arg;
+	struct pollfd p = { .fd = r->in_fd, .events = POLLIN };
+	int64_t now;
+
+	if (r->b.n && flush_batch(r) < 0)
+		return;	/* the loop's own flush_batch() meets the error again */
+	if (rd_kafka_outq_len(r->rk) == 0 || r->queued == r->sent_upto || poll(&p, 1, 0) != 0)
+		return;
+	now = hb_time_mono_us();
+	/* the last send still unacknowledged (and recent: a send can miss a
+	 * connection that was not up yet): wait for it */
+	if (r->delivered + r->failed < r->sent_upto && now - r->sent_at < 5000)
+		return;
+	r->sent_upto = r->queued;
+	r->sent_at = now;
+	r->idle_sends++;
+	rd_kafka_flush(r->rk, 1);
+}
+
 static int run_loop(struct run *r)
 {
 	struct hb_line ln;
 
 	while (!hb_stop) {
-		enum hb_rd k = hb_reader_next(r->in, stats_tick(r, 100), &ln);
+		enum hb_rd k = hb_reader_next(r->in, stats_tick(r, idle_wait_ms(r)), &ln);
 
 		if (k != HB_RD_LINE || !hb_reader_ready(r->in)) {
 			if (flush_batch(r) < 0)	/* nothing more at hand: send what we have */
@@ -577,12 +633,14 @@ int main(int argc, char **argv)
 		return HB_EXIT_USAGE;
 	}
 	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
+	r.in_fd = in_fd;
 	r.parser = hb_parser_new();
 	r.env = hb_envreader_new();
 	if (!r.in || !r.parser || !r.env) {
 		hb_log(HB_LOG_ERROR, "out of memory");
 		return HB_EXIT_FAIL;
 	}
+	hb_reader_on_block(r.in, on_block, &r);
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
 	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
