@@ -153,6 +153,7 @@ bench: all
 	@scripts/hb-deps bench
 	HB_BIN=$(abspath $(BIN)) bench/core.sh
 	HB_BIN=$(abspath $(BIN)) bench/kafka.sh
+	HB_BIN=$(abspath $(BIN)) bench/latency.sh
 	HB_BIN=$(abspath $(BIN)) bench/alerts.sh
 
 # hbclassify's alerts scored against hbsim --truth (no servers).

@@ -7,20 +7,18 @@
 #   hbsim -> Kafka -> hbpgload  end to end, readings/s until all are stored
 #   the same with the Python pipeline people write (bench/py_pipeline.py:
 #     confluent-kafka + psycopg2 execute_values, offsets committed after the rows)
-#   latency                     reading timestamp -> commit in PostgreSQL at
-#                               100, 1,000 and 10,000 readings/s: p50, p99, max
 #   peak RSS of hbkafka-pub, hbkafka-sub, hbclassify, hbpgload end to end
 #
-#   BENCH_LINES=1000000 BENCH_RUNS=3 BENCH_LATENCY_SECONDS=30 bench/kafka.sh
+#   BENCH_LINES=1000000 BENCH_RUNS=3 bench/kafka.sh
 #
-# Figures, not assertions.
+# PostgreSQL runs with fsync and synchronous_commit on.  The latency is
+# bench/latency.sh's.  Figures, not assertions.
 set -euo pipefail
 
 # shellcheck source=bench/lib.bash
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 lines=${BENCH_LINES:-1000000}
 runs=${BENCH_RUNS:-3}
-lat_secs=${BENCH_LATENCY_SECONDS:-30}
 
 bench_tmp bench
 cleanup() {
@@ -32,7 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 
-hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
+HB_PG_OPTS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on ${HB_PG_OPTS:-}" \
+	hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
 hb-kafka fetch >/dev/null
 # the broker with its optimising JIT on (hb-kafka turns it off for a fast start)
 HB_KAFKA_JVM_OPTS="-XX:TieredStopAtLevel=4 ${HB_KAFKA_JVM_OPTS:-}" HB_KAFKA_HEAP=1g \
@@ -110,30 +109,6 @@ t_py=$(since "$s")
 wait
 py_stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
 
-# ---- latency, reading timestamp -> commit, at three rates (live pipeline, wall clock)
-latency_at() {
-	local r=$1 line
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics'
-	topic
-	(hbkafka-sub -q -b "$B" -t "$t" -G "bench_lat_$r" -A "$tmp/acks" -o end |
-		hbclassify -qq | hbpgload --ack-to "$tmp/acks" -i "bench-latency-$r" 2>"$tmp/lat.log") &
-	sleep 3
-	hbsim --rate "$r" --duration "$lat_secs" -q | hbkafka-pub -q -b "$B" -t "$t"
-	sleep 2
-	pkill -TERM -f -- "-A $tmp/acks -o end" || true
-	wait
-	line=$(grep -o 'rows_in=[0-9]* .*latency_p50_ms=[0-9.]* latency_p99_ms=[0-9.]*' "$tmp/lat.log" | tail -n 1)
-	# the slowest row: stored (created_at, the transaction's time) minus its reading time
-	printf '| latency at %s readings/s for %s s (%s rows) | p50 %s ms, p99 %s ms, max %s ms | | | p99 ≤ 250 ms at 1,000/s |\n' \
-		"$(fmt "$r")" "$lat_secs" "$(fmt "$(sed -n 's/^rows_in=\([0-9]*\).*/\1/p' <<<"$line")")" \
-		"$(sed -n 's/.*latency_p50_ms=\([0-9.]*\).*/\1/p' <<<"$line")" \
-		"$(sed -n 's/.*latency_p99_ms=\([0-9.]*\).*/\1/p' <<<"$line")" \
-		"$(q "SELECT round(max(extract(epoch FROM created_at - ts) * 1000)) FROM (SELECT created_at, ts FROM heartbeat_records UNION ALL SELECT created_at, ts FROM heartbeat_anomalies) x")" \
-		>>"$tmp/latency.rows"
-}
-: >"$tmp/latency.rows"
-for r in 100 1000 10000; do latency_at "$r"; done
-
 tp=$(median "${t_pub[@]}") tk=$(median "${t_kcatp[@]}") ts=$(median "${t_sub[@]}") tc=$(median "${t_kcatc[@]}")
 echo "| what | hbmon | reference | ratio | goal |"
 echo "|---|---|---|---|---|"
@@ -146,9 +121,9 @@ printf '| hbsim → hbkafka-pub → Kafka → hbkafka-sub → hbclassify → hbp
 rpy=$(sed -n 's/.*rows_per_s=//p' "$tmp/py.out")
 printf '| the same end to end with Python (confluent-kafka + psycopg2, execute_values) | %s readings/s | Python: %s readings/s (%s stored; consumer alone %s rows/s) | %s× | ≥ 1× |\n' \
 	"$(fmt "$(rate "$lines" "$t_e2e")")" "$(fmt "$(rate "$lines" "$t_py")")" "$(fmt "$py_stored")" "$(fmt "${rpy:-0}")" "$(ratio "$t_py" "$t_e2e")"
-cat "$tmp/latency.rows"
 printf '| peak RSS end to end | hbkafka-pub %s MB, hbkafka-sub %s MB, hbclassify %s MB, hbpgload %s MB | | | < 50 MB each |\n' \
 	"$(mb "$tmp/rss.pub")" "$(mb "$tmp/rss.sub")" "$(mb "$tmp/rss.cls")" "$(mb "$tmp/rss.load")"
 echo
-echo "median of $runs runs; kcat and hbkafka-pub with the same -X settings; consumers in a fresh group"
+echo "median of $runs runs; PostgreSQL $(q 'SHOW server_version') with fsync $(q 'SHOW fsync') and synchronous_commit $(q 'SHOW synchronous_commit');"
+echo "kcat and hbkafka-pub with the same -X settings; consumers in a fresh group"
 echo "(hbkafka-sub) and as a simple consumer (kcat -C); end to end with acknowledgements and one consumer pipeline."

@@ -87,41 +87,19 @@ FROM (SELECT ts, heart_rate FROM heartbeat_records WHERE ts >= %(f)s AND ts < %(
 GROUP BY 1 ORDER BY 1""",
 }
 
-# hb-report's queries on the rollups (the same text as scripts/hb-report).
+# hb-report's queries: the functions of sql/030_report.sql it calls.
 REPORT = {
     "report: per-status counts": """
-SELECT coalesce(sum(readings) FILTER (WHERE status = 'NORMAL'), 0),
-       coalesce(sum(readings) FILTER (WHERE status = 'BRADYCARDIA'), 0)
-FROM hb_rollup_minute WHERE minute >= %(f)s AND minute < %(t)s""",
+SELECT readings, normal, bradycardia FROM hb_report_status(%(f)s, %(t)s)""",
     "report: customers in range": """
-SELECT count(DISTINCT customer_id) FROM hb_rollup_customer_minute
-WHERE minute >= %(f)s AND minute < %(t)s""",
+SELECT customers FROM hb_report_span(%(f)s, %(t)s)""",
     "report: top customers by anomalies": """
-SELECT customer_id, sum(bradycardia + tachycardia + invalid) AS n FROM hb_rollup_customer_minute
-WHERE minute >= %(f)s AND minute < %(t)s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5""",
+SELECT customer_id, anomalies FROM hb_report_customers(%(f)s, %(t)s)
+WHERE anomalies > 0 ORDER BY anomalies DESC, customer_id LIMIT 5""",
     "report: heart-rate distribution": """
-SELECT heart_rate, sum(readings) FROM hb_rollup_minute_hr
-WHERE minute >= %(f)s AND minute < %(t)s GROUP BY 1 ORDER BY 1""",
+SELECT heart_rate, readings FROM hb_report_distribution(%(f)s, %(t)s)""",
     "report: fleet per bucket with p5/p95": """
-WITH m AS (
-    SELECT date_bin(make_interval(secs => %(bucket)s), minute, timestamptz '2000-01-01 00:00') AS g,
-           sum(hr_sum)::numeric / sum(readings) AS a, min(hr_min) AS lo, max(hr_max) AS hi,
-           sum(readings) AS n
-    FROM hb_rollup_minute WHERE status <> 'INVALID' AND minute >= %(f)s AND minute < %(t)s
-    GROUP BY 1
-), v AS (
-    SELECT date_bin(make_interval(secs => %(bucket)s), minute, timestamptz '2000-01-01 00:00') AS g,
-           heart_rate, sum(readings) AS n
-    FROM hb_rollup_minute_hr WHERE minute >= %(f)s AND minute < %(t)s
-    GROUP BY 1, 2
-), p AS (
-    SELECT g, min(heart_rate) FILTER (WHERE cum >= 0.05 * tot) AS p5,
-              min(heart_rate) FILTER (WHERE cum >= 0.95 * tot) AS p95
-    FROM (SELECT g, heart_rate, sum(n) OVER (PARTITION BY g ORDER BY heart_rate) AS cum,
-                 sum(n) OVER (PARTITION BY g) AS tot FROM v) c
-    GROUP BY g
-)
-SELECT * FROM m LEFT JOIN p USING (g) ORDER BY g""",
+SELECT * FROM hb_report_fleet(%(f)s, %(t)s, %(bucket)s)""",
 }
 
 
