@@ -531,9 +531,12 @@ RETURNS TABLE (customer_id text, readings bigint, hr_sum bigint, normal bigint, 
                tachycardia bigint, invalid bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    WITH s AS (
+    WITH s AS MATERIALIZED (
         SELECT max(minute) AS m FROM hb_fold_minute
         WHERE minute >= hb_utc_day_start(p_day) AND minute < least(p_t, hb_utc_day_start(p_day + 1))
+    ), x AS MATERIALIZED (
+        -- that minute's rows, by the index on minute
+        SELECT * FROM hb_fold_customer_minute WHERE minute = (SELECT m FROM s)
     )
     SELECT d.customer_id,
            coalesce(x.c_readings, y.c_readings, 0), coalesce(x.c_hr_sum, y.c_hr_sum, 0),
@@ -541,7 +544,7 @@ AS $$
            coalesce(x.c_tachycardia, y.c_tachycardia, 0), coalesce(x.c_invalid, y.c_invalid, 0)
     FROM s
     JOIN hb_fold_customer_day d ON d.day = p_day AND d.first_minute <= s.m
-    LEFT JOIN hb_fold_customer_minute x ON x.customer_id = d.customer_id AND x.minute = s.m
+    LEFT JOIN x ON x.customer_id = d.customer_id
     LEFT JOIN LATERAL (
         SELECT q.c_readings, q.c_hr_sum, q.c_normal, q.c_bradycardia, q.c_tachycardia, q.c_invalid
         FROM hb_fold_customer_minute q
