@@ -68,12 +68,7 @@ tc=$(median "${t_cls[@]}") tj=$(median "${t_jq[@]}")
 rc=$(rate "$lines" "$tc") rj=$(rate "$lines" "$tj")
 
 # ---- hbpgload vs psql \copy
-HB_PG_OPTS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on ${HB_PG_OPTS:-}" \
-	hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
-set -a
-# shellcheck disable=SC1091
-. "$tmp/pg.env"
-set +a
+bench_pg
 empty() { q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr,
 	hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending; CHECKPOINT' >/dev/null; }
 copy() { psql -X -q -c "\\copy heartbeat_records (customer_id, ts, heart_rate) FROM '$tmp/valid.csv' CSV"; }

@@ -30,19 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 
-HB_PG_OPTS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on ${HB_PG_OPTS:-}" \
-	hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
-hb-kafka fetch >/dev/null
-# the broker with its optimising JIT on (hb-kafka turns it off for a fast start)
-HB_KAFKA_JVM_OPTS="-XX:TieredStopAtLevel=4 ${HB_KAFKA_JVM_OPTS:-}" HB_KAFKA_HEAP=1g \
-	hb-kafka start --dir "$tmp/kafka" >"$tmp/kafka.env" 2>/dev/null
-set -a
-# shellcheck disable=SC1091
-. "$tmp/pg.env"
-# shellcheck disable=SC1091
-. "$tmp/kafka.env"
-set +a
-B=$KAFKA_BOOTSTRAP_SERVERS
+bench_pg
+bench_kafka
 n=0
 # a fresh topic in $t (not in $(...): the counter must survive)
 topic() { n=$((n + 1)); t="bench_$n"; hb-kafka topic --dir "$tmp/kafka" --topic "$t" --partitions 3 2>/dev/null; }

@@ -36,18 +36,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-HB_PG_OPTS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c track_commit_timestamp=on ${HB_PG_OPTS:-}" \
-	hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
-hb-kafka fetch >/dev/null
-HB_KAFKA_JVM_OPTS="-XX:TieredStopAtLevel=4 ${HB_KAFKA_JVM_OPTS:-}" HB_KAFKA_HEAP=1g \
-	hb-kafka start --dir "$tmp/kafka" >"$tmp/kafka.env" 2>/dev/null
-set -a
-# shellcheck disable=SC1091
-. "$tmp/pg.env"
-# shellcheck disable=SC1091
-. "$tmp/kafka.env"
-set +a
-B=$KAFKA_BOOTSTRAP_SERVERS
+bench_pg -c track_commit_timestamp=on
+bench_kafka
 
 # wait up to $1 s for the command in the rest to succeed
 wait_until() {

@@ -26,3 +26,28 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 fmt() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
 # one value from the database of the PG* variables
 q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+
+# bench_pg [SETTINGS...]: a PostgreSQL in $tmp/pg with fsync and
+# synchronous_commit on, as a production server runs (more -c settings in
+# the arguments, then HB_PG_OPTS), its PG* variables exported.
+bench_pg() {
+	HB_PG_OPTS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on $* ${HB_PG_OPTS:-}" \
+		hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
+	set -a
+	# shellcheck disable=SC1091
+	. "$tmp/pg.env"
+	set +a
+}
+
+# bench_kafka: one broker in $tmp/kafka with its optimising JIT on (hb-kafka
+# turns it off for a fast start); KAFKA_BOOTSTRAP_SERVERS exported, and in B.
+bench_kafka() {
+	hb-kafka fetch >/dev/null
+	HB_KAFKA_JVM_OPTS="-XX:TieredStopAtLevel=4 ${HB_KAFKA_JVM_OPTS:-}" HB_KAFKA_HEAP=1g \
+		hb-kafka start --dir "$tmp/kafka" >"$tmp/kafka.env" 2>/dev/null
+	set -a
+	# shellcheck disable=SC1091
+	. "$tmp/kafka.env"
+	set +a
+	B=$KAFKA_BOOTSTRAP_SERVERS
+}

@@ -4,7 +4,8 @@
 #
 #   SOAK_SECONDS=1800 SOAK_RATE=5000 SOAK_INTERVAL=60 bench/soak.sh
 #
-# One broker and one PostgreSQL, started here; the live pipeline
+# One broker and one PostgreSQL (fsync and synchronous_commit on), started
+# here; the live pipeline
 #   hbsim --rate R | hbkafka-pub          (producer side)
 #   hbkafka-sub -A | hbclassify | hbpgload --ack-to   (consumer side)
 # Every interval it prints one line: readings stored in the interval, the
@@ -37,16 +38,8 @@ trap 'exit 130' INT TERM
 
 rss() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
 
-hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
-hb-kafka fetch >/dev/null
-hb-kafka start --dir "$tmp/kafka" >"$tmp/kafka.env" 2>/dev/null
-set -a
-# shellcheck disable=SC1091
-. "$tmp/pg.env"
-# shellcheck disable=SC1091
-. "$tmp/kafka.env"
-set +a
-B=$KAFKA_BOOTSTRAP_SERVERS
+bench_pg
+bench_kafka
 hb-kafka topic --dir "$tmp/kafka" --topic soak --partitions 3 2>/dev/null
 mkfifo "$tmp/acks"
 

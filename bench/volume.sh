@@ -31,12 +31,7 @@ trap 'exit 130' INT TERM
 
 
 # a bigger cache than the test cluster's, as a server for this would have
-HB_PG_OPTS="-c shared_buffers=2GB -c work_mem=64MB -c fsync=on -c synchronous_commit=on -c full_page_writes=on ${HB_PG_OPTS:-}" \
-	hb-pg start --dir "$tmp/pg" >"$tmp/pg.env"
-set -a
-# shellcheck disable=SC1091
-. "$tmp/pg.env"
-set +a
+bench_pg -c shared_buffers=2GB -c work_mem=64MB
 
 now=$(date -u +%s)
 end=$((now / 60 * 60))
