@@ -23,6 +23,13 @@
 #include "hb_stats.h"
 #include "hb_time.h"
 
+/*
+ * A pause in the input: nothing more to read for this long, with rows in
+ * hand, stores them.  Not 0: a stream that comes in bursts (a consumer's
+ * fetches, a writer's buffers) would store each burst's first lines alone.
+ */
+#define IDLE_MS 1
+
 /* After SIGINT/SIGTERM, how long to keep retrying a database that is down. */
 #define STOP_GRACE_US (10 * 1000000LL)
 
@@ -539,15 +546,15 @@ static int run_loop(struct run *r)
 		wait = (hb_loader_rows(r->ld) ? r->deadline : r->next_metrics) - now;
 		wait_ms = wait < 0 ? 0 : (int)((wait + 999) / 1000);
 		/*
-		 * With rows in hand, look without waiting: nothing more to read at
-		 * once is a pause in the input, and the batch is stored now.  Under
+		 * With rows in hand, look for IDLE_MS: nothing more to read by then
+		 * is a pause in the input, and the batch is stored now.  Under
 		 * load the input does not pause while a batch commits, so the next
 		 * batch holds what came meanwhile: batches grow with the load.
 		 */
 		if (hb_loader_rows(r->ld) && !r->idle)
-			wait_ms = 0;
+			wait_ms = IDLE_MS;
 		k = hb_reader_next(r->in, hb_stats_wait_ms(&r->stats, now, wait_ms), &ln);
-		if (k == HB_RD_TIMEOUT && hb_loader_rows(r->ld) && !r->idle && wait_ms == 0) {
+		if (k == HB_RD_TIMEOUT && hb_loader_rows(r->ld) && !r->idle && wait_ms <= IDLE_MS) {
 			r->idle = 1;
 			continue;
 		}
