@@ -519,11 +519,11 @@ static void on_block(void *arg)
 
 	if (r->b.n && flush_batch(r) < 0)
 		return;	/* the loop's own flush_batch() meets the error again */
-	if (rd_kafka_outq_len(r->rk) == 0 || r->queued == r->sent_upto || poll(&p, 1, 0) != 0)
+	if (rd_kafka_outq_len(r->rk) == 0 || poll(&p, 1, 0) != 0)
 		return;
 	now = hb_time_mono_us();
-	/* the last send still unacknowledged (and recent: a send can miss a
-	 * connection that was not up yet): wait for it */
+	/* the last send still unacknowledged: wait for it, for 5 ms (a send
+	 * can miss a connection that is not up yet: then it is sent again) */
 	if (r->delivered + r->failed < r->sent_upto && now - r->sent_at < 5000)
 		return;
 	r->sent_upto = r->queued;
