@@ -28,8 +28,23 @@ CREATE TABLE IF NOT EXISTS heartbeat_records (
 
 CREATE TABLE IF NOT EXISTS heartbeat_records_default PARTITION OF heartbeat_records DEFAULT;
 
+-- 8 pages per range: hb_rollup_fold (012) reads each minute back through it,
+-- and rows of nearby minutes share pages (a consumer interleaves its
+-- partitions), so a range of 32 pages made it read about 8 times the
+-- minute's rows, a range of 8 pages about 3 times (measured on 1,000,000
+-- readings: 65,356 pages read for 8,000, against 23,739).  A database made
+-- before has an index of 32: it is built again here, once (a BRIN build
+-- reads every partition once: seconds per GB).
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('heartbeat_records_ts_brin')
+               AND NOT coalesce(reloptions @> ARRAY['pages_per_range=8'], false)) THEN
+        DROP INDEX heartbeat_records_ts_brin;
+    END IF;
+END
+$$;
 CREATE INDEX IF NOT EXISTS heartbeat_records_ts_brin
-    ON heartbeat_records USING brin (ts) WITH (pages_per_range = 32);
+    ON heartbeat_records USING brin (ts) WITH (pages_per_range = 8);
 
 COMMENT ON TABLE heartbeat_records IS
     'Valid NORMAL readings, one row per (customer_id, ts); loaded by hbpgload.  Partitioned by day.';
