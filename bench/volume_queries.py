@@ -70,6 +70,15 @@ SELECT count(*) FROM (SELECT customer_id FROM heartbeat_records WHERE ts >= %(f)
     "report: top customers by anomalies": """
 SELECT customer_id, count(*) FROM heartbeat_anomalies WHERE ts >= %(f)s AND ts < %(t)s
   AND customer_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5""",
+    "report: the charted customers' figures": """
+SELECT customer_id, count(*) FILTER (WHERE anomaly_type IS NOT NULL), avg(heart_rate), min(heart_rate),
+       max(heart_rate) FROM (
+    SELECT customer_id, NULL AS anomaly_type, heart_rate FROM heartbeat_records
+    WHERE ts >= %(f)s AND ts < %(t)s AND customer_id = ANY(%(cust)s)
+    UNION ALL
+    SELECT customer_id, anomaly_type, heart_rate FROM heartbeat_anomalies
+    WHERE ts >= %(f)s AND ts < %(t)s AND customer_id = ANY(%(cust)s)) r
+GROUP BY 1""",
     "report: heart-rate distribution": """
 SELECT heart_rate, count(*) FROM (
     SELECT heart_rate FROM heartbeat_records WHERE ts >= %(f)s AND ts < %(t)s
@@ -96,6 +105,9 @@ SELECT customers FROM hb_report_span(%(f)s, %(t)s)""",
     "report: top customers by anomalies": """
 SELECT customer_id, anomalies FROM hb_report_customers(%(f)s, %(t)s)
 WHERE anomalies > 0 ORDER BY anomalies DESC, customer_id LIMIT 5""",
+    "report: the charted customers' figures": """
+SELECT v.customer_id, v.readings, v.anomalies, v.avg_bpm, v.min_bpm, v.max_bpm
+FROM hb_report_customers(%(f)s, %(t)s) v WHERE v.customer_id = ANY(%(cust)s)""",
     "report: heart-rate distribution": """
 SELECT heart_rate, readings FROM hb_report_distribution(%(f)s, %(t)s)""",
     "report: fleet per bucket with p5/p95": """
