@@ -66,6 +66,9 @@ struct run {
 	int idle_sends;             /* idle sends since deliveries last moved */
 	uint64_t sent_upto;         /* queued at the last idle send */
 	int64_t sent_at;            /* its time (monotonic) */
+	int64_t win_at;             /* the current 100 ms window of input (monotonic) */
+	uint64_t win_lines;         /* lines at its start */
+	int fast;                   /* over IDLE_SEND_MAX lines/s in the last window */
 	int in_fd;
 	int fatal;
 	int64_t t0;
@@ -105,8 +108,9 @@ static void usage(int status)
 "  -h, --help / -V, --version\n"
 "\n"
 "Defaults before -X/-F: enable.idempotence=true, acks=all,\n"
-"compression.codec=lz4, linger.ms=5.  linger.ms holds messages back only\n"
-"while lines keep coming: when the input pauses, what is queued goes at once.\n"
+"compression.codec=lz4, linger.ms=5.  Below 2,000 lines/s linger.ms holds\n"
+"messages back only while lines keep coming: when the input pauses, what is\n"
+"queued goes at once; above, linger.ms fills the batches.\n"
 "A message not delivered within message.timeout.ms (300000 by default)\n"
 "counts as failed.\n"
 "\n"
@@ -497,6 +501,16 @@ static int one_line(struct run *r, const struct hb_line *ln)
  * idle wake-ups come every 1 ms (idle_wait_ms); a broker that does not
  * answer slows that to every 100 ms after 200 tries without a delivery.
  */
+/*
+ * Above this input rate the idle sends stop and linger.ms fills batches:
+ * the input then "pauses" between every few lines (a source that writes
+ * once a millisecond), and a send per pause costs the broker a request per
+ * millisecond, which on a busy machine cost more latency than it saved
+ * (10,000 readings/s: p99 120-185 ms with them, 40 ms without).  Below it a
+ * send at once saves a live stream most of linger.ms.
+ */
+#define IDLE_SEND_MAX 2000
+
 static int idle_wait_ms(struct run *r)
 {
 	uint64_t done = r->delivered + r->failed;
@@ -519,9 +533,14 @@ static void on_block(void *arg)
 
 	if (r->b.n && flush_batch(r) < 0)
 		return;	/* the loop's own flush_batch() meets the error again */
-	if (rd_kafka_outq_len(r->rk) == 0 || poll(&p, 1, 0) != 0)
-		return;
 	now = hb_time_mono_us();
+	if (now - r->win_at >= 100000) {
+		r->fast = (r->lines - r->win_lines) * 1000000 > (uint64_t)IDLE_SEND_MAX * (uint64_t)(now - r->win_at);
+		r->win_at = now;
+		r->win_lines = r->lines;
+	}
+	if (r->fast || rd_kafka_outq_len(r->rk) == 0 || poll(&p, 1, 0) != 0)
+		return;
 	/* the last send still unacknowledged: wait for it, for 5 ms (a send
 	 * can miss a connection that is not up yet: then it is sent again) */
 	if (r->delivered + r->failed < r->sent_upto && now - r->sent_at < 5000)
