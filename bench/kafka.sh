@@ -72,19 +72,27 @@ done
 got=$(hbkafka-sub -q -b "$B" -t "$src" -G bench_count -e | wc -l)
 [[ $got -eq $lines ]] || { echo "bench: hbkafka-sub read $got of $lines" >&2; exit 1; }
 
-# ---- end to end: produce as fast as possible while one consumer pipeline stores
-topic
-e2e=$t
+# ---- end to end: produce as fast as possible while one consumer pipeline
+# stores, into empty tables, $runs times (one run varies by 20 % here)
 mkfifo "$tmp/acks"
-s=$(now)
-(hbsim --seed 2 --start 2026-11-24T00:00:00Z --count "$lines" --rate 0 -q |
-	/usr/bin/time -f '%M' -o "$tmp/rss.pub" hbkafka-pub -q -b "$B" -t "$e2e") &
-/usr/bin/time -f '%M' -o "$tmp/rss.sub" hbkafka-sub -q -b "$B" -t "$e2e" -G bench_e2e -A "$tmp/acks" -c "$lines" |
-	/usr/bin/time -f '%M' -o "$tmp/rss.cls" hbclassify -qq |
-	/usr/bin/time -f '%M' -o "$tmp/rss.load" hbpgload -q --ack-to "$tmp/acks" -i bench-e2e
-t_e2e=$(since "$s")
-wait
-stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
+t_e2es=() stored_min=
+for i in $(seq 1 "$runs"); do
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics; CHECKPOINT' >/dev/null
+	topic
+	e2e=$t
+	s=$(now)
+	(hbsim --seed 2 --start 2026-11-24T00:00:00Z --count "$lines" --rate 0 -q |
+		/usr/bin/time -f '%M' -o "$tmp/rss.pub" hbkafka-pub -q -b "$B" -t "$e2e") &
+	/usr/bin/time -f '%M' -o "$tmp/rss.sub" hbkafka-sub -q -b "$B" -t "$e2e" -G "bench_e2e_$i" -A "$tmp/acks" -c "$lines" |
+		/usr/bin/time -f '%M' -o "$tmp/rss.cls" hbclassify -qq |
+		/usr/bin/time -f '%M' -o "$tmp/rss.load" hbpgload -q --ack-to "$tmp/acks" -i bench-e2e
+	t_e2es+=("$(since "$s")")
+	wait
+	n_stored=$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')
+	[[ -n $stored_min && $stored_min -le $n_stored ]] || stored_min=$n_stored
+done
+t_e2e=$(median "${t_e2es[@]}")
+stored=$stored_min
 mb() { awk '{ printf "%.1f", $1 / 1024 }' "$1"; }
 
 # ---- the same with the Python pipeline (same producer, same broker, same table)
@@ -105,8 +113,8 @@ printf '| hbkafka-pub, %s readings | %s msg/s | kcat -P: %s msg/s | %s× | ≥ 1
 	"$(fmt "$(rate "$lines" "$tp")")" "$(fmt "$(rate "$lines" "$tk")")" "$(ratio "$tk" "$tp")"
 printf '| hbkafka-sub -e, %s messages | %s msg/s | kcat -C -e: %s msg/s | %s× | ≥ 1× kcat |\n' "$(fmt "$lines")" \
 	"$(fmt "$(rate "$lines" "$ts")")" "$(fmt "$(rate "$lines" "$tc")")" "$(ratio "$tc" "$ts")"
-printf '| hbsim → hbkafka-pub → Kafka → hbkafka-sub → hbclassify → hbpgload | %s readings/s (%s stored) | | | ≥ 50,000/s |\n' \
-	"$(fmt "$(rate "$lines" "$t_e2e")")" "$(fmt "$stored")"
+printf '| hbsim → hbkafka-pub → Kafka → hbkafka-sub → hbclassify → hbpgload | %s readings/s (%s stored; runs: %s) | | | ≥ 150,000/s |\n' \
+	"$(fmt "$(rate "$lines" "$t_e2e")")" "$(fmt "$stored")" "$(for x in "${t_e2es[@]}"; do printf '%s ' "$(fmt "$(rate "$lines" "$x")")"; done | sed 's/ $//; s/ /, /g')"
 rpy=$(sed -n 's/.*rows_per_s=//p' "$tmp/py.out")
 printf '| the same end to end with Python (confluent-kafka + psycopg2, execute_values) | %s readings/s | Python: %s readings/s (%s stored; consumer alone %s rows/s) | %s× | ≥ 1× |\n' \
 	"$(fmt "$(rate "$lines" "$t_e2e")")" "$(fmt "$(rate "$lines" "$t_py")")" "$(fmt "$py_stored")" "$(fmt "${rpy:-0}")" "$(ratio "$t_py" "$t_e2e")"
