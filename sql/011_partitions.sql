@@ -77,6 +77,11 @@ BEGIN
     cutoff := (now() AT TIME ZONE 'UTC')::date - p_days;
     cut_ts := cutoff::timestamp AT TIME ZONE 'UTC';
     PERFORM pg_advisory_xact_lock(hashtext('hbmon: day partitions'));
+    -- no fold meanwhile (hb_rollup_fold, 012): it reads every partition of
+    -- one table and then of the other, and this drops them in the other
+    -- order, which would deadlock; a fold under way is waited for, and the
+    -- folds that try meanwhile fold nothing and come again
+    PERFORM pg_advisory_xact_lock(hashtext('hbmon: rollup fold'));
     FOR p IN
         SELECT c.relname
         FROM pg_inherits i
