@@ -95,65 +95,11 @@ CREATE TABLE IF NOT EXISTS hb_rollup_pending (
 );
 CREATE INDEX IF NOT EXISTS hb_rollup_pending_minute ON hb_rollup_pending (minute);
 
--- A database of before: the rollup tables kept by triggers become the
--- folded ones (everything in them is exact), with running totals added.
-DO $$
-BEGIN
-    IF to_regclass('hb_fold_minute') IS NOT NULL
-       AND (SELECT relkind FROM pg_class WHERE oid = to_regclass('hb_rollup_minute')) = 'r' THEN
-        DROP TRIGGER IF EXISTS hb_rollup ON heartbeat_records;
-        DROP TRIGGER IF EXISTS hb_rollup ON heartbeat_anomalies;
-        DROP TABLE hb_fold_minute, hb_fold_minute_hr, hb_fold_customer_minute, hb_fold_customer_day;
-        ALTER TABLE hb_rollup_minute RENAME TO hb_fold_minute;
-        ALTER TABLE hb_fold_minute RENAME CONSTRAINT hb_rollup_minute_pkey TO hb_fold_minute_pkey;
-        ALTER TABLE hb_rollup_minute_hr RENAME TO hb_fold_minute_hr;
-        ALTER TABLE hb_fold_minute_hr RENAME CONSTRAINT hb_rollup_minute_hr_pkey TO hb_fold_minute_hr_pkey;
-        ALTER TABLE hb_rollup_customer_minute RENAME TO hb_fold_customer_minute;
-        ALTER TABLE hb_fold_customer_minute
-            RENAME CONSTRAINT hb_rollup_customer_minute_pkey TO hb_fold_customer_minute_pkey;
-        DROP INDEX IF EXISTS hb_rollup_customer_minute_minute;
-        ALTER TABLE hb_fold_customer_minute
-            ADD COLUMN c_readings    bigint NOT NULL DEFAULT 0,
-            ADD COLUMN c_hr_sum      bigint NOT NULL DEFAULT 0,
-            ADD COLUMN c_normal      bigint NOT NULL DEFAULT 0,
-            ADD COLUMN c_bradycardia bigint NOT NULL DEFAULT 0,
-            ADD COLUMN c_tachycardia bigint NOT NULL DEFAULT 0,
-            ADD COLUMN c_invalid     bigint NOT NULL DEFAULT 0;
-        CREATE TABLE hb_fold_customer_day (
-            day          date NOT NULL,
-            customer_id  text COLLATE "C" NOT NULL,
-            first_minute timestamptz NOT NULL,
-            CONSTRAINT hb_fold_customer_day_pkey PRIMARY KEY (day, customer_id)
-        );
-        UPDATE hb_fold_customer_minute f SET
-            c_readings = s.c_readings, c_hr_sum = s.c_hr_sum, c_normal = s.c_normal,
-            c_bradycardia = s.c_bradycardia, c_tachycardia = s.c_tachycardia, c_invalid = s.c_invalid
-        FROM (SELECT customer_id, minute,
-                     sum(readings) OVER w AS c_readings, sum(hr_sum) OVER w AS c_hr_sum,
-                     sum(normal) OVER w AS c_normal, sum(bradycardia) OVER w AS c_bradycardia,
-                     sum(tachycardia) OVER w AS c_tachycardia, sum(invalid) OVER w AS c_invalid
-              FROM hb_fold_customer_minute
-              WINDOW w AS (PARTITION BY customer_id, (minute AT TIME ZONE 'UTC')::date ORDER BY minute)) s
-        WHERE f.customer_id = s.customer_id AND f.minute = s.minute;
-        INSERT INTO hb_fold_customer_day
-        SELECT (minute AT TIME ZONE 'UTC')::date, customer_id, min(minute)
-        FROM hb_fold_customer_minute GROUP BY 1, 2;
-    END IF;
-END
-$$;
-CREATE INDEX IF NOT EXISTS hb_fold_customer_minute_minute ON hb_fold_customer_minute (minute);
-
-COMMENT ON TABLE hb_fold_minute IS
-    'Folded minutes: readings per UTC minute and status (read hb_rollup_minute: it adds the pending ones).';
-COMMENT ON TABLE hb_fold_minute_hr IS
-    'Folded minutes: valid readings per UTC minute and heart rate (read hb_rollup_minute_hr).';
-COMMENT ON TABLE hb_fold_customer_minute IS
-    'Folded minutes: readings per customer and UTC minute, with running totals over the UTC day (read hb_rollup_customer_minute, or hb_customer_sums for ranges).';
-COMMENT ON TABLE hb_fold_customer_day IS
-    'The customers with a folded minute in each UTC day.';
-COMMENT ON TABLE hb_rollup_pending IS
-    'The minutes with rows not folded yet (one note per loading statement and minute); hb_rollup_fold() folds and forgets them.';
-
+-- The notes are taken before anything else changes: on a database of
+-- before, CREATE OR REPLACE TRIGGER hb_rollup swaps the old trigger (which
+-- kept the old rollup tables) for the one that notes, in one statement, so
+-- a loader running while sql/ is applied has every statement's rows either
+-- in the old rollups (renamed below into the folded ones) or noted.
 -- ---- time ------------------------------------------------------------------------
 
 -- The minute of a time, in UTC whatever the session's TimeZone.
@@ -219,6 +165,63 @@ CREATE OR REPLACE TRIGGER hb_rollup_truncate AFTER TRUNCATE ON heartbeat_anomali
 DROP FUNCTION IF EXISTS hb_rollup_records();
 DROP FUNCTION IF EXISTS hb_rollup_anomalies();
 
+-- A database of before: the rollup tables kept by triggers become the
+-- folded ones (everything in them is exact), with running totals added.
+DO $$
+BEGIN
+    IF to_regclass('hb_fold_minute') IS NOT NULL
+       AND (SELECT relkind FROM pg_class WHERE oid = to_regclass('hb_rollup_minute')) = 'r' THEN
+        DROP TABLE hb_fold_minute, hb_fold_minute_hr, hb_fold_customer_minute, hb_fold_customer_day;
+        ALTER TABLE hb_rollup_minute RENAME TO hb_fold_minute;
+        ALTER TABLE hb_fold_minute RENAME CONSTRAINT hb_rollup_minute_pkey TO hb_fold_minute_pkey;
+        ALTER TABLE hb_rollup_minute_hr RENAME TO hb_fold_minute_hr;
+        ALTER TABLE hb_fold_minute_hr RENAME CONSTRAINT hb_rollup_minute_hr_pkey TO hb_fold_minute_hr_pkey;
+        ALTER TABLE hb_rollup_customer_minute RENAME TO hb_fold_customer_minute;
+        ALTER TABLE hb_fold_customer_minute
+            RENAME CONSTRAINT hb_rollup_customer_minute_pkey TO hb_fold_customer_minute_pkey;
+        DROP INDEX IF EXISTS hb_rollup_customer_minute_minute;
+        ALTER TABLE hb_fold_customer_minute
+            ADD COLUMN c_readings    bigint NOT NULL DEFAULT 0,
+            ADD COLUMN c_hr_sum      bigint NOT NULL DEFAULT 0,
+            ADD COLUMN c_normal      bigint NOT NULL DEFAULT 0,
+            ADD COLUMN c_bradycardia bigint NOT NULL DEFAULT 0,
+            ADD COLUMN c_tachycardia bigint NOT NULL DEFAULT 0,
+            ADD COLUMN c_invalid     bigint NOT NULL DEFAULT 0;
+        CREATE TABLE hb_fold_customer_day (
+            day          date NOT NULL,
+            customer_id  text COLLATE "C" NOT NULL,
+            first_minute timestamptz NOT NULL,
+            CONSTRAINT hb_fold_customer_day_pkey PRIMARY KEY (day, customer_id)
+        );
+        UPDATE hb_fold_customer_minute f SET
+            c_readings = s.c_readings, c_hr_sum = s.c_hr_sum, c_normal = s.c_normal,
+            c_bradycardia = s.c_bradycardia, c_tachycardia = s.c_tachycardia, c_invalid = s.c_invalid
+        FROM (SELECT customer_id, minute,
+                     sum(readings) OVER w AS c_readings, sum(hr_sum) OVER w AS c_hr_sum,
+                     sum(normal) OVER w AS c_normal, sum(bradycardia) OVER w AS c_bradycardia,
+                     sum(tachycardia) OVER w AS c_tachycardia, sum(invalid) OVER w AS c_invalid
+              FROM hb_fold_customer_minute
+              WINDOW w AS (PARTITION BY customer_id, (minute AT TIME ZONE 'UTC')::date ORDER BY minute)) s
+        WHERE f.customer_id = s.customer_id AND f.minute = s.minute;
+        INSERT INTO hb_fold_customer_day
+        SELECT (minute AT TIME ZONE 'UTC')::date, customer_id, min(minute)
+        FROM hb_fold_customer_minute GROUP BY 1, 2;
+    END IF;
+END
+$$;
+CREATE INDEX IF NOT EXISTS hb_fold_customer_minute_minute ON hb_fold_customer_minute (minute);
+
+COMMENT ON TABLE hb_fold_minute IS
+    'Folded minutes: readings per UTC minute and status (read hb_rollup_minute: it adds the pending ones).';
+COMMENT ON TABLE hb_fold_minute_hr IS
+    'Folded minutes: valid readings per UTC minute and heart rate (read hb_rollup_minute_hr).';
+COMMENT ON TABLE hb_fold_customer_minute IS
+    'Folded minutes: readings per customer and UTC minute, with running totals over the UTC day (read hb_rollup_customer_minute, or hb_customer_sums for ranges).';
+COMMENT ON TABLE hb_fold_customer_day IS
+    'The customers with a folded minute in each UTC day.';
+COMMENT ON TABLE hb_rollup_pending IS
+    'The minutes with rows not folded yet (one note per loading statement and minute); hb_rollup_fold() folds and forgets them.';
+
 -- ---- folding -------------------------------------------------------------------
 
 -- Folds the pending minutes that are over and quiet: closed by the wall
@@ -234,7 +237,10 @@ DROP FUNCTION IF EXISTS hb_rollup_anomalies();
 -- its day are computed again from there.  While rows still come for an
 -- earlier minute of a day than its latest folded one (a backfill), that
 -- day's late minutes wait until the backfill is quiet, so the running
--- totals are computed again once, not at every fold.
+-- totals are computed again once, not at every fold; but not longer than a
+-- minute of quiet each, so that a device whose clock is late, or a loader
+-- that lags, sending rows for old minutes all day, does not keep the day's
+-- late minutes pending all day.
 CREATE OR REPLACE FUNCTION hb_rollup_fold(p_quiet interval DEFAULT interval '2 seconds',
                                           p_max integer DEFAULT 60, p_all boolean DEFAULT false)
 RETURNS integer
@@ -275,7 +281,8 @@ BEGIN
     SELECT array_agg(minute ORDER BY minute) INTO ms FROM (
         SELECT p.minute FROM p JOIN head h ON h.day = hb_utc_day(p.minute)
         WHERE p_all OR (p.last_noted <= clock - p_quiet
-                        AND NOT coalesce(p.minute < h.folded AND h.day IN (SELECT day FROM busy), false))
+                        AND (p.last_noted <= clock - interval '1 minute'
+                             OR NOT coalesce(p.minute < h.folded AND h.day IN (SELECT day FROM busy), false)))
         ORDER BY p.minute LIMIT p_max) m;
     IF ms IS NULL THEN
         RETURN 0;

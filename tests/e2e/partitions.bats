@@ -287,6 +287,26 @@ rollups_match() {
 	assert_eq "$(q "SELECT count(*) FROM hb_rollup_customer_minute WHERE normal > 0")" 0
 }
 
+@test "late rows for a folded day wait for a backfill to be quiet, but not more than a minute each" {
+	d=$(day yesterday)
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES
+	   ('A', '${d}T10:00:10Z', 70), ('A', '${d}T10:05:10Z', 71)" >/dev/null
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	# late rows for 10:01 (a minute ago, quiet since) and 10:02 (noted now):
+	# the day is busy with late rows
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES ('B', '${d}T10:01:10Z', 72)" >/dev/null
+	q "UPDATE hb_rollup_pending SET noted_at = clock_timestamp() - interval '61 seconds'" >/dev/null
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES ('B', '${d}T10:02:10Z', 73)" >/dev/null
+	# (noted "now" however slowly this test runs)
+	q "UPDATE hb_rollup_pending SET noted_at = clock_timestamp() + interval '1 hour' WHERE minute = '${d}T10:02:00Z'" >/dev/null
+	# the default fold (quiet 2 s): 10:01 has been quiet a minute, so it is folded while
+	# the day is busy; 10:02 waits
+	assert_eq "$(q 'SELECT hb_rollup_fold()')" 1
+	assert_eq "$(q "SELECT to_char(minute AT TIME ZONE 'UTC', 'HH24:MI') FROM hb_rollup_pending")" 10:02
+	assert_eq "$(q "SELECT readings FROM hb_fold_customer_minute WHERE customer_id = 'B'")" 1
+	rollups_exact
+}
+
 @test "an install from before partitioning migrates on apply: rows, ids and keys kept, rollups built" {
 	db="${PGDATABASE}_v0"
 	createdb "$db"
