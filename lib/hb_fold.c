@@ -71,18 +71,35 @@ static void collect(struct hb_folder *f, int wait)
 		if (PQisBusy(f->conn))
 			return;
 	}
-	f->last = 0;
-	while ((res = PQgetResult(f->conn))) {
+	/* without wait, only what has arrived: the end of the results may come
+	 * in a later packet, and PQgetResult() would then block the loader */
+	while (wait || !PQisBusy(f->conn)) {
+		if (!(res = PQgetResult(f->conn)))
+			break;
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 			f->last = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 		else
 			f->st.errors++;
 		PQclear(res);
+		if (!wait && PQisBusy(f->conn) && !PQconsumeInput(f->conn)) {
+			f->st.errors++;
+			drop(f);
+			return;
+		}
 	}
+	if (!wait && PQisBusy(f->conn))
+		return;	/* the rest later: still busy */
 	f->st.folded += f->last;
 	f->busy = 0;
 	if (PQstatus(f->conn) != CONNECTION_OK)
 		drop(f);
+}
+
+/* A fold's notices (none expected) go nowhere: the library never prints. */
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
 }
 
 static void send_fold(struct hb_folder *f, const char *sql, int64_t now_us)
@@ -98,7 +115,7 @@ static void send_fold(struct hb_folder *f, const char *sql, int64_t now_us)
 			f->sent_once = 1;
 			return;
 		}
-		PQsetNoticeProcessor(f->conn, NULL, NULL);
+		PQsetNoticeProcessor(f->conn, quiet, NULL);
 	}
 	f->sent_at = now_us;
 	f->sent_once = 1;
@@ -109,6 +126,7 @@ static void send_fold(struct hb_folder *f, const char *sql, int64_t now_us)
 	}
 	f->st.calls++;
 	f->busy = 1;
+	f->last = 0;	/* set by its result */
 }
 
 /* A backlog (the last fold folded all it may) is folded on at once, else once an interval. */
