@@ -574,11 +574,15 @@ static void ack_merge(struct hb_loader *l, int32_t p, int64_t o)
  * The highest offset per partition among the batch's rows, and the one held
  * back at the last commit.  With hold, when the batch's last line is a
  * reading with coordinates (no _hb_alert/_hb_state line after it), its own
- * offset is held back: hbclassify writes an alert about a reading right
- * after it, and a batch stored the moment the input pauses may end between
- * the two.  Acknowledged with the alert's commit, a crash in between cannot
- * lose the alert (Kafka delivers the reading again).  hb_loader_add()
- * releases it as soon as any other line shows that nothing follows.
+ * offset is held back.  hbclassify writes the alert and state lines a
+ * reading causes before that reading, but when its input pauses it writes
+ * the state its readings left each customer in, and any silence alert,
+ * after them; a batch stored the moment the input pauses may end just
+ * before those lines.  Acknowledged with their commit, a crash in between
+ * cannot lose them (Kafka delivers the readings again, and hbclassify,
+ * restarted from the state stored, writes them again).
+ * hb_loader_add() releases it as soon as any other line shows that
+ * nothing follows.
  */
 static void collect_acks(struct hb_loader *l, int hold)
 {

@@ -177,8 +177,8 @@ enum hb_status hb_loader_add(struct hb_loader *l, const char *line, size_t n,
 
 	if (why_out)
 		*why_out = NULL;
-	/* an acknowledgement held back for an alert that may follow its reading:
-	 * this line is that alert (or a state), or shows that none follows */
+	/* an acknowledgement held back for the state or silence alert that may
+	 * follow its reading: this line is one, or shows that none follows */
 	if (k == HB_CTL_ALERT || k == HB_CTL_STATE)
 		l->held_blocked = l->has_held;
 	else

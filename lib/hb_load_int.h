@@ -62,8 +62,8 @@ struct hb_loader {
 	struct hb_coord *acks;
 	size_t nacks, capacks;
 	/* The acknowledgement held back at the last commit (see collect_acks):
-	 * the batch's last line was a reading, and an alert about it may be on
-	 * its way.  held_blocked: an alert or state line came since, so it
+	 * the batch's last line was a reading, and the state or a silence alert
+	 * hbclassify writes after readings when its input pauses may follow.  held_blocked: an alert or state line came since, so it
 	 * goes out with the next commit, not before. */
 	struct hb_coord held;
 	int has_held, held_blocked;

@@ -4,7 +4,8 @@
 # to read (--batch-ms only caps the wait under continuous input), and
 # hbkafka-pub sends what it holds as soon as its input pauses (linger.ms only
 # applies while lines keep coming).  Batches still grow under load.  An
-# acknowledgement waits for the alert that may follow its reading.
+# acknowledgement waits for the state or silence alert that hbclassify writes
+# after its readings when its input pauses.
 # (The figures are bench/latency.sh's; these check behaviour, not speed.)
 
 load helpers
@@ -52,7 +53,7 @@ reading() {
 	pids=
 }
 
-@test "an acknowledgement is held back until the line after its reading shows no alert follows" {
+@test "an acknowledgement is held back until the line after its reading shows no state or alert follows" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	: >"$BATS_TEST_TMPDIR/acks"
 	hbpgload -q --batch-ms 600000 --ack-to "$BATS_TEST_TMPDIR/acks" "$BATS_TEST_TMPDIR/in" &
@@ -61,8 +62,8 @@ reading() {
 	reading 0 10 1 >&7
 	reading 1 20 2 >&7
 	wait_for 5 rows_are 2
-	# stored, but the last reading's offset is not acknowledged yet (an
-	# alert about it may still come); the one before it is
+	# stored, but the last reading's offset is not acknowledged yet (a
+	# state or silence alert may still come after it); the one before it is
 	wait_for 5 acked "0 10"
 	run acked "1 20"
 	[ "$status" -ne 0 ]
@@ -72,7 +73,7 @@ reading() {
 	wait_for 5 rows_are 3
 	run acked "1 21"
 	[ "$status" -ne 0 ]
-	# an alert line about it: the acknowledgement goes with the alert's commit
+	# an alert line after it: the acknowledgement goes with the alert's commit
 	printf '%s\n' '{"_hb_alert":{"alert":"TACHYCARDIA","state":"open","customer_id":"CUST_00021","start":"2026-11-23T10:00:03.000Z","at":"2026-11-23T10:00:03.000Z","readings":1,"peak_bpm":190,"peak_at":"2026-11-23T10:00:03.000Z","reason":"1 reading above 180 bpm"}}' >&7
 	wait_for 5 acked "1 21"
 	[ "$(q 'SELECT count(*) FROM heartbeat_alerts')" -eq 1 ]
