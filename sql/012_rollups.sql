@@ -56,6 +56,19 @@ CREATE TABLE IF NOT EXISTS hb_fold_minute_hr (
     CONSTRAINT hb_fold_minute_hr_pkey PRIMARY KEY (minute, heart_rate)
 );
 
+-- Per 5 minutes (UTC, from the hour) and heart rate: the valid readings of
+-- the slot's folded minutes, summed from hb_fold_minute_hr by the fold.  A
+-- day is 288 slots, not 1,440 minutes: the fleet's percentiles per bucket
+-- (hb_report_fleet) read it for every slot of the range that is whole in it
+-- and has no pending minute.  Every zone's offset is a multiple of 15
+-- minutes, so a bucket of a multiple of 5 minutes holds whole slots.
+CREATE TABLE IF NOT EXISTS hb_fold_5min_hr (
+    slot       timestamptz NOT NULL,
+    heart_rate integer NOT NULL,
+    readings   bigint NOT NULL,
+    CONSTRAINT hb_fold_5min_hr_pkey PRIMARY KEY (slot, heart_rate)
+);
+
 -- Per customer and UTC minute: valid readings with their heart-rate sum, min
 -- and max, the count of each status (INVALID ones with a customer and a time
 -- included), and the same counts summed over the customer's folded minutes
@@ -108,6 +121,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN date_trunc('minute', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
 
 -- The UTC day of a time, and the start of a UTC day.
+-- The 5-minute slot of a time (UTC, from the hour).
+CREATE OR REPLACE FUNCTION hb_5min(t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN date_bin('5 minutes', t, timestamptz '2000-01-01 00:00:00+00');
+
 CREATE OR REPLACE FUNCTION hb_utc_day(t timestamptz) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN (t AT TIME ZONE 'UTC')::date;
@@ -215,6 +233,8 @@ COMMENT ON TABLE hb_fold_minute IS
     'Folded minutes: readings per UTC minute and status (read hb_rollup_minute: it adds the pending ones).';
 COMMENT ON TABLE hb_fold_minute_hr IS
     'Folded minutes: valid readings per UTC minute and heart rate (read hb_rollup_minute_hr).';
+COMMENT ON TABLE hb_fold_5min_hr IS
+    'Folded minutes summed per 5 minutes (UTC) and heart rate; a slot with a pending minute is not whole (hb_report_fleet reads those from hb_rollup_minute_hr).';
 COMMENT ON TABLE hb_fold_customer_minute IS
     'Folded minutes: readings per customer and UTC minute, with running totals over the UTC day (read hb_rollup_customer_minute, or hb_customer_sums for ranges).';
 COMMENT ON TABLE hb_fold_customer_day IS
@@ -364,6 +384,14 @@ BEGIN
         SELECT minute, heart_rate, count(*) FROM hb_fold_anom WHERE k <> 'INVALID' GROUP BY 1, 2) x
     GROUP BY 1, 2;
 
+    -- the minutes' 5-minute slots, whole again from their folded minutes
+    DELETE FROM hb_fold_5min_hr WHERE slot IN (SELECT DISTINCT hb_5min(m) FROM unnest(ms) m);
+    INSERT INTO hb_fold_5min_hr (slot, heart_rate, readings)
+    SELECT s.slot, f.heart_rate, sum(f.readings)
+    FROM (SELECT DISTINCT hb_5min(m) AS slot FROM unnest(ms) m) s
+    JOIN hb_fold_minute_hr f ON f.minute >= s.slot AND f.minute < s.slot + interval '5 minutes'
+    GROUP BY 1, 2;
+
     -- 5. per customer: the minutes' new figures
     CREATE TEMP TABLE hb_fold_new ON COMMIT DROP AS
     SELECT customer_id, minute, sum(readings) AS readings, sum(hr_sum) AS hr_sum, min(hr_min) AS hr_min,
@@ -449,6 +477,23 @@ BEGIN
 
     DROP TABLE hb_fold_rec, hb_fold_anom, hb_fold_new, hb_fold_from, hb_fold_rows, hb_fold_base;
     RETURN cardinality(ms);
+END
+$$;
+
+-- The 5-minute slots: a database of before has its folded minutes summed
+-- into them once, here.  Only the slots missing (with the fold's lock, so
+-- no fold runs meanwhile): a slot present was summed whole by a fold of
+-- this version, which keeps it from then on.
+DO $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('hbmon: rollup fold'));
+    INSERT INTO hb_fold_5min_hr (slot, heart_rate, readings)
+    SELECT s.slot, f.heart_rate, sum(f.readings)
+    FROM (SELECT DISTINCT hb_5min(minute) AS slot FROM hb_fold_minute
+          EXCEPT
+          SELECT DISTINCT slot FROM hb_fold_5min_hr) s
+    JOIN hb_fold_minute_hr f ON f.minute >= s.slot AND f.minute < s.slot + interval '5 minutes'
+    GROUP BY 1, 2;
 END
 $$;
 

@@ -106,6 +106,49 @@ AS $$
     FROM hb_customer_sums(p_from, p_to) s
 $$;
 
+-- The valid readings per heart rate of the minutes in [p_from, p_to) (a
+-- minute of the range by its start, as in the rollups), in pieces of 5
+-- minutes where it can: per 5-minute slot for each slot whole in the range
+-- with no minute pending (hb_fold_5min_hr), per minute for the rest (the
+-- range's ragged ends and the pending slots, from hb_rollup_minute_hr).
+-- Summed per bucket of p_secs seconds, the same figures as the minutes':
+-- with p_whole false (a bucket that is not a multiple of 5 minutes, or
+-- an origin of hb_bucket that is not on a 5-minute boundary of UTC), every
+-- piece is a minute.
+CREATE OR REPLACE FUNCTION hb_rollup_hr_pieces(p_from timestamptz, p_to timestamptz, p_whole boolean)
+RETURNS TABLE (piece timestamptz, heart_rate integer, readings bigint)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+    -- the whole slots: [lo, hi), empty (lo = hi = p_to) when there is none
+    lo timestamptz := hb_5min(p_from - interval '1 microsecond') + interval '5 minutes';
+    hi timestamptz := hb_5min(p_to - interval '4 minutes 1 microsecond') + interval '5 minutes';
+    pending timestamptz[];
+BEGIN
+    IF NOT p_whole OR lo >= hi THEN
+        lo := p_to;
+        hi := p_to;
+    END IF;
+    SELECT coalesce(array_agg(DISTINCT hb_5min(minute)), '{}') INTO pending
+    FROM hb_rollup_pending WHERE minute >= lo AND minute < hi;
+    RETURN QUERY
+    SELECT f.slot, f.heart_rate, f.readings FROM hb_fold_5min_hr f
+    WHERE f.slot >= lo AND f.slot < hi AND f.slot <> ALL (pending)
+    UNION ALL
+    SELECT v.minute, v.heart_rate, v.readings FROM hb_rollup_minute_hr v
+    WHERE v.minute >= p_from AND v.minute < lo
+    UNION ALL
+    SELECT v.minute, v.heart_rate, v.readings FROM hb_rollup_minute_hr v
+    WHERE v.minute >= hi AND v.minute < p_to
+    UNION ALL
+    SELECT v.minute, v.heart_rate, v.readings
+    FROM unnest(pending) s(slot)
+    CROSS JOIN LATERAL (
+        SELECT * FROM hb_rollup_minute_hr x
+        WHERE x.minute >= s.slot AND x.minute < s.slot + interval '5 minutes') v;
+END
+$$;
+
 -- The fleet per bucket, over the valid readings: average, min and max heart
 -- rate, the 5th and 95th percentile (the smallest heart rates with 5 % and
 -- 95 % of the bucket's readings at or below them) and the readings.
@@ -122,9 +165,12 @@ AS $$
         WHERE status <> 'INVALID' AND minute >= p_from AND minute < p_to
         GROUP BY 1
     ), v AS (
-        SELECT hb_bucket(minute, p_secs) AS g, heart_rate, sum(readings) AS n
-        FROM hb_rollup_minute_hr
-        WHERE minute >= p_from AND minute < p_to
+        SELECT hb_bucket(piece, p_secs) AS g, heart_rate, sum(readings) AS n
+        -- slots nest in the buckets when a bucket is a multiple of 5 minutes
+        -- and hb_bucket's origin (midnight in the session's zone) is on a
+        -- 5-minute boundary of UTC, as in every zone of today
+        FROM hb_rollup_hr_pieces(p_from, p_to, p_secs % 300 = 0
+                                 AND extract(epoch FROM hb_bucket(p_from, 300))::bigint % 300 = 0)
         GROUP BY 1, 2
     ), p AS (
         SELECT g, min(heart_rate) FILTER (WHERE cum >= 0.05 * tot) AS p5,

@@ -20,7 +20,7 @@ teardown_file() {
 
 setup() {
 	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr,
-	   hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending' >/dev/null
+	   hb_fold_5min_hr, hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending' >/dev/null
 }
 
 day() { date -u -d "$1" +%Y-%m-%d; }
@@ -50,6 +50,12 @@ rollups_exact() {
 	                WINDOW w AS (PARTITION BY customer_id, hb_utc_day(minute) ORDER BY minute)) x
 	                WHERE (c_readings, c_hr_sum, c_normal, c_bradycardia, c_tachycardia, c_invalid)
 	                      IS DISTINCT FROM (a, b, c, d, e, f)")" 0
+	# the 5-minute slots are the sums of their minutes
+	assert_eq "$(q "WITH raw AS (
+	                  SELECT hb_5min(minute) AS slot, heart_rate, sum(readings) AS readings
+	                  FROM hb_rollup_minute_hr GROUP BY 1, 2)
+	                SELECT count(*) FROM ((TABLE raw EXCEPT TABLE hb_fold_5min_hr)
+	                                      UNION ALL (TABLE hb_fold_5min_hr EXCEPT TABLE raw)) d")" 0
 	customer_sums_match -infinity infinity
 	customer_sums_match "$(q "SELECT min(minute) + interval '7 minutes' FROM hb_fold_minute")" \
 		"$(q "SELECT max(minute) - interval '3 minutes' FROM hb_fold_minute")"
@@ -74,8 +80,23 @@ customer_sums_match() {
 	                SELECT count(*) FROM ((TABLE raw EXCEPT TABLE s) UNION ALL (TABLE s EXCEPT TABLE raw)) d")" 0
 }
 
+# hb_rollup_hr_pieces($1, $2, $3) summed per 5 minutes against the rows of
+# those minutes
+pieces_match() {
+	assert_eq "$(q "WITH raw AS (
+	                  SELECT hb_5min(minute) AS slot, heart_rate, sum(n) AS readings FROM (
+	                    SELECT hb_minute(ts) AS minute, heart_rate, count(*) AS n FROM heartbeat_records GROUP BY 1, 2
+	                    UNION ALL
+	                    SELECT hb_minute(ts), heart_rate, count(*) FROM heartbeat_anomalies
+	                    WHERE anomaly_type <> 'INVALID' GROUP BY 1, 2) x
+	                  WHERE minute >= '$1' AND minute < '$2' GROUP BY 1, 2),
+	                p AS (SELECT hb_5min(piece), heart_rate, sum(readings) FROM hb_rollup_hr_pieces('$1', '$2', $3)
+	                      GROUP BY 1, 2)
+	                SELECT count(*) FROM ((TABLE raw EXCEPT TABLE p) UNION ALL (TABLE p EXCEPT TABLE raw)) d")" 0
+}
+
 rollups_match() {
-	local diff
+	local diff lo hi
 	diff=$(q "WITH raw AS (
 	            SELECT hb_minute(ts) AS minute, 'NORMAL' AS status, count(*) AS readings,
 	                   sum(heart_rate) AS hr_sum, min(heart_rate) AS hr_min, max(heart_rate) AS hr_max
@@ -119,6 +140,16 @@ rollups_match() {
 	                   tachycardia, invalid FROM hb_rollup_customer_minute)
 	          SELECT count(*) FROM ((TABLE raw EXCEPT TABLE roll) UNION ALL (TABLE roll EXCEPT TABLE raw)) d")
 	assert_eq "$diff" 0
+	# the heart rates per slot or minute (hb_report_fleet's): whole slots, ragged ends, pending minutes
+	lo=$(q "SELECT min(minute) FROM hb_rollup_minute")
+	hi=$(q "SELECT max(minute) + interval '1 minute' FROM hb_rollup_minute")
+	if [[ -n $lo ]]; then
+		pieces_match "$lo" "$hi" true
+		pieces_match "$lo" "$hi" false
+		pieces_match "$(q "SELECT timestamptz '$lo' + interval '2 minutes 30 seconds'")" \
+			"$(q "SELECT timestamptz '$hi' - interval '80 seconds'")" true
+		pieces_match "$(q "SELECT timestamptz '$lo' + interval '1 minute'")" "$(q "SELECT timestamptz '$lo' + interval '6 minutes'")" true
+	fi
 	# and the views agree with the rows
 	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" \
 		"$(q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies)')"
