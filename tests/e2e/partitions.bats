@@ -95,6 +95,26 @@ pieces_match() {
 	                SELECT count(*) FROM ((TABLE raw EXCEPT TABLE p) UNION ALL (TABLE p EXCEPT TABLE raw)) d")" 0
 }
 
+# hb_report_fleet($1, $2, $3) against the rows, in a zone 5 h 45 min off UTC
+fleet_match() {
+	assert_eq "$(PGTZ=Asia/Kathmandu q "WITH raw AS (
+	                  SELECT date_bin(make_interval(secs => $3), hb_minute(ts), timestamptz '2000-01-01 00:00') AS b,
+	                         heart_rate FROM (
+	                    SELECT ts, heart_rate FROM heartbeat_records
+	                    UNION ALL
+	                    SELECT ts, heart_rate FROM heartbeat_anomalies WHERE anomaly_type <> 'INVALID') x
+	                  WHERE hb_minute(ts) >= '$1' AND hb_minute(ts) < '$2'),
+	                want AS (
+	                  SELECT b, round(avg(heart_rate), 3), min(heart_rate), max(heart_rate),
+	                         percentile_disc(0.05) WITHIN GROUP (ORDER BY heart_rate),
+	                         percentile_disc(0.95) WITHIN GROUP (ORDER BY heart_rate), count(*)
+	                  FROM raw GROUP BY 1),
+	                got AS (
+	                  SELECT bucket, round(avg_bpm, 3), min_bpm, max_bpm, p5_bpm, p95_bpm, readings
+	                  FROM hb_report_fleet('$1', '$2', $3) WHERE readings > 0)
+	                SELECT count(*) FROM ((TABLE want EXCEPT TABLE got) UNION ALL (TABLE got EXCEPT TABLE want)) d")" 0
+}
+
 rollups_match() {
 	local diff lo hi
 	diff=$(q "WITH raw AS (
@@ -149,6 +169,11 @@ rollups_match() {
 		pieces_match "$(q "SELECT timestamptz '$lo' + interval '2 minutes 30 seconds'")" \
 			"$(q "SELECT timestamptz '$hi' - interval '80 seconds'")" true
 		pieces_match "$(q "SELECT timestamptz '$lo' + interval '1 minute'")" "$(q "SELECT timestamptz '$lo' + interval '6 minutes'")" true
+		for secs in 120 300 900; do
+			fleet_match "$lo" "$hi" "$secs"
+			fleet_match "$(q "SELECT timestamptz '$lo' + interval '2 minutes 30 seconds'")" \
+				"$(q "SELECT timestamptz '$hi' - interval '80 seconds'")" "$secs"
+		done
 	fi
 	# and the views agree with the rows
 	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" \
