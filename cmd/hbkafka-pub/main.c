@@ -15,6 +15,7 @@
 #include "hb_json.h"
 #include "hb_kafka.h"
 #include "hb_log.h"
+#include "hb_nagle.h"
 #include "hb_opt.h"
 #include "hb_progress.h"
 #include "hb_signal.h"
@@ -62,13 +63,7 @@ struct run {
 	struct hb_stats stats;      /* --stats */
 	uint64_t lines, queued, delivered, failed, timed_out, bad_envelopes;
 	uint64_t failures_logged;
-	uint64_t done_at;           /* delivered + failed at the last idle send */
-	int idle_sends;             /* idle sends since deliveries last moved */
-	uint64_t sent_upto;         /* queued at the last idle send */
-	int64_t sent_at;            /* its time (monotonic) */
-	int64_t win_at;             /* the current 100 ms window of input (monotonic) */
-	uint64_t win_lines;         /* lines at its start */
-	int fast;                   /* over IDLE_SEND_MAX lines/s in the last window */
+	struct hb_nagle nagle;      /* sends when the input pauses */
 	int in_fd;
 	int fatal;
 	int64_t t0;
@@ -488,40 +483,11 @@ static int one_line(struct run *r, const struct hb_line *ln)
 	return add_to_batch(r, ln, key, kn);
 }
 
-/*
- * Sending when the input pauses.  linger.ms (5 by default) lets librdkafka
- * fill batches while lines keep coming; a live source that pauses should not
- * wait for it.  rd_kafka_flush() sends whatever linger.ms says while it
- * runs.  So when the input is idle and messages are queued, they go out at
- * once — one send at a time, as Nagle's algorithm does: while the last one
- * is unacknowledged, what came since waits for its acknowledgement (about a
- * round trip) or for linger.ms, whichever is first, and goes in one request.
- * A live stream gets a round trip's latency, a fast one full batches, and
- * the broker is not sent a request per message.  While messages are out the
- * idle wake-ups come every 1 ms (idle_wait_ms); a broker that does not
- * answer slows that to every 100 ms after 200 tries without a delivery.
- */
-/*
- * Above this input rate the idle sends stop and linger.ms fills batches:
- * the input then "pauses" between every few lines (a source that writes
- * once a millisecond), and a send per pause costs the broker a request per
- * millisecond, which on a busy machine cost more latency than it saved
- * (10,000 readings/s: p99 120-185 ms with them, 40 ms without).  Below it a
- * send at once saves a live stream most of linger.ms.
- */
-#define IDLE_SEND_MAX 2000
-
+/* Sending when the input pauses, one send at a time (hb_nagle): a live
+ * stream gets a round trip's latency, a fast one full batches from linger.ms. */
 static int idle_wait_ms(struct run *r)
 {
-	uint64_t done = r->delivered + r->failed;
-
-	if (rd_kafka_outq_len(r->rk) == 0)
-		return 100;
-	if (done != r->done_at) {
-		r->done_at = done;
-		r->idle_sends = 0;
-	}
-	return r->idle_sends < 200 ? 1 : 100;
+	return hb_nagle_wait_ms(&r->nagle, rd_kafka_outq_len(r->rk), r->delivered + r->failed);
 }
 
 /* Before waiting for input: what is batched goes to librdkafka, and out now if the input has paused. */
@@ -534,21 +500,10 @@ static void on_block(void *arg)
 	if (r->b.n && flush_batch(r) < 0)
 		return;	/* the loop's own flush_batch() meets the error again */
 	now = hb_time_mono_us();
-	if (now - r->win_at >= 100000) {
-		r->fast = (r->lines - r->win_lines) * 1000000 > (uint64_t)IDLE_SEND_MAX * (uint64_t)(now - r->win_at);
-		r->win_at = now;
-		r->win_lines = r->lines;
-	}
-	if (r->fast || rd_kafka_outq_len(r->rk) == 0 || poll(&p, 1, 0) != 0)
+	if (!hb_nagle_slow(&r->nagle, now, r->lines) || rd_kafka_outq_len(r->rk) == 0 || poll(&p, 1, 0) != 0)
 		return;
-	/* the last send still unacknowledged: wait for it, for 5 ms (a send
-	 * can miss a connection that is not up yet: then it is sent again) */
-	if (r->delivered + r->failed < r->sent_upto && now - r->sent_at < 5000)
-		return;
-	r->sent_upto = r->queued;
-	r->sent_at = now;
-	r->idle_sends++;
-	rd_kafka_flush(r->rk, 1);
+	if (hb_nagle_send_now(&r->nagle, now, r->queued, r->delivered + r->failed))
+		rd_kafka_flush(r->rk, 1);	/* sends what linger.ms holds, for up to 1 ms */
 }
 
 static int run_loop(struct run *r)
