@@ -808,8 +808,12 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 	l->mode = l->pend.duplicates ? STAGE : FAST;
 	if (metrics)
 		hb_hist_reset(&l->window);	/* each snapshot gives the latency since the last */
-	committed(l, metrics && strcmp(metrics, "final") == 0);
-	fold(l, metrics && strcmp(metrics, "final") == 0);
+	{
+		int final = metrics && strcmp(metrics, "final") == 0;
+
+		committed(l, final);
+		fold(l, final);
+	}
 	return HB_LOAD_OK;
 }
 
