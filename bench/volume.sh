@@ -20,6 +20,9 @@ set -euo pipefail
 n=${BENCH_VOLUME_READINGS:-100000000}
 c=${BENCH_VOLUME_CUSTOMERS:-100}
 every=${BENCH_VOLUME_EVERY:-1}
+# the queries are timed from Python: say so now, not after the load
+"$py" -c 'import psycopg2' 2>/dev/null ||
+	{ echo "bench: $py has no psycopg2 (scripts/hb-deps bench, or make bench-volume)" >&2; exit 1; }
 
 bench_tmp volume
 cleanup() {
