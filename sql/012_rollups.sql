@@ -120,12 +120,12 @@ CREATE OR REPLACE FUNCTION hb_minute(t timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN date_trunc('minute', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
 
--- The UTC day of a time, and the start of a UTC day.
 -- The 5-minute slot of a time (UTC, from the hour).
 CREATE OR REPLACE FUNCTION hb_5min(t timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN date_bin('5 minutes', t, timestamptz '2000-01-01 00:00:00+00');
 
+-- The UTC day of a time, and the start of a UTC day.
 CREATE OR REPLACE FUNCTION hb_utc_day(t timestamptz) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN (t AT TIME ZONE 'UTC')::date;
@@ -480,20 +480,26 @@ BEGIN
 END
 $$;
 
--- The 5-minute slots: a database of before has its folded minutes summed
--- into them once, here.  Only the slots missing (with the fold's lock, so
--- no fold runs meanwhile): a slot present was summed whole by a fold of
--- this version, which keeps it from then on.
+-- The 5-minute slots made whole where they are not the sums of their
+-- folded minutes: on a database of before, all of them, once; after that,
+-- any that a fold of an older version of this file changed (sql/ of an
+-- older checkout applied, and this one again).  With the fold's lock, so
+-- that no fold runs meanwhile.  It reads the folded minutes once (a month
+-- of them in a second or two) and writes only the slots that differ.
 DO $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('hbmon: rollup fold'));
+    CREATE TEMP TABLE hb_fold_want ON COMMIT DROP AS
+    SELECT hb_5min(minute) AS slot, heart_rate, sum(readings)::bigint AS readings
+    FROM hb_fold_minute_hr GROUP BY 1, 2;
+    CREATE TEMP TABLE hb_fold_bad ON COMMIT DROP AS
+    SELECT DISTINCT slot FROM ((TABLE hb_fold_want EXCEPT ALL TABLE hb_fold_5min_hr)
+                               UNION ALL
+                               (TABLE hb_fold_5min_hr EXCEPT ALL TABLE hb_fold_want)) d;
+    DELETE FROM hb_fold_5min_hr WHERE slot IN (SELECT slot FROM hb_fold_bad);
     INSERT INTO hb_fold_5min_hr (slot, heart_rate, readings)
-    SELECT s.slot, f.heart_rate, sum(f.readings)
-    FROM (SELECT DISTINCT hb_5min(minute) AS slot FROM hb_fold_minute
-          EXCEPT
-          SELECT DISTINCT slot FROM hb_fold_5min_hr) s
-    JOIN hb_fold_minute_hr f ON f.minute >= s.slot AND f.minute < s.slot + interval '5 minutes'
-    GROUP BY 1, 2;
+    SELECT w.slot, w.heart_rate, w.readings FROM hb_fold_want w WHERE w.slot IN (SELECT slot FROM hb_fold_bad);
+    DROP TABLE hb_fold_want, hb_fold_bad;
 END
 $$;
 

@@ -9,7 +9,8 @@
 -- 00:00 in the session's TimeZone: an hour bucket starts on the hour, a day
 -- bucket at local midnight.  The functions that give a bucket per row give
 -- every bucket of the range, in order, an empty one with NULLs (and zero
--- counts).  Plain SQL, STABLE, not SECURITY DEFINER: the caller reads the
+-- counts).  Plain SQL (but hb_rollup_hr_pieces, plpgsql for the ranges it
+-- computes first), STABLE, not SECURITY DEFINER: the caller reads the
 -- tables with its own rights (hbmon_reader's, 090_roles.sql grants EXECUTE),
 -- and PostgreSQL inlines them into the caller's query, so a condition on
 -- their result (a customer) reaches the rollups' indexes.
@@ -165,7 +166,8 @@ AS $$
         WHERE status <> 'INVALID' AND minute >= p_from AND minute < p_to
         GROUP BY 1
     ), v AS (
-        -- counted in float8: exact up to 2^53, and several times faster
+        -- counted in float8: exact while 19 x a bucket's readings stays
+        -- under 2^53 (4.7e14 readings), and several times faster
         -- than numeric, which sum(bigint) is, in the windows below
         SELECT hb_bucket(piece, p_secs) AS g, heart_rate, sum(readings::float8) AS n
         -- slots nest in the buckets when a bucket is a multiple of 5 minutes

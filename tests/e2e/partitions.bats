@@ -116,7 +116,7 @@ fleet_match() {
 }
 
 rollups_match() {
-	local diff lo hi
+	local diff lo hi secs
 	diff=$(q "WITH raw AS (
 	            SELECT hb_minute(ts) AS minute, 'NORMAL' AS status, count(*) AS readings,
 	                   sum(heart_rate) AS hr_sum, min(heart_rate) AS hr_min, max(heart_rate) AS hr_max
@@ -341,6 +341,20 @@ rollups_match() {
 	q 'TRUNCATE heartbeat_records' >/dev/null
 	rollups_exact
 	assert_eq "$(q "SELECT count(*) FROM hb_rollup_customer_minute WHERE normal > 0")" 0
+}
+
+@test "applying sql/ makes the 5-minute slots whole again where they are not the sums of their minutes" {
+	hbsim --seed 9 --start "$(day yesterday)T10:00:00Z" --count 6000 --rate 0 --customers 5 --clock-rate 5 -q |
+		hbclassify -qq | hbpgload -q
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	[ "$(q 'SELECT count(DISTINCT slot) FROM hb_fold_5min_hr')" -ge 3 ]
+	# as a fold of an older sql/ (no slots) or a database of before would leave them
+	q "DELETE FROM hb_fold_5min_hr WHERE slot = (SELECT min(slot) FROM hb_fold_5min_hr)" >/dev/null
+	q "UPDATE hb_fold_5min_hr SET readings = readings + 1 WHERE slot = (SELECT max(slot) FROM hb_fold_5min_hr)" >/dev/null
+	q "INSERT INTO hb_fold_5min_hr VALUES ('$(day yesterday)T09:00:00Z', 70, 3)" >/dev/null
+	"$HB_REPO/scripts/hb-pg" apply
+	assert_eq "$(q "SELECT count(*) FROM hb_fold_5min_hr WHERE slot < '$(day yesterday)T10:00:00Z'")" 0
+	rollups_exact
 }
 
 @test "late rows for a folded day wait for a backfill to be quiet, but not more than a minute each" {
