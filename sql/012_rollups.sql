@@ -244,6 +244,20 @@ COMMENT ON TABLE hb_rollup_pending IS
 
 -- ---- folding -------------------------------------------------------------------
 
+-- The 5-minute slots given, summed again from their folded minutes: the
+-- one place that writes hb_fold_5min_hr (the fold, and applying sql/).
+-- The caller holds the fold's lock.
+CREATE OR REPLACE FUNCTION hb_fold_5min_sum(p_slots timestamptz[]) RETURNS void
+LANGUAGE sql SET search_path = public, pg_temp
+AS $$
+    DELETE FROM hb_fold_5min_hr WHERE slot = ANY (p_slots);
+    INSERT INTO hb_fold_5min_hr (slot, heart_rate, readings)
+    SELECT s.slot, f.heart_rate, sum(f.readings)
+    FROM unnest(p_slots) s(slot)
+    JOIN hb_fold_minute_hr f ON f.minute >= s.slot AND f.minute < s.slot + interval '5 minutes'
+    GROUP BY 1, 2;
+$$;
+
 -- Folds the pending minutes that are over and quiet: closed by the wall
 -- clock p_quiet ago and nothing noted in them for p_quiet (p_all: every
 -- pending minute, now), the oldest first, at most p_max of them.  Returns
@@ -385,12 +399,7 @@ BEGIN
     GROUP BY 1, 2;
 
     -- the minutes' 5-minute slots, whole again from their folded minutes
-    DELETE FROM hb_fold_5min_hr WHERE slot IN (SELECT DISTINCT hb_5min(m) FROM unnest(ms) m);
-    INSERT INTO hb_fold_5min_hr (slot, heart_rate, readings)
-    SELECT s.slot, f.heart_rate, sum(f.readings)
-    FROM (SELECT DISTINCT hb_5min(m) AS slot FROM unnest(ms) m) s
-    JOIN hb_fold_minute_hr f ON f.minute >= s.slot AND f.minute < s.slot + interval '5 minutes'
-    GROUP BY 1, 2;
+    PERFORM hb_fold_5min_sum(ARRAY(SELECT DISTINCT hb_5min(m) FROM unnest(ms) m));
 
     -- 5. per customer: the minutes' new figures
     CREATE TEMP TABLE hb_fold_new ON COMMIT DROP AS
@@ -492,14 +501,11 @@ BEGIN
     CREATE TEMP TABLE hb_fold_want ON COMMIT DROP AS
     SELECT hb_5min(minute) AS slot, heart_rate, sum(readings)::bigint AS readings
     FROM hb_fold_minute_hr GROUP BY 1, 2;
-    CREATE TEMP TABLE hb_fold_bad ON COMMIT DROP AS
-    SELECT DISTINCT slot FROM ((TABLE hb_fold_want EXCEPT ALL TABLE hb_fold_5min_hr)
-                               UNION ALL
-                               (TABLE hb_fold_5min_hr EXCEPT ALL TABLE hb_fold_want)) d;
-    DELETE FROM hb_fold_5min_hr WHERE slot IN (SELECT slot FROM hb_fold_bad);
-    INSERT INTO hb_fold_5min_hr (slot, heart_rate, readings)
-    SELECT w.slot, w.heart_rate, w.readings FROM hb_fold_want w WHERE w.slot IN (SELECT slot FROM hb_fold_bad);
-    DROP TABLE hb_fold_want, hb_fold_bad;
+    PERFORM hb_fold_5min_sum(ARRAY(
+        SELECT DISTINCT slot FROM ((TABLE hb_fold_want EXCEPT ALL TABLE hb_fold_5min_hr)
+                                   UNION ALL
+                                   (TABLE hb_fold_5min_hr EXCEPT ALL TABLE hb_fold_want)) d));
+    DROP TABLE hb_fold_want;
 END
 $$;
 
