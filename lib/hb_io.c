@@ -22,6 +22,7 @@ struct hb_reader {
 	size_t max_line;
 	int eof;
 	uint64_t lineno;
+	uint64_t off;		/* the input's offset of buf[start] */
 	int watch_fd;		/* -1, or an output whose reader we watch for */
 	int coords_seen;	/* a line so far began with Kafka coordinates */
 	void (*on_block)(void *);
@@ -52,6 +53,12 @@ void hb_reader_free(struct hb_reader *r)
 		return;
 	free(r->buf);
 	free(r);
+}
+
+void hb_reader_resume(struct hb_reader *r, uint64_t off, uint64_t lineno)
+{
+	r->off = off;
+	r->lineno = lineno;
 }
 
 void hb_reader_watch(struct hb_reader *r, int out_fd)
@@ -114,8 +121,12 @@ static enum hb_rd fill(struct hb_reader *r, size_t at, int timeout_ms, ssize_t *
 #define COORDS "{\"_kafka\":"
 #define COORDS_LEN (sizeof COORDS - 1)
 
-static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t true_len)
+/* The line at start, len bytes kept of true_len; consumed: its bytes in the input, newline included. */
+static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t true_len, uint64_t consumed)
 {
+	r->off += consumed;
+	line->end = r->off;
+	line->partial = 0;
 	line->p = r->buf + r->start;
 	line->len = len;
 	line->true_len = true_len;
@@ -154,6 +165,7 @@ static enum hb_rd discard_rest(struct hb_reader *r, struct hb_line *line)
 {
 	size_t keep_end;
 	uint64_t dropped = 0;
+	int nl_found = 0, partial = 0;
 
 	if (r->start > 0) {	/* room to read the rest in big chunks */
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -172,22 +184,30 @@ static enum hb_rd discard_rest(struct hb_reader *r, struct hb_line *line)
 			dropped += (uint64_t)(nl - (r->buf + keep_end));
 			memmove(r->buf + keep_end, r->buf + after, r->end - after);
 			r->end = keep_end + (r->end - after);
+			nl_found = 1;
 			break;
 		}
 		dropped += r->end - keep_end;
 		r->end = keep_end;
-		if (r->eof || hb_stop)
-			break;	/* a stop request ends the line here: the caller stops too */
-		rc = fill(r, keep_end, -1, &got);
-		if (rc == HB_RD_INTR)
+		if (r->eof)
 			break;
+		if (hb_stop) {
+			partial = 1;	/* a stop request ends the line here: the caller stops too */
+			break;
+		}
+		rc = fill(r, keep_end, -1, &got);
+		if (rc == HB_RD_INTR) {
+			partial = 1;
+			break;
+		}
 		if (rc != HB_RD_LINE)
 			return rc;
 		if (got == 0)
 			r->eof = 1;
 		r->end = keep_end + (size_t)got;
 	}
-	emit(r, line, r->max_line, r->max_line + dropped);
+	emit(r, line, r->max_line, r->max_line + dropped, r->max_line + dropped + (uint64_t)nl_found);
+	line->partial = partial;
 	r->start = r->scan = keep_end;
 	return HB_RD_LINE;
 }
@@ -207,7 +227,7 @@ enum hb_rd hb_reader_next(struct hb_reader *r, int timeout_ms, struct hb_line *l
 				r->scan = r->end;
 				return discard_rest(r, line);
 			}
-			emit(r, line, len, len);
+			emit(r, line, len, len, (uint64_t)len + 1);
 			r->start = r->scan = (size_t)(nl - r->buf) + 1;
 			return HB_RD_LINE;
 		}
@@ -217,7 +237,7 @@ enum hb_rd hb_reader_next(struct hb_reader *r, int timeout_ms, struct hb_line *l
 		if (r->eof) {
 			if (!have)
 				return HB_RD_EOF;
-			emit(r, line, have, have);
+			emit(r, line, have, have, have);
 			line->unterminated = 1;
 			mark_torn(r, line);
 			r->start = r->scan = r->end;

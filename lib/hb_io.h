@@ -31,6 +31,9 @@ struct hb_line {
 	uint64_t no;        /* 1-based line number */
 	int unterminated;   /* the last line of the input, without a newline */
 	int torn;           /* see hb_line_torn() */
+	int partial;        /* a line too long, cut short by a stop request: its end is not known */
+	uint64_t end;       /* the input's byte offset just after this line (its newline
+			     * included), counted as hb_reader_resume() set it (from 0) */
 };
 
 /*
@@ -46,6 +49,13 @@ struct hb_reader;
 
 /* A reader on fd; lines longer than max_line bytes are cut.  NULL on ENOMEM. */
 struct hb_reader *hb_reader_new(int fd, size_t max_line);
+
+/*
+ * The reader's fd has been positioned at byte off of its file, just after
+ * line lineno: the next line is numbered lineno + 1 and line ends count from
+ * off.  Call before the first hb_reader_next().
+ */
+void hb_reader_resume(struct hb_reader *r, uint64_t off, uint64_t lineno);
 
 /*
  * If fd is a pipe, make its buffer up to want bytes (the system's

@@ -127,6 +127,7 @@ static int run_case(const struct io_case *c, enum src how, size_t piece)
 {
 	pid_t child;
 	int fd = source(c->data, c->n, how, piece, &child), bad = 0, got = 0;
+	uint64_t prev_end = 0;
 	struct hb_reader *r;
 	struct hb_line line;
 	enum hb_rd rc;
@@ -147,7 +148,16 @@ static int run_case(const struct io_case *c, enum src how, size_t piece)
 		}
 		got++;
 		bad += !check_int(line.no, ==, (uint64_t)got);
+		/* line ends: just after the newline, or at the end of the input */
+		bad += !check_int(line.end - prev_end, >=, line.true_len);
+		bad += !check_int(line.end - prev_end, <=, line.true_len + 1);
+		bad += !check_int(line.end, <=, c->n);
+		if (line.end < c->n)
+			bad += !check_int(c->data[line.end - 1], ==, '\n');
+		bad += !check_int(line.partial, ==, 0);
+		prev_end = line.end;
 	}
+	bad += !check_int(prev_end, ==, c->n);
 	bad += !check_int(rc, ==, HB_RD_EOF);
 	bad += !check_int(got, ==, c->nlines);
 	/* EOF is sticky. */
@@ -630,9 +640,43 @@ static void test_pipe_grow(void)
 	tap_end();
 }
 
+/* hb_reader_resume: a file read from the middle numbers its lines and ends on from there. */
+static void test_resume_at(void)
+{
+	static const char data[] = "first\nsecond\nthird\nlast";
+	pid_t child;
+	int fd = source(data, sizeof data - 1, FROM_FILE, 0, &child);
+	struct hb_reader *r = fd >= 0 ? hb_reader_new(fd, 16) : NULL;
+	struct hb_line line;
+
+	tap_begin("hb_reader_resume: line numbers and ends go on from the given point");
+	if (!check(r != NULL)) {
+		tap_end();
+		return;
+	}
+	lseek(fd, 6, SEEK_SET);
+	hb_reader_resume(r, 6, 1);
+	check_int(hb_reader_next(r, -1, &line), ==, HB_RD_LINE);
+	check_mem(line.p, line.len, "second", 6);
+	check_int(line.no, ==, 2);
+	check_int(line.end, ==, 13);
+	check_int(hb_reader_next(r, -1, &line), ==, HB_RD_LINE);
+	check_int(line.no, ==, 3);
+	check_int(line.end, ==, 19);
+	check_int(hb_reader_next(r, -1, &line), ==, HB_RD_LINE);
+	check_mem(line.p, line.len, "last", 4);
+	check_int(line.end, ==, sizeof data - 1);
+	check_int(line.unterminated, ==, 1);
+	check_int(hb_reader_next(r, -1, &line), ==, HB_RD_EOF);
+	tap_end();
+	hb_reader_free(r);
+	close(fd);
+}
+
 int main(void)
 {
 	test_pipe_grow();
+	test_resume_at();
 	test_cases();
 	test_torn();
 	test_watch();
