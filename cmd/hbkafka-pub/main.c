@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hb_envelope.h"
@@ -18,6 +19,7 @@
 #include "hb_nagle.h"
 #include "hb_opt.h"
 #include "hb_progress.h"
+#include "hb_resume.h"
 #include "hb_signal.h"
 #include "hb_stats.h"
 #include "hb_time.h"
@@ -33,6 +35,7 @@ struct opts {
 	long max_line;
 	int64_t stats_us;
 	const char *input;
+	const char *resume;         /* --resume STATEFILE */
 	int verbosity;
 };
 
@@ -64,6 +67,9 @@ struct run {
 	uint64_t lines, queued, delivered, failed, timed_out, bad_envelopes;
 	uint64_t failures_logged;
 	struct hb_nagle nagle;      /* sends when the input pauses */
+	struct hb_resume *res;      /* --resume: the mark, NULL without */
+	int halt;                   /* --resume: a line failed, read no more */
+	int save_warned;
 	int in_fd;
 	int fatal;
 	int64_t t0;
@@ -94,6 +100,15 @@ static void usage(int status)
 "                         them: the message gets their key, value and timestamp\n"
 "      --keep-partition   with -E: also their partition (default: by key)\n"
 "      --max-line BYTES   longer lines are refused and reported (default 1048576)\n"
+"      --resume STATEFILE publish FILE from where the last run with this\n"
+"                         STATEFILE left it: the state records, atomically and\n"
+"                         only for lines the broker acknowledged (or refused for\n"
+"                         good), how far into FILE it is.  A crashed or stopped\n"
+"                         run goes on from there (what was in flight is sent\n"
+"                         again; the database stores it once); a finished\n"
+"                         file is not sent again, only what was appended.  A\n"
+"                         different FILE or topic is refused (exit 2).  The\n"
+"                         first line not delivered ends the run.  Needs FILE.\n"
 "      --stats SECONDS    every SECONDS log an INFO line: lines read, delivered,\n"
 "                         failed and in flight so far, and the rate of lines\n"
 "                         over the interval, also while no input comes\n"
@@ -126,7 +141,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_KEEP = 256, OPT_MAXLINE, OPT_STATS };
+	enum { OPT_KEEP = 256, OPT_MAXLINE, OPT_STATS, OPT_RESUME };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -134,6 +149,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"keep-partition", no_argument, NULL, OPT_KEEP},
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
 		{"stats", required_argument, NULL, OPT_STATS},
+		{"resume", required_argument, NULL, OPT_RESUME},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -160,6 +176,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			if (hb_stats_parse("--stats", optarg, &o->stats_us, err, sizeof err) < 0)
 				die_usage(err);
 			break;
+		case OPT_RESUME: o->resume = optarg; break;
 		case 'q': o->verbosity--; break;
 		case 'v': o->verbosity++; break;
 		case 'h': usage(0); break;
@@ -179,6 +196,33 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->keep_partition && !o->envelope)
 		die_usage("--keep-partition goes with --envelope");
+	if (o->resume && (!o->input || strcmp(o->input, "-") == 0))
+		die_usage("--resume needs a FILE to read (standard input cannot be resumed)");
+}
+
+/*
+ * --resume: line lineno was not delivered.  A message the broker refuses for
+ * what it is never gets through: it is settled (and reported).  Any other
+ * failure (the broker away past message.timeout.ms) holds the mark before
+ * the line, and reading stops: whatever is read after it would be sent
+ * again by the next run anyway.
+ */
+static void resume_failed(struct run *r, uint64_t lineno, rd_kafka_resp_err_t err)
+{
+	uint64_t off, line;
+
+	if (hb_kafka_err_permanent(err)) {
+		hb_resume_settled(r->res, lineno);
+		return;
+	}
+	if (!hb_resume_stuck(r->res)) {
+		hb_resume_mark(r->res, &off, &line);
+		hb_log(HB_LOG_ERROR, "line %llu not delivered (%s): reading stops; the next run with "
+		       "--resume %s goes on after line %llu", (unsigned long long)lineno,
+		       rd_kafka_err2str(err), r->o->resume, (unsigned long long)line);
+	}
+	hb_resume_failed(r->res, lineno);
+	r->halt = 1;
 }
 
 /* Delivery reports: count them, and say which lines failed and why. */
@@ -189,9 +233,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	(void)rk;
 	if (!m->err) {
 		r->delivered++;
+		if (r->res)
+			hb_resume_settled(r->res, (uintptr_t)m->_private);
 		return;
 	}
 	r->failed++;
+	if (r->res)
+		resume_failed(r, (uintptr_t)m->_private, m->err);
 	if (m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
 		r->timed_out++;
 	if (r->failures_logged++ < 20)
@@ -334,6 +382,28 @@ static int stats_tick(struct run *r, int wait_ms)
 	return hb_stats_wait_ms(&r->stats, now, wait_ms);
 }
 
+/* --resume: write the mark when it is due (force: now).  A failed write is
+ * said (once while running) and the run goes on: the mark saved before stays. */
+static int save_mark(struct run *r, int force)
+{
+	char err[1200];
+	int k;
+
+	if (!r->res)
+		return 0;
+	k = hb_resume_save(r->res, hb_time_mono_us(), force, err, sizeof err);
+	if (k < 0 && (force || !r->save_warned++))
+		hb_log(force ? HB_LOG_ERROR : HB_LOG_WARNING, "cannot save the resume state: %s", err);
+	return k < 0 ? -1 : 0;
+}
+
+/* --resume: line lineno is done with, refused here for good (and reported). */
+static void settle(struct run *r, uint64_t lineno)
+{
+	if (r->res)
+		hb_resume_settled(r->res, lineno);
+}
+
 /* Queue one message, waiting while the local queue is full. */
 static int produce(struct run *r, const char *val, size_t vn, const char *key, size_t kn,
 		   int32_t part, int64_t ts_ms, uint64_t lineno)
@@ -355,11 +425,13 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 		}
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			r->failed++;
+			settle(r, lineno);
 			hb_log(HB_LOG_ERROR, "line %llu not delivered: %s", (unsigned long long)lineno,
 			       rd_kafka_err2str(e));
 			return e == RD_KAFKA_RESP_ERR__FATAL ? -1 : 0;
 		}
 		rd_kafka_poll(r->rk, 100);	/* deliveries free room */
+		save_mark(r, 0);
 		stats_tick(r, 0);
 		if (r->fatal)
 			return -1;
@@ -378,6 +450,7 @@ static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, i
 				continue;
 			if (msgs[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 				r->failed++;
+				settle(r, (uintptr_t)msgs[i]._private);
 				hb_log(HB_LOG_ERROR, "line %llu not delivered: %s",
 				       (unsigned long long)(uintptr_t)msgs[i]._private,
 				       rd_kafka_err2str(msgs[i].err));
@@ -389,6 +462,7 @@ static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, i
 		n = j;
 		if (n) {
 			rd_kafka_poll(r->rk, 100);	/* deliveries free room */
+			save_mark(r, 0);
 			stats_tick(r, 0);
 			if (r->fatal)
 				return -1;
@@ -459,8 +533,13 @@ static int one_line(struct run *r, const struct hb_line *ln)
 	size_t kn;
 
 	r->lines++;
+	if (r->res && hb_resume_read(r->res, ln->no, ln->end) != HB_RESUME_OK) {
+		hb_log(HB_LOG_ERROR, "out of memory at line %llu", (unsigned long long)ln->no);
+		return -1;
+	}
 	if (ln->true_len > ln->len) {
 		r->failed++;
+		settle(r, ln->no);
 		hb_log(HB_LOG_ERROR, "line %llu not delivered: %llu bytes, more than --max-line %ld",
 		       (unsigned long long)ln->no, (unsigned long long)ln->true_len, r->o->max_line);
 		return 0;
@@ -472,6 +551,7 @@ static int one_line(struct run *r, const struct hb_line *ln)
 		if (hb_envelope_read(r->env, ln->p, ln->len, &e, err, sizeof err) < 0) {
 			r->failed++;
 			r->bad_envelopes++;
+			settle(r, ln->no);
 			hb_log(HB_LOG_ERROR, "line %llu not delivered: %s", (unsigned long long)ln->no, err);
 			return 0;
 		}
@@ -510,7 +590,7 @@ static int run_loop(struct run *r)
 {
 	struct hb_line ln;
 
-	while (!hb_stop) {
+	while (!hb_stop && !r->halt) {
 		enum hb_rd k = hb_reader_next(r->in, stats_tick(r, idle_wait_ms(r)), &ln);
 
 		if (k != HB_RD_LINE || !hb_reader_ready(r->in)) {
@@ -524,8 +604,11 @@ static int run_loop(struct run *r)
 			       (unsigned long long)r->lines, strerror(errno));
 			return HB_EXIT_FAIL;
 		}
+		if (k == HB_RD_LINE && ln.partial)
+			break;	/* a stop cut it short: not read, so not published */
 		if (k != HB_RD_LINE || r->lines % 1024 == 0) {
 			rd_kafka_poll(r->rk, 0);	/* serve delivery reports */
+			save_mark(r, 0);
 			if (hb_log_raw(r->pbuf, hb_progress_tick(&r->prog, r->lines, r->pbuf,
 							       sizeof r->pbuf)) < 0)
 				r->prog.on = 0;
@@ -544,7 +627,8 @@ static void drain(struct run *r)
 	while (rd_kafka_outq_len(r->rk) > 0 && !r->fatal) {
 		int64_t now = hb_time_mono_us();
 
-		rd_kafka_flush(r->rk, stats_tick(r, 1000));
+		rd_kafka_flush(r->rk, stats_tick(r, r->res ? HB_RESUME_SAVE_US / 1000 : 1000));
+		save_mark(r, 0);
 		if (rd_kafka_outq_len(r->rk) > 0 && now - last > 10000000) {
 			hb_log(HB_LOG_INFO, "waiting for %d messages to be delivered",
 			       rd_kafka_outq_len(r->rk));
@@ -577,11 +661,71 @@ static int status_of(struct run *r, int rc)
 	return HB_EXIT_FAIL;
 }
 
+/*
+ * --resume: check STATEFILE against the input and go on after its mark:
+ * the input's position moves there, and *offset and *lineno say where it
+ * is (for the reader's line numbers).  Returns 0, or the exit status when
+ * the state cannot be used.
+ */
+static int open_resume(struct run *r, int fd, uint64_t *offset, uint64_t *lineno)
+{
+	enum hb_resume_rc rc;
+	uint64_t off = 0, line = 0;
+	struct stat st;
+	char err[1200];
+
+	if (!r->o->resume)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		hb_log(HB_LOG_ERROR, "--resume: %s is not a regular file (a pipe cannot be resumed)",
+		       r->o->input);
+		return HB_EXIT_USAGE;
+	}
+	r->res = hb_resume_open(r->o->resume, fd, r->o->input, r->o->topic, &off, &line, &rc,
+				err, sizeof err);
+	if (!r->res) {
+		hb_log(HB_LOG_ERROR, "%s", rc == HB_RESUME_NOMEM ? "out of memory" : err);
+		return rc == HB_RESUME_WRONG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
+	}
+	if (off > 0 && lseek(fd, (off_t)off, SEEK_SET) < 0) {
+		hb_log(HB_LOG_ERROR, "%s: %s", r->o->input, strerror(errno));
+		return HB_EXIT_FAIL;
+	}
+	if (off == (uint64_t)st.st_size && off > 0)
+		hb_log(HB_LOG_INFO, "nothing to publish: %s records all %llu lines of %s as published",
+		       r->o->resume, (unsigned long long)line, r->o->input);
+	else if (off > 0)
+		hb_log(HB_LOG_INFO, "going on after line %llu (byte %llu of %lld) of %s, as %s records",
+		       (unsigned long long)line, (unsigned long long)off, (long long)st.st_size,
+		       r->o->input, r->o->resume);
+	*offset = off;
+	*lineno = line;
+	return 0;
+}
+
+/* --resume: the mark, saved for good, and said. */
+static int close_resume(struct run *r)
+{
+	uint64_t off, line;
+	int rc;
+
+	if (!r->res)
+		return 0;
+	rc = save_mark(r, 1);
+	hb_resume_mark(r->res, &off, &line);
+	hb_log(HB_LOG_INFO, "%s: published through line %llu (byte %llu)", r->o->resume,
+	       (unsigned long long)line, (unsigned long long)off);
+	hb_resume_free(r->res);
+	r->res = NULL;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO };
 	struct run r = { .o = &o };
 	int rc, in_fd = 0;
+	uint64_t res_off = 0, res_line = 0;
 	double secs;
 
 	hb_log_init("hbkafka-pub", o.verbosity);
@@ -595,6 +739,8 @@ int main(int argc, char **argv)
 		hb_log(HB_LOG_ERROR, "cannot open %s: %s", o.input, strerror(errno));
 		return HB_EXIT_USAGE;
 	}
+	if ((rc = open_resume(&r, in_fd, &res_off, &res_line)) != 0)
+		return rc;
 	r.rk = make_producer(&r);
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
 	if (!r.rkt) {
@@ -614,6 +760,7 @@ int main(int argc, char **argv)
 		hb_log(HB_LOG_ERROR, "out of memory");
 		return HB_EXIT_FAIL;
 	}
+	hb_reader_resume(r.in, res_off, res_line);
 	hb_reader_on_block(r.in, on_block, &r);
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
@@ -625,6 +772,8 @@ int main(int argc, char **argv)
 	drain(&r);
 	hb_log_raw(r.pbuf, hb_progress_done(&r.prog, r.pbuf, sizeof r.pbuf));
 	rc = status_of(&r, rc);
+	if (close_resume(&r) < 0 && rc == 0)
+		rc = HB_EXIT_FAIL;
 	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;
 	hb_log(HB_LOG_INFO, "%s lines=%llu delivered=%llu failed=%llu seconds=%.3f lines_per_s=%.0f",
 	       rc ? "failed" : hb_stop ? "stopped" : "done", (unsigned long long)r.lines,
