@@ -109,7 +109,7 @@ setup() {
 	q "COPY (SELECT customer_id, ts, heart_rate FROM heartbeat_records ORDER BY 1, 2) TO STDOUT" >"$BATS_TEST_TMPDIR/direct.tsv"
 	q "COPY (SELECT anomaly_type, customer_id, ts, heart_rate FROM heartbeat_anomalies ORDER BY 2, 3) TO STDOUT" >>"$BATS_TEST_TMPDIR/direct.tsv"
 	q 'TRUNCATE heartbeat_records, heartbeat_anomalies' >/dev/null
-	"$HB_REPO/scripts/hb-replay" "$R" 2>"$BATS_TEST_TMPDIR/replay.err"
+	HB_REPLAY_STATE_DIR=$BATS_TEST_TMPDIR/state "$HB_REPO/scripts/hb-replay" "$R" 2>"$BATS_TEST_TMPDIR/replay.err"
 	consume_all
 	q "COPY (SELECT customer_id, ts, heart_rate FROM heartbeat_records ORDER BY 1, 2) TO STDOUT" >"$BATS_TEST_TMPDIR/kafka.tsv"
 	q "COPY (SELECT anomaly_type, customer_id, ts, heart_rate FROM heartbeat_anomalies ORDER BY 2, 3) TO STDOUT" >>"$BATS_TEST_TMPDIR/kafka.tsv"
