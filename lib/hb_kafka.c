@@ -299,7 +299,6 @@ int hb_kafka_err_permanent(rd_kafka_resp_err_t err)
 	switch (err) {
 	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
 	case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-	case RD_KAFKA_RESP_ERR_INVALID_MSG:
 	case RD_KAFKA_RESP_ERR__INVALID_ARG:
 		return 1;
 	default:

@@ -117,9 +117,14 @@ static enum hb_resume_rc take_lock(struct hb_resume *t, char *err, size_t errsz)
 		return HB_RESUME_IOERR;
 	}
 	if (flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errsz, "%s is in use by another publisher (%s is locked)", t->path, lock);
+		int e = errno;
+
+		if (e == EWOULDBLOCK)
+			snprintf(err, errsz, "%s is in use by another publisher (%s is locked)", t->path, lock);
+		else
+			snprintf(err, errsz, "%s: %s", lock, strerror(e));
 		free(lock);
-		return errno == EWOULDBLOCK ? HB_RESUME_WRONG : HB_RESUME_IOERR;
+		return e == EWOULDBLOCK ? HB_RESUME_BUSY : HB_RESUME_IOERR;
 	}
 	free(lock);
 	return HB_RESUME_OK;
@@ -332,8 +337,10 @@ enum hb_resume_rc hb_resume_read(struct hb_resume *t, uint64_t lineno, uint64_t 
 {
 	size_t i;
 
-	if (t->stuck || lineno != t->mark_line + 1 + t->count)
+	if (t->stuck)
 		return HB_RESUME_OK;	/* the mark will not get there in this run */
+	if (lineno != t->mark_line + 1 + t->count)
+		return HB_RESUME_ORDER;
 	if (t->count == t->cap && grow(t) < 0)
 		return HB_RESUME_NOMEM;
 	i = (t->head + t->count++) % t->cap;

@@ -25,8 +25,9 @@
  * head and tail are FNV-1a 64 hashes of the first and of the last (up to)
  * 4 KiB before the offset.  Resuming checks the file against them and the
  * topic against the recorded one: a file that is not the one recorded (or
- * was rewritten where it was already published) is refused rather than
- * published from the middle.  The file's name and inode do not matter: a
+ * whose first or last 4 KiB before the mark were rewritten) is refused
+ * rather than published from the middle.  A change between them goes
+ * unnoticed: this is a guard against the wrong file, not a checksum.  The file's name and inode do not matter: a
  * file moved or copied elsewhere resumes.  "file" is only for people.
  *
  * Lines are numbered as hb_reader numbers them, one after another; the
@@ -48,6 +49,8 @@ enum hb_resume_rc {
 	HB_RESUME_IOERR = -1,   /* cannot read or write the state, or read the file */
 	HB_RESUME_WRONG = -2,   /* the state is for another file or topic, or is not a state */
 	HB_RESUME_NOMEM = -3,
+	HB_RESUME_BUSY = -4,    /* another publisher holds the state (try again later) */
+	HB_RESUME_ORDER = -5,   /* a line out of order: a bug of the caller's */
 };
 
 struct hb_resume;
@@ -66,7 +69,8 @@ struct hb_resume *hb_resume_open(const char *path, int fd, const char *name, con
 void hb_resume_free(struct hb_resume *t);
 
 /* Line lineno (the next one: lines come in order, each once) was read; it
- * ends at byte end of the file.  HB_RESUME_NOMEM when out of memory. */
+ * ends at byte end of the file.  HB_RESUME_NOMEM when out of memory,
+ * HB_RESUME_ORDER when lineno is not the next line (the mark would freeze). */
 enum hb_resume_rc hb_resume_read(struct hb_resume *t, uint64_t lineno, uint64_t end);
 /* Line lineno is settled: delivered, or refused for good.  Unknown lines
  * (before the mark, never read) are ignored. */

@@ -107,8 +107,9 @@ static void usage(int status)
 "                         run goes on from there (what was in flight is sent\n"
 "                         again; the database stores it once); a finished\n"
 "                         file is not sent again, only what was appended.  A\n"
-"                         different FILE or topic is refused (exit 2).  The\n"
-"                         first line not delivered ends the run.  Needs FILE.\n"
+"                         different FILE or topic is refused (exit 2).  A\n"
+"                         line not delivered for a reason a later run may get\n"
+"                         past (the broker away) ends the run.  Needs FILE.\n"
 "      --stats SECONDS    every SECONDS log an INFO line: lines read, delivered,\n"
 "                         failed and in flight so far, and the rate of lines\n"
 "                         over the interval, also while no input comes\n"
@@ -125,8 +126,9 @@ static void usage(int status)
 "counts as failed.\n"
 "\n"
 "Exit status: 0 every line delivered (also after SIGINT/SIGTERM: what was read\n"
-"is delivered first), 1 some lines failed, 2 usage or configuration,\n"
-"69 the broker was unreachable for longer than message.timeout.ms.\n"
+"is delivered first), 1 some lines failed, 2 usage or configuration (also a\n"
+"--resume state for another file or topic), 69 the broker was unreachable for\n"
+"longer than message.timeout.ms (or the --resume state is in use).\n"
 "\n"
 "Example:\n"
 "  hbsim --rate 40 | hbkafka-pub -b localhost:9092 -t heartbeat-events\n");
@@ -425,9 +427,10 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 		}
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			r->failed++;
-			settle(r, lineno);
 			hb_log(HB_LOG_ERROR, "line %llu not delivered: %s", (unsigned long long)lineno,
 			       rd_kafka_err2str(e));
+			if (r->res)
+				resume_failed(r, lineno, e);
 			return e == RD_KAFKA_RESP_ERR__FATAL ? -1 : 0;
 		}
 		rd_kafka_poll(r->rk, 100);	/* deliveries free room */
@@ -442,7 +445,7 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, int n)
 {
 	while (n > 0) {
-		int ok = rd_kafka_produce_batch(r->rkt, part, RD_KAFKA_MSG_F_COPY, msgs, n), j = 0;
+		int ok = rd_kafka_produce_batch(r->rkt, part, RD_KAFKA_MSG_F_COPY, msgs, n), j = 0, fatal = 0;
 
 		r->queued += (uint64_t)ok;
 		for (int i = 0; i < n; i++) {
@@ -450,15 +453,19 @@ static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, i
 				continue;
 			if (msgs[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 				r->failed++;
-				settle(r, (uintptr_t)msgs[i]._private);
 				hb_log(HB_LOG_ERROR, "line %llu not delivered: %s",
 				       (unsigned long long)(uintptr_t)msgs[i]._private,
 				       rd_kafka_err2str(msgs[i].err));
+				if (r->res)
+					resume_failed(r, (uintptr_t)msgs[i]._private, msgs[i].err);
+				fatal |= msgs[i].err == RD_KAFKA_RESP_ERR__FATAL;
 				continue;
 			}
 			msgs[j] = msgs[i];
 			msgs[j++].err = 0;
 		}
+		if (fatal)
+			return -1;
 		n = j;
 		if (n) {
 			rd_kafka_poll(r->rk, 100);	/* deliveries free room */
@@ -533,9 +540,17 @@ static int one_line(struct run *r, const struct hb_line *ln)
 	size_t kn;
 
 	r->lines++;
-	if (r->res && hb_resume_read(r->res, ln->no, ln->end) != HB_RESUME_OK) {
-		hb_log(HB_LOG_ERROR, "out of memory at line %llu", (unsigned long long)ln->no);
-		return -1;
+	/* A last line without a newline may be one still being written: it is
+	 * published, but the mark stays before it, and the next run sends it
+	 * again (whole by then, or unchanged: the database stores it once). */
+	if (r->res && !ln->unterminated) {
+		enum hb_resume_rc k = hb_resume_read(r->res, ln->no, ln->end);
+
+		if (k != HB_RESUME_OK) {
+			hb_log(HB_LOG_ERROR, "line %llu: %s", (unsigned long long)ln->no,
+			       k == HB_RESUME_NOMEM ? "out of memory" : "read out of order (a bug)");
+			return -1;
+		}
 	}
 	if (ln->true_len > ln->len) {
 		r->failed++;
@@ -604,8 +619,8 @@ static int run_loop(struct run *r)
 			       (unsigned long long)r->lines, strerror(errno));
 			return HB_EXIT_FAIL;
 		}
-		if (k == HB_RD_LINE && ln.partial)
-			break;	/* a stop cut it short: not read, so not published */
+		if (k == HB_RD_LINE && ln.partial && r->res)
+			break;	/* a stop cut it short: not read whole, so not published */
 		if (k != HB_RD_LINE || r->lines % 1024 == 0) {
 			rd_kafka_poll(r->rk, 0);	/* serve delivery reports */
 			save_mark(r, 0);
@@ -685,10 +700,12 @@ static int open_resume(struct run *r, int fd, uint64_t *offset, uint64_t *lineno
 				err, sizeof err);
 	if (!r->res) {
 		hb_log(HB_LOG_ERROR, "%s", rc == HB_RESUME_NOMEM ? "out of memory" : err);
-		return rc == HB_RESUME_WRONG ? HB_EXIT_USAGE : HB_EXIT_FAIL;
+		return rc == HB_RESUME_WRONG ? HB_EXIT_USAGE : rc == HB_RESUME_BUSY ? HB_EXIT_UNAVAILABLE :
+			HB_EXIT_FAIL;
 	}
 	if (off > 0 && lseek(fd, (off_t)off, SEEK_SET) < 0) {
 		hb_log(HB_LOG_ERROR, "%s: %s", r->o->input, strerror(errno));
+		hb_resume_free(r->res);
 		return HB_EXIT_FAIL;
 	}
 	if (off == (uint64_t)st.st_size && off > 0)
@@ -745,11 +762,13 @@ int main(int argc, char **argv)
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
 	if (!r.rkt) {
 		hb_log(HB_LOG_ERROR, "topic %s: %s", o.topic, rd_kafka_err2str(rd_kafka_last_error()));
+		hb_resume_free(r.res);
 		return HB_EXIT_USAGE;
 	}
 	if (check_topic(&r) < 0) {
 		rd_kafka_topic_destroy(r.rkt);
 		rd_kafka_destroy(r.rk);
+		hb_resume_free(r.res);
 		return HB_EXIT_USAGE;
 	}
 	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
@@ -758,6 +777,7 @@ int main(int argc, char **argv)
 	r.env = hb_envreader_new();
 	if (!r.in || !r.parser || !r.env) {
 		hb_log(HB_LOG_ERROR, "out of memory");
+		hb_resume_free(r.res);
 		return HB_EXIT_FAIL;
 	}
 	hb_reader_resume(r.in, res_off, res_line);
