@@ -1,10 +1,12 @@
 /* hb_resume — how far into a file a publisher has got, kept across crashes (see hb_resume.h). */
 #include "hb_resume.h"
 
+#include "hb_file.h"
+#include "hb_prefix.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,20 +16,13 @@
 
 #define MAGIC "hbkafka-pub-resume 1"
 
-enum { PENDING, SETTLED, FAILED };
-
 struct hb_resume {
 	char *path, *tmp, *name, *topic;
 	int fd;                 /* the file published (pread only) */
 	int lock_fd;            /* path.lock, flock'd: one publisher per state */
-	uint64_t mark_off, mark_line;   /* settled up to here */
+	struct hb_prefix *prefix;       /* the lines settled */
 	uint64_t saved_off, saved_line; /* what the state file says */
 	int64_t saved_at;
-	int stuck;
-	/* the lines read past the mark: a ring from base (= mark_line + 1) */
-	uint64_t *end;
-	unsigned char *state;
-	size_t cap, head, count;        /* head: the ring index of base */
 };
 
 uint64_t hb_fnv1a64(uint64_t h, const void *p, size_t n)
@@ -91,8 +86,7 @@ void hb_resume_free(struct hb_resume *t)
 	free(t->tmp);
 	free(t->name);
 	free(t->topic);
-	free(t->end);
-	free(t->state);
+	hb_prefix_free(t->prefix);
 	free(t);
 }
 
@@ -275,10 +269,7 @@ struct hb_resume *hb_resume_open(const char *path, int fd, const char *name, con
 	t->tmp = dup_cat(path, ".tmp");
 	t->name = strdup(name);
 	t->topic = strdup(topic);
-	t->cap = 1024;
-	t->end = malloc(t->cap * sizeof *t->end);
-	t->state = malloc(t->cap);
-	if (!t->path || !t->tmp || !t->name || !t->topic || !t->end || !t->state)
+	if (!t->path || !t->tmp || !t->name || !t->topic)
 		return fail(t, HB_RESUME_NOMEM, rc);
 	for (char *c = t->name; *c; c++)	/* the state is one line per item */
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
@@ -289,168 +280,47 @@ struct hb_resume *hb_resume_open(const char *path, int fd, const char *name, con
 	if (k < 0 || (k > 0 && !same_file(t, &s, rc, err, errsz)))
 		return fail(t, *rc, rc);
 	if (k > 0) {
-		t->mark_off = t->saved_off = s.offset;
-		t->mark_line = t->saved_line = s.line;
+		t->saved_off = s.offset;
+		t->saved_line = s.line;
 	}
-	*offset = t->mark_off;
-	*lineno = t->mark_line;
+	t->prefix = hb_prefix_new(t->saved_off, t->saved_line);
+	if (!t->prefix)
+		return fail(t, HB_RESUME_NOMEM, rc);
+	*offset = t->saved_off;
+	*lineno = t->saved_line;
 	*rc = HB_RESUME_OK;
 	return t;
 }
 
-static int grow(struct hb_resume *t)
+struct hb_prefix *hb_resume_prefix(struct hb_resume *t)
 {
-	size_t cap = t->cap * 2;
-	uint64_t *end = malloc(cap * sizeof *end);
-	unsigned char *state = malloc(cap);
-
-	if (!end || !state) {
-		free(end);
-		free(state);
-		return -1;
-	}
-	for (size_t i = 0; i < t->count; i++) {
-		end[i] = t->end[(t->head + i) % t->cap];
-		state[i] = t->state[(t->head + i) % t->cap];
-	}
-	free(t->end);
-	free(t->state);
-	t->end = end;
-	t->state = state;
-	t->cap = cap;
-	t->head = 0;
-	return 0;
-}
-
-/* Move the mark over the settled lines at the ring's head. */
-static void advance(struct hb_resume *t)
-{
-	while (t->count > 0 && t->state[t->head] == SETTLED) {
-		t->mark_off = t->end[t->head];
-		t->mark_line++;
-		t->head = (t->head + 1) % t->cap;
-		t->count--;
-	}
-}
-
-enum hb_resume_rc hb_resume_read(struct hb_resume *t, uint64_t lineno, uint64_t end)
-{
-	size_t i;
-
-	if (t->stuck)
-		return HB_RESUME_OK;	/* the mark will not get there in this run */
-	if (lineno != t->mark_line + 1 + t->count)
-		return HB_RESUME_ORDER;
-	if (t->count == t->cap && grow(t) < 0)
-		return HB_RESUME_NOMEM;
-	i = (t->head + t->count++) % t->cap;
-	t->end[i] = end;
-	t->state[i] = PENDING;
-	return HB_RESUME_OK;
-}
-
-/* The ring index of lineno, or -1 when it is not in the ring. */
-static long slot_of(const struct hb_resume *t, uint64_t lineno)
-{
-	if (lineno <= t->mark_line || lineno > t->mark_line + t->count)
-		return -1;
-	return (long)((t->head + (lineno - t->mark_line - 1)) % t->cap);
-}
-
-void hb_resume_settled(struct hb_resume *t, uint64_t lineno)
-{
-	long i = slot_of(t, lineno);
-
-	if (i < 0 || t->state[i] == FAILED)
-		return;
-	t->state[i] = SETTLED;
-	advance(t);
-}
-
-void hb_resume_failed(struct hb_resume *t, uint64_t lineno)
-{
-	long i = slot_of(t, lineno);
-
-	t->stuck = 1;
-	if (i >= 0)
-		t->state[i] = FAILED;
-}
-
-int hb_resume_stuck(const struct hb_resume *t)
-{
-	return t->stuck;
-}
-
-void hb_resume_mark(const struct hb_resume *t, uint64_t *offset, uint64_t *lineno)
-{
-	*offset = t->mark_off;
-	*lineno = t->mark_line;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* fsync the directory holding path, so that a rename in it is durable. */
-static int sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, rc;
-
-	if (!copy)
-		return -1;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	return t->prefix;
 }
 
 int hb_resume_save(struct hb_resume *t, int64_t now_us, int force, char *err, size_t errsz)
 {
 	char text[2048];
 	size_t len;
-	uint64_t head, tail;
-	int n, fd;
+	uint64_t head, tail, mark_off, mark_line;
+	int n;
 
-	if (t->mark_off == t->saved_off)
+	hb_prefix_mark(t->prefix, &mark_off, &mark_line);
+	if (mark_off == t->saved_off)
 		return 0;
 	if (!force && now_us - t->saved_at < HB_RESUME_SAVE_US &&
-	    t->mark_line - t->saved_line < HB_RESUME_SAVE_LINES)
+	    mark_line - t->saved_line < HB_RESUME_SAVE_LINES)
 		return 0;
-	if (checks_at(t->fd, t->mark_off, &len, &head, &tail) < 0) {
+	if (checks_at(t->fd, mark_off, &len, &head, &tail) < 0) {
 		snprintf(err, errsz, "%s: cannot read it back: %s", t->name, strerror(errno ? errno : EIO));
 		return HB_RESUME_IOERR;
 	}
 	n = snprintf(text, sizeof text, MAGIC "\ntopic %s\noffset %" PRIu64 "\nline %" PRIu64
 		     "\nhead %zu %016" PRIx64 "\ntail %zu %016" PRIx64 "\nfile %.900s\n", t->topic,
-		     t->mark_off, t->mark_line, len, head, len, tail, t->name);
-	fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0) {
-		snprintf(err, errsz, "%s: %s", t->tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		     mark_off, mark_line, len, head, len, tail, t->name);
+	if (hb_file_replace(t->path, t->tmp, text, (size_t)n, err, errsz) < 0)
 		return HB_RESUME_IOERR;
-	}
-	if (close(fd) < 0 || rename(t->tmp, t->path) < 0 || sync_dir(t->path) < 0) {
-		snprintf(err, errsz, "%s: %s", t->path, strerror(errno));
-		return HB_RESUME_IOERR;
-	}
-	t->saved_off = t->mark_off;
-	t->saved_line = t->mark_line;
+	t->saved_off = mark_off;
+	t->saved_line = mark_line;
 	t->saved_at = now_us;
 	return 1;
 }

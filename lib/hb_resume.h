@@ -31,8 +31,8 @@
  * file moved or copied elsewhere resumes.  "file" is only for people.
  *
  * Lines are numbered as hb_reader numbers them, one after another; the
- * caller says when each is read and when each is settled, in any order.
- * Memory: one entry per line read past the mark (the lines in flight).
+ * caller says when each is read and when each is settled, in any order,
+ * to hb_resume_prefix() (hb_prefix.h).
  */
 #ifndef HB_RESUME_H
 #define HB_RESUME_H
@@ -50,7 +50,6 @@ enum hb_resume_rc {
 	HB_RESUME_WRONG = -2,   /* the state is for another file or topic, or is not a state */
 	HB_RESUME_NOMEM = -3,
 	HB_RESUME_BUSY = -4,    /* another publisher holds the state (try again later) */
-	HB_RESUME_ORDER = -5,   /* a line out of order: a bug of the caller's */
 };
 
 struct hb_resume;
@@ -68,21 +67,8 @@ struct hb_resume *hb_resume_open(const char *path, int fd, const char *name, con
 				 char *err, size_t errsz);
 void hb_resume_free(struct hb_resume *t);
 
-/* Line lineno (the next one: lines come in order, each once) was read; it
- * ends at byte end of the file.  HB_RESUME_NOMEM when out of memory,
- * HB_RESUME_ORDER when lineno is not the next line (the mark would freeze). */
-enum hb_resume_rc hb_resume_read(struct hb_resume *t, uint64_t lineno, uint64_t end);
-/* Line lineno is settled: delivered, or refused for good.  Unknown lines
- * (before the mark, never read) are ignored. */
-void hb_resume_settled(struct hb_resume *t, uint64_t lineno);
-/* Line lineno failed and may get through another time: the mark stays
- * before it from now on. */
-void hb_resume_failed(struct hb_resume *t, uint64_t lineno);
-/* Whether a line has failed so: nothing read from now on will move the mark. */
-int hb_resume_stuck(const struct hb_resume *t);
-
-/* The mark: every line up to *lineno (ending at *offset) is settled. */
-void hb_resume_mark(const struct hb_resume *t, uint64_t *offset, uint64_t *lineno);
+/* The lines read and settled: the caller tells it of each (hb_prefix.h). */
+struct hb_prefix *hb_resume_prefix(struct hb_resume *t);
 
 /*
  * Write the mark to the state file if it moved since the last write, and
@@ -97,5 +83,7 @@ int hb_resume_save(struct hb_resume *t, int64_t now_us, int force, char *err, si
 /* FNV-1a 64 of p[0..n), continuing from h (start with HB_FNV_INIT). */
 #define HB_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t hb_fnv1a64(uint64_t h, const void *p, size_t n);
+
+struct hb_prefix;
 
 #endif

@@ -18,6 +18,7 @@
 #include "hb_log.h"
 #include "hb_nagle.h"
 #include "hb_opt.h"
+#include "hb_prefix.h"
 #include "hb_progress.h"
 #include "hb_resume.h"
 #include "hb_signal.h"
@@ -67,7 +68,8 @@ struct run {
 	uint64_t lines, queued, delivered, failed, timed_out, bad_envelopes;
 	uint64_t failures_logged;
 	struct hb_nagle nagle;      /* sends when the input pauses */
-	struct hb_resume *res;      /* --resume: the mark, NULL without */
+	struct hb_resume *res;      /* --resume: the state, NULL without */
+	struct hb_prefix *track;    /* --resume: the lines settled, NULL without */
 	int halt;                   /* --resume: a line failed, read no more */
 	int save_warned;
 	int in_fd;
@@ -214,16 +216,16 @@ static void resume_failed(struct run *r, uint64_t lineno, rd_kafka_resp_err_t er
 	uint64_t off, line;
 
 	if (hb_kafka_err_permanent(err)) {
-		hb_resume_settled(r->res, lineno);
+		hb_prefix_settled(r->track, lineno);
 		return;
 	}
-	if (!hb_resume_stuck(r->res)) {
-		hb_resume_mark(r->res, &off, &line);
+	if (!hb_prefix_stuck(r->track)) {
+		hb_prefix_mark(r->track, &off, &line);
 		hb_log(HB_LOG_ERROR, "line %llu not delivered (%s): reading stops; the next run with "
 		       "--resume %s goes on after line %llu", (unsigned long long)lineno,
 		       rd_kafka_err2str(err), r->o->resume, (unsigned long long)line);
 	}
-	hb_resume_failed(r->res, lineno);
+	hb_prefix_failed(r->track, lineno);
 	r->halt = 1;
 }
 
@@ -235,12 +237,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	(void)rk;
 	if (!m->err) {
 		r->delivered++;
-		if (r->res)
-			hb_resume_settled(r->res, (uintptr_t)m->_private);
+		if (r->track)
+			hb_prefix_settled(r->track, (uintptr_t)m->_private);
 		return;
 	}
 	r->failed++;
-	if (r->res)
+	if (r->track)
 		resume_failed(r, (uintptr_t)m->_private, m->err);
 	if (m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
 		r->timed_out++;
@@ -402,8 +404,8 @@ static int save_mark(struct run *r, int force)
 /* --resume: line lineno is done with, refused here for good (and reported). */
 static void settle(struct run *r, uint64_t lineno)
 {
-	if (r->res)
-		hb_resume_settled(r->res, lineno);
+	if (r->track)
+		hb_prefix_settled(r->track, lineno);
 }
 
 /* Queue one message, waiting while the local queue is full. */
@@ -429,7 +431,7 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 			r->failed++;
 			hb_log(HB_LOG_ERROR, "line %llu not delivered: %s", (unsigned long long)lineno,
 			       rd_kafka_err2str(e));
-			if (r->res)
+			if (r->track)
 				resume_failed(r, lineno, e);
 			return e == RD_KAFKA_RESP_ERR__FATAL ? -1 : 0;
 		}
@@ -456,7 +458,7 @@ static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, i
 				hb_log(HB_LOG_ERROR, "line %llu not delivered: %s",
 				       (unsigned long long)(uintptr_t)msgs[i]._private,
 				       rd_kafka_err2str(msgs[i].err));
-				if (r->res)
+				if (r->track)
 					resume_failed(r, (uintptr_t)msgs[i]._private, msgs[i].err);
 				fatal |= msgs[i].err == RD_KAFKA_RESP_ERR__FATAL;
 				continue;
@@ -543,12 +545,12 @@ static int one_line(struct run *r, const struct hb_line *ln)
 	/* A last line without a newline may be one still being written: it is
 	 * published, but the mark stays before it, and the next run sends it
 	 * again (whole by then, or unchanged: the database stores it once). */
-	if (r->res && !ln->unterminated) {
-		enum hb_resume_rc k = hb_resume_read(r->res, ln->no, ln->end);
+	if (r->track && !ln->unterminated) {
+		int k = hb_prefix_read(r->track, ln->no, ln->end);
 
-		if (k != HB_RESUME_OK) {
+		if (k < 0) {
 			hb_log(HB_LOG_ERROR, "line %llu: %s", (unsigned long long)ln->no,
-			       k == HB_RESUME_NOMEM ? "out of memory" : "read out of order (a bug)");
+			       k == -1 ? "out of memory" : "read out of order (a bug)");
 			return -1;
 		}
 	}
@@ -619,7 +621,7 @@ static int run_loop(struct run *r)
 			       (unsigned long long)r->lines, strerror(errno));
 			return HB_EXIT_FAIL;
 		}
-		if (k == HB_RD_LINE && ln.partial && r->res)
+		if (k == HB_RD_LINE && ln.partial && r->track)
 			break;	/* a stop cut it short: not read whole, so not published */
 		if (k != HB_RD_LINE || r->lines % 1024 == 0) {
 			rd_kafka_poll(r->rk, 0);	/* serve delivery reports */
@@ -703,6 +705,7 @@ static int open_resume(struct run *r, int fd, uint64_t *offset, uint64_t *lineno
 		return rc == HB_RESUME_WRONG ? HB_EXIT_USAGE : rc == HB_RESUME_BUSY ? HB_EXIT_UNAVAILABLE :
 			HB_EXIT_FAIL;
 	}
+	r->track = hb_resume_prefix(r->res);
 	if (off > 0 && lseek(fd, (off_t)off, SEEK_SET) < 0) {
 		hb_log(HB_LOG_ERROR, "%s: %s", r->o->input, strerror(errno));
 		hb_resume_free(r->res);
@@ -729,11 +732,12 @@ static int close_resume(struct run *r)
 	if (!r->res)
 		return 0;
 	rc = save_mark(r, 1);
-	hb_resume_mark(r->res, &off, &line);
+	hb_prefix_mark(r->track, &off, &line);
 	hb_log(HB_LOG_INFO, "%s: published through line %llu (byte %llu)", r->o->resume,
 	       (unsigned long long)line, (unsigned long long)off);
 	hb_resume_free(r->res);
 	r->res = NULL;
+	r->track = NULL;
 	return rc;
 }
 

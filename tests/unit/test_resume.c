@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hb_prefix.h"
 #include "hb_resume.h"
 #include "tap.h"
 
@@ -58,24 +59,24 @@ static void test_mark(void)
 	check_int(off, ==, 0);
 	check_int(line, ==, 0);
 	for (int k = 1; k <= 100; k++)
-		check_int(hb_resume_read(t, (uint64_t)k, end_of(k)), ==, HB_RESUME_OK);
-	hb_resume_settled(t, 2);
-	hb_resume_settled(t, 3);
-	hb_resume_mark(t, &off, &line);
+		check_int(hb_prefix_read(hb_resume_prefix(t), (uint64_t)k, end_of(k)), ==, 0);
+	hb_prefix_settled(hb_resume_prefix(t), 2);
+	hb_prefix_settled(hb_resume_prefix(t), 3);
+	hb_prefix_mark(hb_resume_prefix(t), &off, &line);
 	check_int(line, ==, 0);
-	hb_resume_settled(t, 1);
-	hb_resume_mark(t, &off, &line);
+	hb_prefix_settled(hb_resume_prefix(t), 1);
+	hb_prefix_mark(hb_resume_prefix(t), &off, &line);
 	check_int(line, ==, 3);
 	check_int(off, ==, end_of(3));
-	hb_resume_settled(t, 1);	/* again: nothing */
-	hb_resume_settled(t, 1000);	/* never read: nothing */
+	hb_prefix_settled(hb_resume_prefix(t), 1);	/* again: nothing */
+	hb_prefix_settled(hb_resume_prefix(t), 1000);	/* never read: nothing */
 	for (int k = 4; k <= 60; k++)
-		hb_resume_settled(t, (uint64_t)k);
-	hb_resume_failed(t, 61);
+		hb_prefix_settled(hb_resume_prefix(t), (uint64_t)k);
+	hb_prefix_failed(hb_resume_prefix(t), 61);
 	for (int k = 62; k <= 100; k++)
-		hb_resume_settled(t, (uint64_t)k);
-	check(hb_resume_stuck(t));
-	hb_resume_mark(t, &off, &line);
+		hb_prefix_settled(hb_resume_prefix(t), (uint64_t)k);
+	check(hb_prefix_stuck(hb_resume_prefix(t)));
+	hb_prefix_mark(hb_resume_prefix(t), &off, &line);
 	check_int(line, ==, 60);
 	check_int(hb_resume_save(t, 0, 1, err, sizeof err), ==, 1);
 	check_int(hb_resume_save(t, 0, 1, err, sizeof err), ==, 0);	/* unchanged */
@@ -88,8 +89,8 @@ static void test_mark(void)
 	check_int(line, ==, 60);
 	check_int(off, ==, end_of(60));
 	for (int k = 61; t && k <= 100; k++) {
-		check_int(hb_resume_read(t, (uint64_t)k, end_of(k)), ==, HB_RESUME_OK);
-		hb_resume_settled(t, (uint64_t)k);
+		check_int(hb_prefix_read(hb_resume_prefix(t), (uint64_t)k, end_of(k)), ==, 0);
+		hb_prefix_settled(hb_resume_prefix(t), (uint64_t)k);
 	}
 	check_int(t ? hb_resume_save(t, HB_RESUME_SAVE_US - 1, 0, err, sizeof err) : -9, ==, 0);
 	check_int(t ? hb_resume_save(t, HB_RESUME_SAVE_US, 0, err, sizeof err) : -9, ==, 1);
@@ -164,14 +165,14 @@ static void test_many(void)
 		return;
 	}
 	for (int k = 1; k <= 5000; k++)
-		check_int(hb_resume_read(t, (uint64_t)k, end_of(k)), ==, HB_RESUME_OK);
-	check_int(hb_resume_read(t, 5002, end_of(5002)), ==, HB_RESUME_ORDER);
+		check_int(hb_prefix_read(hb_resume_prefix(t), (uint64_t)k, end_of(k)), ==, 0);
+	check_int(hb_prefix_read(hb_resume_prefix(t), 5002, end_of(5002)), ==, -2);
 	for (int k = 5000; k >= 2; k--)
-		hb_resume_settled(t, (uint64_t)k);
-	hb_resume_mark(t, &off, &line);
+		hb_prefix_settled(hb_resume_prefix(t), (uint64_t)k);
+	hb_prefix_mark(hb_resume_prefix(t), &off, &line);
 	check_int(line, ==, 0);
-	hb_resume_settled(t, 1);
-	hb_resume_mark(t, &off, &line);
+	hb_prefix_settled(hb_resume_prefix(t), 1);
+	hb_prefix_mark(hb_resume_prefix(t), &off, &line);
 	check_int(line, ==, 5000);
 	check_int(off, ==, end_of(5000));
 	hb_resume_free(t);
