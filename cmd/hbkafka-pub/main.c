@@ -22,6 +22,7 @@
 #include "hb_progress.h"
 #include "hb_resume.h"
 #include "hb_signal.h"
+#include "hb_spool.h"
 #include "hb_stats.h"
 #include "hb_time.h"
 
@@ -37,6 +38,8 @@ struct opts {
 	int64_t stats_us;
 	const char *input;
 	const char *resume;         /* --resume STATEFILE */
+	const char *spool;          /* --spool DIR */
+	long spool_max_mb, spool_sync_ms;
 	int verbosity;
 };
 
@@ -69,7 +72,10 @@ struct run {
 	uint64_t failures_logged;
 	struct hb_nagle nagle;      /* sends when the input pauses */
 	struct hb_resume *res;      /* --resume: the state, NULL without */
-	struct hb_prefix *track;    /* --resume: the lines settled, NULL without */
+	struct hb_spool *spool;     /* --spool: the input on disk, NULL without */
+	struct hb_prefix *track;    /* --resume, --spool: the lines settled, NULL without */
+	long inflight_max;          /* --spool: messages handed to librdkafka at most */
+	int full_said;
 	int halt;                   /* --resume: a line failed, read no more */
 	int save_warned;
 	int in_fd;
@@ -112,6 +118,16 @@ static void usage(int status)
 "                         different FILE or topic is refused (exit 2).  A\n"
 "                         line not delivered for a reason a later run may get\n"
 "                         past (the broker away) ends the run.  Needs FILE.\n"
+"      --spool DIR        keep the input on disk in DIR until the broker has it:\n"
+"                         every chunk read is appended to DIR before it is\n"
+"                         published, messages never time out, and an outage\n"
+"                         of any length (or a kill -9 of this program) loses\n"
+"                         nothing read; run again on DIR, it goes on where\n"
+"                         the broker's acknowledgements stopped\n"
+"      --spool-max MB     stop reading input while DIR holds this much\n"
+"                         (1-1048576, default 1024)\n"
+"      --spool-sync MS    fsync DIR's data this often (0: every chunk read;\n"
+"                         default 1000): what a crash of the machine can lose\n"
 "      --stats SECONDS    every SECONDS log an INFO line: lines read, delivered,\n"
 "                         failed and in flight so far, and the rate of lines\n"
 "                         over the interval, also while no input comes\n"
@@ -145,7 +161,7 @@ static void die_usage(const char *msg)
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_KEEP = 256, OPT_MAXLINE, OPT_STATS, OPT_RESUME };
+	enum { OPT_KEEP = 256, OPT_MAXLINE, OPT_STATS, OPT_RESUME, OPT_SPOOL, OPT_SPOOL_MAX, OPT_SPOOL_SYNC };
 	static const struct option lo[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
@@ -154,6 +170,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"max-line", required_argument, NULL, OPT_MAXLINE},
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"resume", required_argument, NULL, OPT_RESUME},
+		{"spool", required_argument, NULL, OPT_SPOOL},
+		{"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+		{"spool-sync", required_argument, NULL, OPT_SPOOL_SYNC},
 		HB_OPT_COMMON,
 	};
 	char err[512];
@@ -181,6 +200,15 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 				die_usage(err);
 			break;
 		case OPT_RESUME: o->resume = optarg; break;
+		case OPT_SPOOL: o->spool = optarg; break;
+		case OPT_SPOOL_MAX:
+			if (hb_opt_long("--spool-max", optarg, 1, 1048576, &o->spool_max_mb, err, sizeof err) < 0)
+				die_usage(err);
+			break;
+		case OPT_SPOOL_SYNC:
+			if (hb_opt_long("--spool-sync", optarg, 0, 3600000, &o->spool_sync_ms, err, sizeof err) < 0)
+				die_usage(err);
+			break;
 		case 'q': o->verbosity--; break;
 		case 'v': o->verbosity++; break;
 		case 'h': usage(0); break;
@@ -202,6 +230,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		die_usage("--keep-partition goes with --envelope");
 	if (o->resume && (!o->input || strcmp(o->input, "-") == 0))
 		die_usage("--resume needs a FILE to read (standard input cannot be resumed)");
+	if (o->resume && o->spool)
+		die_usage("--resume and --spool do not go together (a spool resumes by itself)");
 }
 
 /*
@@ -241,6 +271,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 			hb_prefix_settled(r->track, (uintptr_t)m->_private);
 		return;
 	}
+	if (r->spool && (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+			 m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+		return;	/* taken back at the end: it stays in the spool */
 	r->failed++;
 	if (r->track)
 		resume_failed(r, (uintptr_t)m->_private, m->err);
@@ -293,8 +326,20 @@ static rd_kafka_t *make_producer(struct run *r)
 		"client.id", "hbkafka-pub",
 		NULL,
 	};
+	/* with a spool, a message waits for the broker as long as it takes */
+	static const char *const spool_defaults[] = {
+		"enable.idempotence", "true",
+		"acks", "all",
+		"compression.codec", "lz4",
+		"linger.ms", "5",
+		"partitioner", "murmur2_random",
+		"client.id", "hbkafka-pub",
+		"message.timeout.ms", "0",
+		NULL,
+	};
 	char err[512], warn[512];
-	rd_kafka_t *rk = hb_kafka_new(RD_KAFKA_PRODUCER, defaults, r->o->sets, r->o->nsets,
+	rd_kafka_t *rk = hb_kafka_new(RD_KAFKA_PRODUCER, r->o->spool ? spool_defaults : defaults,
+				      r->o->sets, r->o->nsets,
 				      r->o->verbosity > HB_LOG_DEBUG ? "broker,topic,msg" : NULL,
 				      set_callbacks, r, err, sizeof err, warn, sizeof warn);
 
@@ -393,9 +438,10 @@ static int save_mark(struct run *r, int force)
 	char err[1200];
 	int k;
 
-	if (!r->res)
+	if (!r->res && !r->spool)
 		return 0;
-	k = hb_resume_save(r->res, hb_time_mono_us(), force, err, sizeof err);
+	k = r->res ? hb_resume_save(r->res, hb_time_mono_us(), force, err, sizeof err) :
+		hb_spool_save(r->spool, hb_time_mono_us(), force, err, sizeof err);
 	if (k < 0 && (force || !r->save_warned++))
 		hb_log(force ? HB_LOG_ERROR : HB_LOG_WARNING, "cannot save the resume state: %s", err);
 	return k < 0 ? -1 : 0;
@@ -741,9 +787,181 @@ static int close_resume(struct run *r)
 	return rc;
 }
 
+/* --spool: open DIR (before the producer: a wrong spool is said at once). 0 or the exit status. */
+static int open_spool(struct run *r)
+{
+	struct hb_spool_opts so = {
+		.max_bytes = (uint64_t)r->o->spool_max_mb << 20,
+		.sync_us = (int64_t)r->o->spool_sync_ms * 1000,
+		.max_line = (size_t)r->o->max_line,
+	};
+	struct hb_spool_info info;
+	enum hb_spool_rc rc;
+	char err[1200];
+
+	if (!r->o->spool)
+		return 0;
+	r->spool = hb_spool_open(r->o->spool, r->o->topic, &so, &info, &rc, err, sizeof err);
+	if (!r->spool) {
+		hb_log(HB_LOG_ERROR, "%s", rc == HB_SPOOL_NOMEM ? "out of memory" : err);
+		return rc == HB_SPOOL_WRONG ? HB_EXIT_USAGE : rc == HB_SPOOL_BUSY ? HB_EXIT_UNAVAILABLE :
+			HB_EXIT_FAIL;
+	}
+	r->track = hb_spool_prefix(r->spool);
+	if (info.dropped)
+		hb_log(HB_LOG_WARNING, "spool %s: removed a last line cut short by the end of the run "
+		       "before (%llu bytes; its writer's rest of it was lost with that run's input)",
+		       r->o->spool, (unsigned long long)info.dropped);
+	if (info.end > info.mark)
+		hb_log(HB_LOG_INFO, "spool %s: %llu bytes wait to be published, after line %llu",
+		       r->o->spool, (unsigned long long)(info.end - info.mark),
+		       (unsigned long long)info.mark_line);
+	return 0;
+}
+
+/* How many messages librdkafka may hold at once: its queue, less a batch (so
+ * that producing never waits for room while the input needs reading). */
+static long inflight_max(rd_kafka_t *rk)
+{
+	char v[32];
+	size_t n = sizeof v;
+	long q = 100000;
+
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), "queue.buffering.max.messages", v, &n) == RD_KAFKA_CONF_OK)
+		q = strtol(v, NULL, 10);
+	return q > 2 * BATCH ? q - BATCH : q / 2 > 0 ? q / 2 : 1;
+}
+
+/* --spool: from the spool to librdkafka while it has room.  1 when every
+ * line spooled has been handed over and the input has ended, 0 when more
+ * may come, -1 on error. */
+static int spool_out(struct run *r)
+{
+	struct hb_line ln;
+
+	while (!r->halt && rd_kafka_outq_len(r->rk) + r->b.n < r->inflight_max) {
+		enum hb_rd k = hb_spool_next(r->spool, &ln);
+
+		if (k == HB_RD_ERROR) {
+			hb_log(HB_LOG_ERROR, "spool %s: reading it back: %s", r->o->spool, strerror(errno));
+			return -1;
+		}
+		if (k != HB_RD_LINE)
+			return flush_batch(r) < 0 ? -1 : k == HB_RD_EOF;
+		if (one_line(r, &ln) < 0)
+			return -1;
+	}
+	return flush_batch(r) < 0 ? -1 : 0;
+}
+
+/* --spool: what the input has into the spool, waiting at most wait_ms for it.
+ * 1 at the input's end, 0 otherwise, -1 on error. */
+static int spool_in(struct run *r, char *buf, size_t cap, int wait_ms)
+{
+	struct pollfd p = { .fd = r->in_fd, .events = POLLIN };
+	char err[1200];
+	ssize_t n;
+
+	if (hb_spool_full(r->spool)) {
+		if (!r->full_said++)
+			hb_log(HB_LOG_WARNING, "spool %s holds %llu MB (--spool-max): input waits until "
+			       "the broker takes some", r->o->spool,
+			       (unsigned long long)(hb_spool_bytes(r->spool) >> 20));
+		rd_kafka_poll(r->rk, wait_ms);
+		return 0;
+	}
+	r->full_said = 0;
+	if (poll(&p, 1, wait_ms) <= 0)
+		return 0;
+	n = read(r->in_fd, buf, cap);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n < 0) {
+		hb_log(HB_LOG_ERROR, "read error: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0 ? hb_spool_close_input(r->spool, err, sizeof err) < 0 :
+	    hb_spool_append(r->spool, buf, (size_t)n, hb_time_mono_us(), err, sizeof err) < 0) {
+		hb_log(HB_LOG_ERROR, "%s", err);
+		return -1;
+	}
+	return n == 0;
+}
+
+/*
+ * --spool: the input goes to the spool, the spool to Kafka.  Ends when the
+ * input has ended and every line is delivered, or on SIGINT/SIGTERM (what
+ * librdkafka holds gets 5 s to be delivered; the rest stays spooled).
+ */
+static int run_spool(struct run *r)
+{
+	static char buf[256 << 10];
+	char err[1200];
+	int in_done = 0, out_done = 0, k;
+
+	r->inflight_max = inflight_max(r->rk);
+	while (!hb_stop && !r->halt) {
+		if ((out_done = spool_out(r)) < 0)
+			return HB_EXIT_FAIL;
+		if (out_done && rd_kafka_outq_len(r->rk) == 0)
+			break;
+		if (!in_done) {
+			int busy = hb_spool_backlog(r->spool) > 0 &&
+				rd_kafka_outq_len(r->rk) < r->inflight_max;
+
+			if ((k = spool_in(r, buf, sizeof buf, busy ? 0 : stats_tick(r, 100))) < 0)
+				return HB_EXIT_FAIL;
+			in_done = k;
+		} else {
+			rd_kafka_poll(r->rk, stats_tick(r, 100));
+		}
+		rd_kafka_poll(r->rk, 0);
+		save_mark(r, 0);
+		if (hb_spool_sync(r->spool, hb_time_mono_us(), 0, err, sizeof err) < 0)
+			hb_log(HB_LOG_WARNING, "%s", err);
+	}
+	if (hb_stop || r->halt) {
+		int64_t until = hb_time_mono_us() + 5000000;
+
+		while (rd_kafka_outq_len(r->rk) > 0 && hb_time_mono_us() < until && !r->fatal) {
+			rd_kafka_flush(r->rk, 100);
+			save_mark(r, 0);
+		}
+	}
+	return -1;
+}
+
+/* --spool: the mark saved for good, what librdkafka still holds taken back
+ * (it stays spooled), and what waits said.  The exit status. */
+static int close_spool(struct run *r, int rc)
+{
+	uint64_t off, line, left;
+
+	if (!r->spool)
+		return rc;
+	rd_kafka_purge(r->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_poll(r->rk, 0);
+	if (save_mark(r, 1) < 0 && rc == 0)
+		rc = HB_EXIT_FAIL;
+	hb_prefix_mark(r->track, &off, &line);
+	left = hb_spool_end(r->spool) - off;
+	if (left > 0) {
+		hb_log(HB_LOG_WARNING, "spool %s: %llu bytes after line %llu wait for the broker; the next "
+		       "run with --spool %s publishes them", r->o->spool, (unsigned long long)left,
+		       (unsigned long long)line, r->o->spool);
+		if (rc == 0)
+			rc = HB_EXIT_UNAVAILABLE;
+	}
+	hb_spool_free(r->spool);
+	r->spool = NULL;
+	r->track = NULL;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = { .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO };
+	struct opts o = { .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO, .spool_max_mb = 1024,
+			  .spool_sync_ms = 1000 };
 	struct run r = { .o = &o };
 	int rc, in_fd = 0;
 	uint64_t res_off = 0, res_line = 0;
@@ -760,7 +978,7 @@ int main(int argc, char **argv)
 		hb_log(HB_LOG_ERROR, "cannot open %s: %s", o.input, strerror(errno));
 		return HB_EXIT_USAGE;
 	}
-	if ((rc = open_resume(&r, in_fd, &res_off, &res_line)) != 0)
+	if ((rc = open_resume(&r, in_fd, &res_off, &res_line)) != 0 || (rc = open_spool(&r)) != 0)
 		return rc;
 	r.rk = make_producer(&r);
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
@@ -790,12 +1008,13 @@ int main(int argc, char **argv)
 	r.t0 = hb_time_mono_us();
 	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);
 
-	rc = run_loop(&r);
+	rc = r.spool ? run_spool(&r) : run_loop(&r);
 	if (flush_batch(&r) < 0 && rc < 0)
 		rc = HB_EXIT_FAIL;
-	drain(&r);
+	if (!r.spool)
+		drain(&r);
 	hb_log_raw(r.pbuf, hb_progress_done(&r.prog, r.pbuf, sizeof r.pbuf));
-	rc = status_of(&r, rc);
+	rc = close_spool(&r, status_of(&r, rc));
 	if (close_resume(&r) < 0 && rc == 0)
 		rc = HB_EXIT_FAIL;
 	secs = (double)(hb_time_mono_us() - r.t0) / 1e6;

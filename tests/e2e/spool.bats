@@ -1,0 +1,141 @@
+#!/usr/bin/env bats
+# spool.bats — hbkafka-pub --spool DIR: a live source keeps being read while
+# the broker is down, for as long as it stays down, and a kill -9 of the
+# publisher loses nothing it had read.  HB_SPOOL_OUTAGE (seconds, default 20)
+# sets the outage; the issue's 10-minute run is HB_SPOOL_OUTAGE=600.
+
+load helpers
+
+setup_file() {
+	hb_newdb
+}
+
+teardown_file() {
+	hb_dropdb
+}
+
+setup() {
+	hb_empty_tables
+	hb_newtopic
+	D=$BATS_TEST_TMPDIR/spool
+}
+
+teardown() {
+	pkill -KILL -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
+	"$HB_REPO/scripts/hb-kafka" status --dir "$HB_KAFKA_DIR" >/dev/null 2>&1 ||
+		"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1 2>/dev/null
+}
+
+# The spool state's line (0 before there is one).
+spool_mark() {
+	awk '$1 == "line" { print $2; found = 1 } END { if (!found) print 0 }' "$D/state" 2>/dev/null || echo 0
+}
+
+# Lines the publisher has read whole: the mark's line, and the newlines spooled after it.
+spooled_lines() {
+	local off first rest
+	off=$(awk '$1 == "offset" { print $2 }' "$D/state" 2>/dev/null)
+	off=${off:-0}
+	first=$(find "$D" -name '*.seg' | sort | head -n 1)
+	if [[ -z $first ]]; then spool_mark; return; fi
+	first=$(basename "$first" .seg)
+	rest=$(cat "$D"/*.seg | tail -c +$((off - 10#$first + 1)) | tr -cd '\n' | wc -c)
+	echo $(($(spool_mark) + rest))
+}
+
+messages_in_topic() {
+	hbkafka-sub -G "count_${RANDOM}_$RANDOM" -o beginning -e -q | wc -l | tr -d ' '
+}
+
+# Lines $2.. of file $1 at about 1,000 a second (a live source).
+feed() {
+	tail -n "+$2" "$1" | awk '{ print; fflush() } NR % 50 == 0 { system("sleep 0.05") }'
+}
+
+@test "--spool: 1,000 readings/s, the broker down, the publisher killed (-9) mid-outage and started again: each reading stored once" {
+	outage=${HB_SPOOL_OUTAGE:-20}
+	total=$(((outage + 30) * 1000))
+	src=$BATS_TEST_TMPDIR/live.ndjson
+	hbsim --seed 51 --start 2026-11-20T00:00:00Z --count "$total" --rate 1000 -q >"$src"
+	feed "$src" 1 | hbkafka-pub -q --spool "$D" 2>"$BATS_TEST_TMPDIR/pub1.err" 3>&- &
+	pid=$!
+	wait_for 60 bash -c "[ \$(awk '\$1 == \"line\" { print \$2 }' '$D/state' 2>/dev/null || echo 0) -ge 5000 ]"
+	# the broker goes down
+	"$HB_REPO/scripts/hb-kafka" kill --dir "$HB_KAFKA_DIR" --node 1 --signal KILL
+	down_at=$SECONDS
+	mark_down=$(spool_mark)
+	# half the outage, then the publisher is killed
+	sleep $((outage / 2))
+	kill -9 "$pid"
+	wait "$pid" || true
+	read_before=$(spooled_lines)
+	mark_kill=$(spool_mark)
+	echo "# broker down at line $mark_down; publisher killed after $((SECONDS - down_at)) s having read $read_before lines" >&3
+	[ "$read_before" -gt $((mark_down + outage * 300)) ]
+	# started again; the source goes on from the line after the last one it read
+	feed "$src" $((read_before + 1)) | hbkafka-pub -q --spool "$D" 2>"$BATS_TEST_TMPDIR/pub2.err" 3>&- &
+	pid=$!
+	sleep $((outage - outage / 2))
+	spooled=$(spooled_lines)
+	# the broker comes back
+	"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1
+	back_at=$SECONDS
+	echo "# broker back after $((back_at - down_at)) s; $((spooled - mark_kill)) lines waited in the spool ($(du -sk "$D" | cut -f1) KB)" >&3
+	status=0
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/pub2.err"
+	[ "$status" -eq 0 ]
+	sent=$(messages_in_topic)
+	echo "# all $total lines published $((SECONDS - back_at)) s after the broker came back; $sent messages ($((sent - total)) sent twice)" >&3
+	[ "$sent" -ge "$total" ]
+	consume_all
+	assert_eq "$(stored)" "$total"
+	# in order per customer: each customer's messages come in reading order
+	hbkafka-sub -G "order_$RANDOM" -o beginning -e -q | jq -r '[.customer_id, .timestamp] | @tsv' |
+		awk -F'\t' '($1 in last) && $2 < last[$1] { bad++ } { last[$1] = $2 } END { exit bad > 0 }'
+	# nothing left spooled
+	[ -z "$(find "$D" -name '*.seg' -size +0)" ]
+}
+
+@test "--spool: a publish to the end leaves an empty spool; refused for another topic (2) or while in use (69)" {
+	f=$BATS_TEST_TMPDIR/r.ndjson
+	hbsim --seed 52 --start 2026-11-20T00:00:00Z --count 20000 --rate 0 -q >"$f"
+	run hbkafka-pub --spool "$D" "$f"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"done lines=20000 delivered=20000 failed=0"* ]]
+	[ -z "$(find "$D" -name '*.seg' -size +0)" ]
+	assert_eq "$(spool_mark)" 20000
+	assert_eq "$(messages_in_topic)" 20000
+	run hbkafka-pub -t other_topic --spool "$D" "$f"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"holds lines for topic $HB_TOPIC, not other_topic"* ]]
+	flock "$D/lock" sleep 5 &
+	wait_for 5 bash -c "! flock -n '$D/lock' true"
+	run hbkafka-pub --spool "$D" "$f"
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"is in use by another publisher"* ]]
+	run hbkafka-pub --spool "$D" --resume "$BATS_TEST_TMPDIR/s" "$f"
+	[ "$status" -eq 2 ]
+}
+
+@test "--spool: SIGTERM with the broker away keeps what waits (exit 69); the next run sends it" {
+	f=$BATS_TEST_TMPDIR/r.ndjson
+	hbsim --seed 53 --start 2026-11-20T00:00:00Z --count 30000 --rate 0 -q >"$f"
+	"$HB_REPO/scripts/hb-kafka" kill --dir "$HB_KAFKA_DIR" --node 1 --signal KILL
+	hbkafka-pub --spool "$D" "$f" 2>"$BATS_TEST_TMPDIR/pub.err" 3>&- &
+	pid=$!
+	wait_for 30 bash -c "[ \$(cat '$D'/*.seg 2>/dev/null | wc -l) -ge 30000 ]"
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/pub.err"
+	[ "$status" -eq 69 ]
+	grep -q 'wait for the broker; the next run with --spool' "$BATS_TEST_TMPDIR/pub.err"
+	"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1
+	run hbkafka-pub --spool "$D" </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"bytes wait to be published"* ]]
+	assert_eq "$(messages_in_topic)" 30000
+	consume_all
+	assert_eq "$(stored)" 30000
+}
