@@ -363,8 +363,24 @@ struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct 
 		return fail(s, *rc, rc);
 	if ((*rc = list_segments(s, err, errsz)) != HB_SPOOL_OK)
 		return fail(s, *rc, rc);
-	if (s->nsegs && (mark < s->segs[0].start ||
-			 mark > s->segs[s->nsegs - 1].start + s->segs[s->nsegs - 1].size)) {
+	/* A crash of the machine can lose the last second of data (--spool-sync)
+	 * while the mark, saved more often, survives: what the mark covers was
+	 * delivered, so the segments go, and the spool goes on at the mark. */
+	if (s->nsegs && mark > s->segs[s->nsegs - 1].start + s->segs[s->nsegs - 1].size) {
+		info->behind = 1;
+		for (size_t i = 0; i < s->nsegs; i++) {
+			char *p = seg_path(s, s->segs[i].start);
+
+			if (!p || (unlink(p) < 0 && errno != ENOENT)) {
+				snprintf(err, errsz, "%s: %s", p ? p : dir, p ? strerror(errno) : "out of memory");
+				free(p);
+				return fail(s, HB_SPOOL_IOERR, rc);
+			}
+			free(p);
+		}
+		s->nsegs = 0;
+	}
+	if (s->nsegs && mark < s->segs[0].start) {
 		snprintf(err, errsz, "spool %s: its state's offset %" PRIu64 " is outside its segments "
 			 "(%" PRIu64 " to %" PRIu64 ")", dir, mark, s->segs[0].start,
 			 s->segs[s->nsegs - 1].start + s->segs[s->nsegs - 1].size);
@@ -425,27 +441,25 @@ static int write_all(struct hb_spool *s, const char *p, size_t n, char *err, siz
 
 int hb_spool_append(struct hb_spool *s, const char *p, size_t n, int64_t now_us, char *err, size_t errsz)
 {
-	const char *nl = n ? last_of(p, '\n', n) : NULL;
+	const char *nl;
 
 	if (!s->nsegs && new_segment(s, err, errsz) < 0)
 		return -1;
-
 	/* a full segment is left after a newline: no line spans two */
-	if (nl && s->segs[s->nsegs - 1].size >= s->o.segment_bytes) {
-		size_t head = (size_t)(nl - p) + 1;
+	if (n && s->segs[s->nsegs - 1].size >= s->o.segment_bytes) {
+		if (s->whole_end < s->end && (nl = memchr(p, '\n', n)) != NULL) {
+			size_t head = (size_t)(nl - p) + 1;	/* the line begun there ends there */
 
-		if (write_all(s, p, head, err, errsz) < 0)
+			if (write_all(s, p, head, err, errsz) < 0)
+				return -1;
+			s->whole_end = s->end;
+			p += head;
+			n -= head;
+		}
+		if (n && s->whole_end == s->end && new_segment(s, err, errsz) < 0)
 			return -1;
-		s->whole_end = s->end;
-		if (head < n && new_segment(s, err, errsz) < 0)
-			return -1;
-		p += head;
-		n -= head;
-		nl = NULL;
-		if (n == 0)
-			return hb_spool_sync(s, now_us, s->o.sync_us == 0, err, errsz);
-		nl = last_of(p, '\n', n);
 	}
+	nl = n ? last_of(p, '\n', n) : NULL;
 	if (write_all(s, p, n, err, errsz) < 0)
 		return -1;
 	if (nl)

@@ -53,6 +53,8 @@ struct hb_spool_info {
 	uint64_t mark, mark_line;   /* where publishing goes on */
 	uint64_t end;               /* the spool's end (global offset) */
 	uint64_t dropped;           /* bytes of a cut last line removed */
+	int behind;                 /* the data ended before the mark (a crash lost
+				     * its unsynced end): the spool starts anew there */
 };
 
 struct hb_spool;

@@ -812,6 +812,10 @@ static int open_spool(struct run *r)
 		hb_log(HB_LOG_WARNING, "spool %s: removed a last line cut short by the end of the run "
 		       "before (%llu bytes; its writer's rest of it was lost with that run's input)",
 		       r->o->spool, (unsigned long long)info.dropped);
+	if (info.behind)
+		hb_log(HB_LOG_WARNING, "spool %s: its data ends before its mark (line %llu): a crash of the "
+		       "machine lost what was not yet fsync'd (--spool-sync); going on from the mark",
+		       r->o->spool, (unsigned long long)info.mark_line);
 	if (info.end > info.mark)
 		hb_log(HB_LOG_INFO, "spool %s: %llu bytes wait to be published, after line %llu",
 		       r->o->spool, (unsigned long long)(info.end - info.mark),
@@ -985,12 +989,14 @@ int main(int argc, char **argv)
 	if (!r.rkt) {
 		hb_log(HB_LOG_ERROR, "topic %s: %s", o.topic, rd_kafka_err2str(rd_kafka_last_error()));
 		hb_resume_free(r.res);
+		hb_spool_free(r.spool);
 		return HB_EXIT_USAGE;
 	}
 	if (check_topic(&r) < 0) {
 		rd_kafka_topic_destroy(r.rkt);
 		rd_kafka_destroy(r.rk);
 		hb_resume_free(r.res);
+		hb_spool_free(r.spool);
 		return HB_EXIT_USAGE;
 	}
 	r.in = hb_reader_new(in_fd, (size_t)o.max_line);
@@ -1000,6 +1006,7 @@ int main(int argc, char **argv)
 	if (!r.in || !r.parser || !r.env) {
 		hb_log(HB_LOG_ERROR, "out of memory");
 		hb_resume_free(r.res);
+		hb_spool_free(r.spool);
 		return HB_EXIT_FAIL;
 	}
 	hb_reader_resume(r.in, res_off, res_line);

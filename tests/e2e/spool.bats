@@ -43,6 +43,15 @@ spooled_lines() {
 	echo $(($(spool_mark) + rest))
 }
 
+# Wait (up to $2 seconds) until the spool's state records line $1.
+wait_mark() {
+	local deadline=$((SECONDS + $2))
+	until [[ $(spool_mark) -ge $1 ]]; do
+		[[ $SECONDS -lt $deadline ]] || return 1
+		sleep 0.1
+	done
+}
+
 messages_in_topic() {
 	hbkafka-sub -G "count_${RANDOM}_$RANDOM" -o beginning -e -q | wc -l | tr -d ' '
 }
@@ -80,7 +89,10 @@ feed() {
 	# the broker comes back
 	"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1
 	back_at=$SECONDS
-	echo "# broker back after $((back_at - down_at)) s; $((spooled - mark_kill)) lines waited in the spool ($(du -sk "$D" | cut -f1) KB)" >&3
+	echo "# broker back after $((back_at - down_at)) s; $((spooled - mark_down)) lines waited in the spool ($(du -sk "$D" | cut -f1) KB)" >&3
+	# what waited goes out (the source goes on meanwhile)
+	wait_mark "$spooled" 600
+	echo "# the $((spooled - mark_down)) lines that waited were delivered $((SECONDS - back_at)) s after it came back" >&3
 	status=0
 	wait "$pid" || status=$?
 	cat "$BATS_TEST_TMPDIR/pub2.err"
