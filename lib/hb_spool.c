@@ -333,6 +333,46 @@ static int new_segment(struct hb_spool *s, char *err, size_t errsz)
 	return 0;
 }
 
+/* Remove every segment (the one written included). */
+static int drop_all(struct hb_spool *s, char *err, size_t errsz)
+{
+	if (s->wfd >= 0)
+		close(s->wfd);
+	s->wfd = -1;
+	for (size_t i = 0; i < s->nsegs; i++) {
+		char *p = seg_path(s, s->segs[i].start);
+
+		if (!p || (unlink(p) < 0 && errno != ENOENT)) {
+			snprintf(err, errsz, "%s: %s", p ? p : s->dir, p ? strerror(errno) : "out of memory");
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	s->nsegs = 0;
+	return 0;
+}
+
+/* Whether the byte before global offset off (within the segments) is a newline. */
+static int newline_before(const struct hb_spool *s, uint64_t off)
+{
+	size_t i = 0;
+	char c = 0, *p;
+	int fd;
+
+	while (i + 1 < s->nsegs && s->segs[i].start + s->segs[i].size < off)
+		i++;
+	p = seg_path(s, s->segs[i].start);
+	fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	free(p);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &c, 1, (off_t)(off - 1 - s->segs[i].start)) != 1)
+		c = 0;
+	close(fd);
+	return c == '\n';
+}
+
 struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct hb_spool_opts *o,
 			       struct hb_spool_info *info, enum hb_spool_rc *rc, char *err, size_t errsz)
 {
@@ -345,8 +385,12 @@ struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct 
 		return fail(NULL, HB_SPOOL_NOMEM, rc);
 	s->wfd = s->rfd = s->lock_fd = -1;
 	s->o = *o;
+	/* the segment written is kept until all of it is delivered: small
+	 * enough that the disk holds not much more than max_bytes */
 	if (!s->o.segment_bytes)
 		s->o.segment_bytes = HB_SPOOL_SEGMENT_DEFAULT;
+	if (s->o.segment_bytes > s->o.max_bytes / 8)
+		s->o.segment_bytes = s->o.max_bytes / 8 > 4096 ? s->o.max_bytes / 8 : 4096;
 	s->dir = strdup(dir);
 	s->topic = strdup(topic);
 	s->cap = s->o.max_line + 1 + (256 << 10);
@@ -363,27 +407,9 @@ struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct 
 		return fail(s, *rc, rc);
 	if ((*rc = list_segments(s, err, errsz)) != HB_SPOOL_OK)
 		return fail(s, *rc, rc);
-	/* A crash of the machine can lose the last second of data (--spool-sync)
-	 * while the mark, saved more often, survives: what the mark covers was
-	 * delivered, so the segments go, and the spool goes on at the mark. */
-	if (s->nsegs && mark > s->segs[s->nsegs - 1].start + s->segs[s->nsegs - 1].size) {
-		info->behind = 1;
-		for (size_t i = 0; i < s->nsegs; i++) {
-			char *p = seg_path(s, s->segs[i].start);
-
-			if (!p || (unlink(p) < 0 && errno != ENOENT)) {
-				snprintf(err, errsz, "%s: %s", p ? p : dir, p ? strerror(errno) : "out of memory");
-				free(p);
-				return fail(s, HB_SPOOL_IOERR, rc);
-			}
-			free(p);
-		}
-		s->nsegs = 0;
-	}
 	if (s->nsegs && mark < s->segs[0].start) {
-		snprintf(err, errsz, "spool %s: its state's offset %" PRIu64 " is outside its segments "
-			 "(%" PRIu64 " to %" PRIu64 ")", dir, mark, s->segs[0].start,
-			 s->segs[s->nsegs - 1].start + s->segs[s->nsegs - 1].size);
+		snprintf(err, errsz, "spool %s: its state's offset %" PRIu64 " is before its first "
+			 "segment (%" PRIu64 ")", dir, mark, s->segs[0].start);
 		return fail(s, HB_SPOOL_WRONG, rc);
 	}
 	s->end = mark;
@@ -400,9 +426,24 @@ struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct 
 		if (cut_partial(s, &info->dropped, err, errsz) < 0)
 			return fail(s, HB_SPOOL_IOERR, rc);
 		s->end = s->segs[s->nsegs - 1].start + s->segs[s->nsegs - 1].size;
-		if (release(s, mark, err, errsz) < 0)	/* a crash between a save and its removals */
-			return fail(s, HB_SPOOL_IOERR, rc);
 	}
+	/* A crash of the machine can lose the data of the last --spool-sync ms
+	 * (or leave it zero-filled, cut above) while the mark, saved more often,
+	 * survives: what the mark covers was delivered, so the segments go and
+	 * the spool starts again at the mark. */
+	if (s->nsegs && s->end < mark) {
+		info->behind = 1;
+		if (drop_all(s, err, errsz) < 0)
+			return fail(s, HB_SPOOL_IOERR, rc);
+		s->end = mark;
+	}
+	if (s->nsegs && mark > s->segs[0].start && !newline_before(s, mark)) {
+		snprintf(err, errsz, "spool %s: its state's offset %" PRIu64 " is not after a newline "
+			 "in its data (damaged)", dir, mark);
+		return fail(s, HB_SPOOL_WRONG, rc);
+	}
+	if (release(s, mark, err, errsz) < 0)	/* a crash between a save and its removals */
+		return fail(s, HB_SPOOL_IOERR, rc);
 	s->whole_end = s->end;
 	s->pos = mark;
 	s->lineno = line;
@@ -498,12 +539,22 @@ uint64_t hb_spool_bytes(const struct hb_spool *s)
 
 int hb_spool_full(const struct hb_spool *s)
 {
-	return hb_spool_bytes(s) >= s->o.max_bytes;
+	uint64_t off, line;
+
+	hb_prefix_mark(s->prefix, &off, &line);
+	/* only while whole lines wait: a line longer than the limit must still be
+	 * read to its end */
+	return s->whole_end > off && s->end - off >= s->o.max_bytes;
 }
 
 uint64_t hb_spool_end(const struct hb_spool *s)
 {
 	return s->end;
+}
+
+uint64_t hb_spool_whole_end(const struct hb_spool *s)
+{
+	return s->whole_end;
 }
 
 uint64_t hb_spool_backlog(const struct hb_spool *s)

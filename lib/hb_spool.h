@@ -65,7 +65,8 @@ struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct 
 			       struct hb_spool_info *info, enum hb_spool_rc *rc, char *err, size_t errsz);
 void hb_spool_free(struct hb_spool *s);
 
-/* Append n bytes read from the input.  0, or -1 with err (nothing of them is spooled then). */
+/* Append n bytes read from the input.  0, or -1 with err (part of them may
+ * be spooled then: the spool is not to be appended to again). */
 int hb_spool_append(struct hb_spool *s, const char *p, size_t n, int64_t now_us, char *err,
 		    size_t errsz);
 /* The input has ended: a last line without a newline gets one, and is then whole. */
@@ -73,12 +74,15 @@ int hb_spool_close_input(struct hb_spool *s, char *err, size_t errsz);
 /* fsync the segment being written if it is due (force: now).  0, or -1 with err. */
 int hb_spool_sync(struct hb_spool *s, int64_t now_us, int force, char *err, size_t errsz);
 
-/* Bytes on disk (from the first segment kept to the end), and whether that
- * is past max_bytes (the input should wait). */
+/* Bytes on disk (from the first segment kept to the end); whether the bytes
+ * not yet delivered (from the mark on) are past max_bytes, whole lines among
+ * them (the input should wait). */
 uint64_t hb_spool_bytes(const struct hb_spool *s);
 int hb_spool_full(const struct hb_spool *s);
-/* The spool's end, a global offset (the mark's offset is one too). */
+/* The spool's end, a global offset (the mark's offset is one too), and the
+ * end of its whole lines. */
 uint64_t hb_spool_end(const struct hb_spool *s);
+uint64_t hb_spool_whole_end(const struct hb_spool *s);
 /* Bytes of whole lines spooled and not yet read back by hb_spool_next. */
 uint64_t hb_spool_backlog(const struct hb_spool *s);
 

@@ -75,6 +75,8 @@ struct run {
 	struct hb_spool *spool;     /* --spool: the input on disk, NULL without */
 	struct hb_prefix *track;    /* --resume, --spool: the lines settled, NULL without */
 	long inflight_max;          /* --spool: messages handed to librdkafka at most */
+	uint64_t inflight_bytes_max;    /* and bytes */
+	uint64_t bytes_queued, bytes_done;
 	int full_said;
 	int halt;                   /* --resume: a line failed, read no more */
 	int save_warned;
@@ -118,7 +120,8 @@ static void usage(int status)
 "                         different FILE or topic is refused (exit 2).  A\n"
 "                         line not delivered for a reason a later run may get\n"
 "                         past (the broker away) ends the run.  Needs FILE.\n"
-"      --spool DIR        keep the input on disk in DIR until the broker has it:\n"
+"      --spool DIR        keep the input on disk in DIR until the broker has it\n"
+"                         (not with --resume):\n"
 "                         every chunk read is appended to DIR before it is\n"
 "                         published, messages never time out, and an outage\n"
 "                         of any length (or a kill -9 of this program) loses\n"
@@ -145,8 +148,9 @@ static void usage(int status)
 "\n"
 "Exit status: 0 every line delivered (also after SIGINT/SIGTERM: what was read\n"
 "is delivered first), 1 some lines failed, 2 usage or configuration (also a\n"
-"--resume state for another file or topic), 69 the broker was unreachable for\n"
-"longer than message.timeout.ms (or the --resume state is in use).\n"
+"--resume state or --spool for another file or topic), 69 the broker was\n"
+"unreachable for longer than message.timeout.ms (or the --resume state or\n"
+"--spool is in use; with --spool, lines still wait in it at the end).\n"
 "\n"
 "Example:\n"
 "  hbsim --rate 40 | hbkafka-pub -b localhost:9092 -t heartbeat-events\n");
@@ -252,8 +256,9 @@ static void resume_failed(struct run *r, uint64_t lineno, rd_kafka_resp_err_t er
 	if (!hb_prefix_stuck(r->track)) {
 		hb_prefix_mark(r->track, &off, &line);
 		hb_log(HB_LOG_ERROR, "line %llu not delivered (%s): reading stops; the next run with "
-		       "--resume %s goes on after line %llu", (unsigned long long)lineno,
-		       rd_kafka_err2str(err), r->o->resume, (unsigned long long)line);
+		       "%s %s goes on after line %llu", (unsigned long long)lineno,
+		       rd_kafka_err2str(err), r->o->spool ? "--spool" : "--resume",
+		       r->o->spool ? r->o->spool : r->o->resume, (unsigned long long)line);
 	}
 	hb_prefix_failed(r->track, lineno);
 	r->halt = 1;
@@ -265,6 +270,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	struct run *r = opaque;
 
 	(void)rk;
+	r->bytes_done += m->len;
 	if (!m->err) {
 		r->delivered++;
 		if (r->track)
@@ -471,6 +477,7 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 
 		if (!e) {
 			r->queued++;
+			r->bytes_queued += vn;
 			return 0;
 		}
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -484,8 +491,8 @@ static int produce(struct run *r, const char *val, size_t vn, const char *key, s
 		rd_kafka_poll(r->rk, 100);	/* deliveries free room */
 		save_mark(r, 0);
 		stats_tick(r, 0);
-		if (r->fatal)
-			return -1;
+		if (r->fatal || (r->spool && hb_stop))
+			return -1;	/* a spool keeps the line: the next run sends it */
 	}
 }
 
@@ -497,8 +504,10 @@ static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, i
 
 		r->queued += (uint64_t)ok;
 		for (int i = 0; i < n; i++) {
-			if (!msgs[i].err)
+			if (!msgs[i].err) {
+				r->bytes_queued += msgs[i].len;
 				continue;
+			}
 			if (msgs[i].err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 				r->failed++;
 				hb_log(HB_LOG_ERROR, "line %llu not delivered: %s",
@@ -519,8 +528,8 @@ static int produce_part(struct run *r, int32_t part, rd_kafka_message_t *msgs, i
 			rd_kafka_poll(r->rk, 100);	/* deliveries free room */
 			save_mark(r, 0);
 			stats_tick(r, 0);
-			if (r->fatal)
-				return -1;
+			if (r->fatal || (r->spool && hb_stop))
+				return -1;	/* a spool keeps the lines: the next run sends them */
 		}
 	}
 	return 0;
@@ -825,14 +834,18 @@ static int open_spool(struct run *r)
 
 /* How many messages librdkafka may hold at once: its queue, less a batch (so
  * that producing never waits for room while the input needs reading). */
-static long inflight_max(rd_kafka_t *rk)
+static long inflight_max(rd_kafka_t *rk, uint64_t *bytes)
 {
 	char v[32];
 	size_t n = sizeof v;
-	long q = 100000;
+	long q = 100000, kb = 1048576;
 
 	if (rd_kafka_conf_get(rd_kafka_conf(rk), "queue.buffering.max.messages", v, &n) == RD_KAFKA_CONF_OK)
 		q = strtol(v, NULL, 10);
+	n = sizeof v;
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), "queue.buffering.max.kbytes", v, &n) == RD_KAFKA_CONF_OK)
+		kb = strtol(v, NULL, 10);
+	*bytes = (uint64_t)(kb > 2 ? kb : 2) * 512;	/* half its bytes: a batch of long lines fits the rest */
 	return q > 2 * BATCH ? q - BATCH : q / 2 > 0 ? q / 2 : 1;
 }
 
@@ -843,7 +856,8 @@ static int spool_out(struct run *r)
 {
 	struct hb_line ln;
 
-	while (!r->halt && rd_kafka_outq_len(r->rk) + r->b.n < r->inflight_max) {
+	while (!r->halt && rd_kafka_outq_len(r->rk) + r->b.n < r->inflight_max &&
+	       r->bytes_queued - r->bytes_done + r->b.data.len < r->inflight_bytes_max) {
 		enum hb_rd k = hb_spool_next(r->spool, &ln);
 
 		if (k == HB_RD_ERROR) {
@@ -903,7 +917,7 @@ static int run_spool(struct run *r)
 	char err[1200];
 	int in_done = 0, out_done = 0, k;
 
-	r->inflight_max = inflight_max(r->rk);
+	r->inflight_max = inflight_max(r->rk, &r->inflight_bytes_max);
 	while (!hb_stop && !r->halt) {
 		if ((out_done = spool_out(r)) < 0)
 			return HB_EXIT_FAIL;
@@ -921,8 +935,11 @@ static int run_spool(struct run *r)
 		}
 		rd_kafka_poll(r->rk, 0);
 		save_mark(r, 0);
-		if (hb_spool_sync(r->spool, hb_time_mono_us(), 0, err, sizeof err) < 0)
-			hb_log(HB_LOG_WARNING, "%s", err);
+		stats_tick(r, 0);
+		if (hb_spool_sync(r->spool, hb_time_mono_us(), 0, err, sizeof err) < 0) {
+			hb_log(HB_LOG_ERROR, "%s (what was read may not be on disk: stopping)", err);
+			return HB_EXIT_FAIL;
+		}
 	}
 	if (hb_stop || r->halt) {
 		int64_t until = hb_time_mono_us() + 5000000;
@@ -940,17 +957,22 @@ static int run_spool(struct run *r)
 static int close_spool(struct run *r, int rc)
 {
 	uint64_t off, line, left;
+	char err[1200];
 
 	if (!r->spool)
 		return rc;
 	rd_kafka_purge(r->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	rd_kafka_poll(r->rk, 0);
+	if (hb_spool_sync(r->spool, 0, 1, err, sizeof err) < 0) {
+		hb_log(HB_LOG_ERROR, "%s", err);
+		rc = HB_EXIT_FAIL;
+	}
 	if (save_mark(r, 1) < 0 && rc == 0)
 		rc = HB_EXIT_FAIL;
 	hb_prefix_mark(r->track, &off, &line);
-	left = hb_spool_end(r->spool) - off;
+	left = hb_spool_whole_end(r->spool) > off ? hb_spool_whole_end(r->spool) - off : 0;
 	if (left > 0) {
-		hb_log(HB_LOG_WARNING, "spool %s: %llu bytes after line %llu wait for the broker; the next "
+		hb_log(HB_LOG_ERROR, "spool %s: %llu bytes after line %llu wait for the broker; the next "
 		       "run with --spool %s publishes them", r->o->spool, (unsigned long long)left,
 		       (unsigned long long)line, r->o->spool);
 		if (rc == 0)
