@@ -65,7 +65,7 @@ feed() {
 	outage=${HB_SPOOL_OUTAGE:-20}
 	total=$(((outage + 30) * 1000))
 	src=$BATS_TEST_TMPDIR/live.ndjson
-	hbsim --seed 51 --start 2026-11-20T00:00:00Z --count "$total" --rate 1000 -q >"$src"
+	hbsim --seed 51 --start 2026-11-20T00:00:00Z --count "$total" --rate 0 --clock-rate 1000 -q >"$src"
 	feed "$src" 1 | hbkafka-pub -q --spool "$D" 2>"$BATS_TEST_TMPDIR/pub1.err" 3>&- &
 	pid=$!
 	wait_for 60 bash -c "[ \$(awk '\$1 == \"line\" { print \$2 }' '$D/state' 2>/dev/null || echo 0) -ge 5000 ]"
