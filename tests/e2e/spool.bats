@@ -66,7 +66,8 @@ feed() {
 	total=$(((outage + 30) * 1000))
 	src=$BATS_TEST_TMPDIR/live.ndjson
 	hbsim --seed 51 --start 2026-11-20T00:00:00Z --count "$total" --rate 0 --clock-rate 1000 -q >"$src"
-	feed "$src" 1 | hbkafka-pub -q --spool "$D" 2>"$BATS_TEST_TMPDIR/pub1.err" 3>&- &
+	# a small local queue: most of what waits is read back from the spool
+	feed "$src" 1 | hbkafka-pub -q -X queue.buffering.max.messages=2000 --spool "$D" 2>"$BATS_TEST_TMPDIR/pub1.err" 3>&- &
 	pid=$!
 	wait_for 60 bash -c "[ \$(awk '\$1 == \"line\" { print \$2 }' '$D/state' 2>/dev/null || echo 0) -ge 5000 ]"
 	# the broker goes down
@@ -82,7 +83,7 @@ feed() {
 	echo "# broker down at line $mark_down; publisher killed after $((SECONDS - down_at)) s having read $read_before lines" >&3
 	[ "$read_before" -gt $((mark_down + outage * 300)) ]
 	# started again; the source goes on from the line after the last one it read
-	feed "$src" $((read_before + 1)) | hbkafka-pub -q --spool "$D" 2>"$BATS_TEST_TMPDIR/pub2.err" 3>&- &
+	feed "$src" $((read_before + 1)) | hbkafka-pub -q -X queue.buffering.max.messages=2000 --spool "$D" 2>"$BATS_TEST_TMPDIR/pub2.err" 3>&- &
 	pid=$!
 	sleep $((outage - outage / 2))
 	spooled=$(spooled_lines)
@@ -151,4 +152,25 @@ feed() {
 	assert_eq "$(messages_in_topic)" 30000
 	consume_all
 	assert_eq "$(stored)" 30000
+}
+
+@test "--spool-max: with the broker away the input waits once the spool holds that much; all of it goes when it is back" {
+	f=$BATS_TEST_TMPDIR/r.ndjson
+	hbsim --seed 54 --start 2026-11-20T00:00:00Z --count 40000 --rate 0 -q >"$f"
+	"$HB_REPO/scripts/hb-kafka" kill --dir "$HB_KAFKA_DIR" --node 1 --signal KILL
+	hbkafka-pub --spool "$D" --spool-max 1 -X queue.buffering.max.messages=2000 "$f" \
+		2>"$BATS_TEST_TMPDIR/pub.err" 3>&- &
+	pid=$!
+	wait_for 30 grep -q 'input waits until the broker takes some' "$BATS_TEST_TMPDIR/pub.err"
+	# about the limit on disk (and a line), not the 3.4 MB of the file
+	kb=$(du -sk "$D" | cut -f1)
+	echo "# spool on disk while the input waits: $kb KB" >&3
+	[ "$kb" -le 1400 ]
+	"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 0 ]
+	assert_eq "$(messages_in_topic)" 40000
+	consume_all
+	assert_eq "$(stored)" 40000
 }
