@@ -694,8 +694,11 @@ int hb_spool_save(struct hb_spool *s, int64_t now_us, int force, char *err, size
 	int n, rc;
 
 	hb_prefix_mark(s->prefix, &off, &line);
-	if (off == s->saved_off)
+	if (off == s->saved_off) {	/* saved already: at the end, the last segment may go */
+		if (force && off == s->end && s->nsegs && drop_last(s, err, errsz) < 0)
+			return -1;
 		return 0;
+	}
 	if (!force && now_us - s->saved_at < HB_RESUME_SAVE_US && line - s->saved_line < HB_RESUME_SAVE_LINES)
 		return 0;
 	n = snprintf(text, sizeof text, MAGIC "\ntopic %s\noffset %" PRIu64 "\nline %" PRIu64 "\n",

@@ -156,7 +156,10 @@ static void test_all_delivered(void)
 		n++;
 	}
 	check_int(n, ==, 3);
-	check_int(hb_spool_save(s, 0, 1, err, sizeof err), ==, 1);
+	/* saved when due, then once more at the end with nothing new */
+	check_int(hb_spool_save(s, 1000000, 0, err, sizeof err), ==, 1);
+	check_int(segments(), ==, 1);
+	check_int(hb_spool_save(s, 1000000, 1, err, sizeof err), ==, 0);
 	check_int(segments(), ==, 0);
 	hb_spool_free(s);
 	tap_end();
