@@ -212,7 +212,8 @@ static enum hb_spool_rc list_segments(struct hb_spool *s, char *err, size_t errs
 		s->segs[s->nsegs++].size = (uint64_t)st.st_size;
 	}
 	closedir(d);
-	qsort(s->segs, s->nsegs, sizeof *s->segs, cmp_seg);
+	if (s->nsegs > 1)
+		qsort(s->segs, s->nsegs, sizeof *s->segs, cmp_seg);
 	for (size_t i = 1; i < s->nsegs; i++) {
 		if (s->segs[i - 1].start + s->segs[i - 1].size != s->segs[i].start) {
 			snprintf(err, errsz, "spool %s: segment %020" PRIu64 ".seg does not follow the one "
