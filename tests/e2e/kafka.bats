@@ -96,6 +96,10 @@ setup() {
 	assert_eq "$(row 'not json {')" "$(where 'not json {')"
 	assert_eq "$(q "SELECT kafka_topic || ' ' || kafka_partition || ' ' || kafka_offset FROM heartbeat_anomalies WHERE customer_id = 'CUST_00003' AND ts = '2026-11-23T15:00:00Z'")" \
 		"$(where '{"customer_id":"CUST_00003","timestamp":"2026-11-23T15:00:00Z","heart_rate":999}')"
+	# the message read again from the row's coordinates, as README says
+	read -r p o <<<"$(q "SELECT kafka_partition || ' ' || kafka_offset FROM heartbeat_anomalies WHERE raw = 'not json {'")"
+	got=$(hbkafka-sub -E -G "$HB_GROUP-back" -o "$o" -e -q | jq -c --argjson p "$p" 'select(.partition == $p)' | head -n 1)
+	assert_eq "$(jq -r '.value_b64 | @base64d' <<<"$got")" 'not json {'
 	# every BRADYCARDIA/TACHYCARDIA row, against its message's reading
 	jq -r '(.value | select(type == "object")) as $r | [.topic, .partition, .offset, $r.customer_id, $r.timestamp] | @tsv' \
 		"$BATS_TEST_TMPDIR/env.ndjson" >"$BATS_TEST_TMPDIR/env.tsv"
