@@ -23,14 +23,24 @@ static const char COPY_REC_STAGE[] = "COPY hb_stage_records FROM STDIN (FORMAT b
 static const char INS_REC[] =
 	"INSERT INTO heartbeat_records (customer_id, ts, heart_rate) "
 	"SELECT customer_id, ts, heart_rate FROM hb_stage_records ON CONFLICT DO NOTHING";
-static const char COPY_ANOM[] =
-	"COPY heartbeat_anomalies (anomaly_type, customer_id, ts, heart_rate, reason, raw, "
-	"raw_bytes, raw_length) FROM STDIN (FORMAT binary)";
-static const char COPY_ANOM_STAGE[] = "COPY hb_stage_anomalies FROM STDIN (FORMAT binary)";
-static const char INS_ANOM[] =
-	"INSERT INTO heartbeat_anomalies (anomaly_type, customer_id, ts, heart_rate, reason, "
-	"raw, raw_bytes, raw_length) SELECT anomaly_type, customer_id, ts, heart_rate, reason, "
-	"raw, raw_bytes, raw_length FROM hb_stage_anomalies ON CONFLICT DO NOTHING";
+/* heartbeat_anomalies' columns hbpgload fills; the Kafka coordinates when the
+ * schema has them ([1]), not in a database whose sql/ is older ([0]). */
+#define ANOM_COLS "anomaly_type, customer_id, ts, heart_rate, reason, raw, raw_bytes, raw_length"
+#define COORD_COLS ", kafka_topic, kafka_partition, kafka_offset"
+static const char *const COPY_ANOM[2] = {
+	"COPY heartbeat_anomalies (" ANOM_COLS ") FROM STDIN (FORMAT binary)",
+	"COPY heartbeat_anomalies (" ANOM_COLS COORD_COLS ") FROM STDIN (FORMAT binary)",
+};
+static const char *const COPY_ANOM_STAGE[2] = {
+	"COPY hb_stage_anomalies (" ANOM_COLS ") FROM STDIN (FORMAT binary)",
+	"COPY hb_stage_anomalies (" ANOM_COLS COORD_COLS ") FROM STDIN (FORMAT binary)",
+};
+static const char *const INS_ANOM[2] = {
+	"INSERT INTO heartbeat_anomalies (" ANOM_COLS ") SELECT " ANOM_COLS
+	" FROM hb_stage_anomalies ON CONFLICT DO NOTHING",
+	"INSERT INTO heartbeat_anomalies (" ANOM_COLS COORD_COLS ") SELECT " ANOM_COLS COORD_COLS
+	" FROM hb_stage_anomalies ON CONFLICT DO NOTHING",
+};
 
 static const char SETUP[] =
 	"SET client_min_messages = warning;"
@@ -38,7 +48,8 @@ static const char SETUP[] =
 	"(customer_id text COLLATE \"C\", ts timestamptz, heart_rate integer) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS hb_stage_anomalies "
 	"(anomaly_type text, customer_id text COLLATE \"C\", ts timestamptz, heart_rate integer, "
-	"reason text, raw text, raw_bytes bytea, raw_length integer) ON COMMIT DELETE ROWS";
+	"reason text, raw text, raw_bytes bytea, raw_length integer, "
+	"kafka_topic text, kafka_partition integer, kafka_offset bigint) ON COMMIT DELETE ROWS";
 
 static const char CHECK_SCHEMA[] =
 	"SELECT to_regclass('heartbeat_records') IS NOT NULL"
@@ -53,7 +64,10 @@ static const char CHECK_SCHEMA[] =
 	" AND attname = 'marks_in' AND NOT attisdropped),"
 	/* the folded rollups (012_rollups.sql): hbpgload folds after its commits */
 	" coalesce(has_function_privilege(to_regprocedure('hb_rollup_fold(interval,integer,boolean)'),"
-	" 'EXECUTE'), false)";
+	" 'EXECUTE'), false),"
+	/* the Kafka coordinates of anomaly rows (010_readings.sql) */
+	" (SELECT count(*) = 3 FROM pg_attribute WHERE attrelid = to_regclass('heartbeat_anomalies')"
+	" AND attname IN ('kafka_topic', 'kafka_partition', 'kafka_offset') AND NOT attisdropped)";
 
 static const char CHECK_PRIV[] =
 	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
@@ -125,6 +139,12 @@ void hb_loader_on_no_days(struct hb_loader *l,
 	l->no_days_arg = arg;
 }
 
+void hb_loader_on_no_coords(struct hb_loader *l, void (*fn)(void *arg), void *arg)
+{
+	l->on_no_coords = fn;
+	l->no_coords_arg = arg;
+}
+
 const struct hb_load_stats *hb_loader_stats(const struct hb_loader *l)
 {
 	return &l->st;
@@ -165,6 +185,25 @@ static void encode_rec(struct hb_loader *l, const struct row *r, size_t lo, size
 	hb_copy_end(b);
 }
 
+/* kafka_topic, kafka_partition, kafka_offset: NULL for a line without them. */
+static void encode_coords(struct hb_loader *l, const struct row *r)
+{
+	struct hb_buf *b = &l->copy;
+
+	if (r->part < 0) {
+		hb_copy_null(b);
+		hb_copy_null(b);
+		hb_copy_null(b);
+		return;
+	}
+	if (l->o.topic)
+		hb_copy_text(b, l->o.topic, strlen(l->o.topic));
+	else
+		hb_copy_null(b);
+	hb_copy_int4(b, r->part);
+	hb_copy_int8(b, r->offset);
+}
+
 static void encode_anom(struct hb_loader *l, const struct row *r, size_t lo, size_t hi)
 {
 	struct hb_buf *b = &l->copy;
@@ -177,7 +216,7 @@ static void encode_anom(struct hb_loader *l, const struct row *r, size_t lo, siz
 
 		if (r[i].refused)
 			continue;
-		hb_copy_row(b, 8);
+		hb_copy_row(b, l->has_coords ? 11 : 8);
 		hb_copy_text(b, type, strlen(type));
 		if (r[i].has_cid)
 			hb_copy_text(b, a + r[i].cid_off, r[i].cid_len);
@@ -201,6 +240,8 @@ static void encode_anom(struct hb_loader *l, const struct row *r, size_t lo, siz
 		else
 			hb_copy_null(b);
 		hb_copy_int4(b, r[i].raw_length > INT32_MAX ? INT32_MAX : (int32_t)r[i].raw_length);
+		if (l->has_coords)
+			encode_coords(l, &r[i]);
 	}
 	hb_copy_end(b);
 }
@@ -240,13 +281,14 @@ static enum hb_pgerr load_range(struct hb_loader *l, const struct table *t, size
 		return HB_PGE_FATAL;
 	}
 	if (m == FAST) {
-		rc = hb_pg_copy(l->conn, t->anomalies ? COPY_ANOM : COPY_REC, l->copy.p, l->copy.len,
-				&got, err, errsz);
+		rc = hb_pg_copy(l->conn, t->anomalies ? COPY_ANOM[l->has_coords] : COPY_REC, l->copy.p,
+				l->copy.len, &got, err, errsz);
 	} else {
-		rc = hb_pg_copy(l->conn, t->anomalies ? COPY_ANOM_STAGE : COPY_REC_STAGE, l->copy.p,
-				l->copy.len, NULL, err, errsz);
+		rc = hb_pg_copy(l->conn, t->anomalies ? COPY_ANOM_STAGE[l->has_coords] : COPY_REC_STAGE,
+				l->copy.p, l->copy.len, NULL, err, errsz);
 		if (rc == HB_PGE_OK)
-			rc = hb_pg_exec(l->conn, t->anomalies ? INS_ANOM : INS_REC, &got, err, errsz);
+			rc = hb_pg_exec(l->conn, t->anomalies ? INS_ANOM[l->has_coords] : INS_REC, &got,
+					err, errsz);
 		if (rc == HB_PGE_OK)
 			rc = hb_pg_exec(l->conn, t->anomalies ? "TRUNCATE hb_stage_anomalies" :
 					"TRUNCATE hb_stage_records", NULL, err, errsz);
@@ -437,6 +479,7 @@ static enum hb_load_rc connect_db(struct hb_loader *l, char *err, size_t errsz)
 	}
 	l->has_alerts = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	l->has_fold = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+	l->has_coords = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	PQclear(res);
 	res = PQexec(l->conn, CHECK_PRIV);
 	if (hb_pg_classify(l->conn, res) == HB_PGE_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -675,6 +718,20 @@ static void committed(struct hb_loader *l, int final)
 		hb_buf_release(&l->arena);	/* a huge batch should not pin its memory */
 }
 
+/* Rows with coordinates just stored without them (an older schema): tell once. */
+static void coords_lost(struct hb_loader *l)
+{
+	if (l->has_coords || l->coords_told || !l->on_no_coords)
+		return;
+	for (size_t i = 0; i < l->anom.n; i++) {
+		if (l->anom.r[i].part >= 0 && !l->anom.r[i].refused) {
+			l->coords_told = 1;
+			l->on_no_coords(l->no_coords_arg);
+			return;
+		}
+	}
+}
+
 /* Undo what a failed attempt did to the rows: INVALID copies of refused rows go. */
 static void undo_attempt(struct hb_loader *l, size_t nanom)
 {
@@ -811,6 +868,7 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 	{
 		int final = metrics && strcmp(metrics, "final") == 0;
 
+		coords_lost(l);
 		committed(l, final);
 		fold(l, final);
 	}

@@ -13,6 +13,13 @@
  *            refused rows, which go to heartbeat_anomalies as INVALID with
  *            the database's message as the reason.
  *
+ * Every heartbeat_anomalies row (BRADYCARDIA, TACHYCARDIA, INVALID, and the
+ * INVALID copy of a refused row) gets the Kafka coordinates of its line when
+ * the line carried them ("_kafka", hb_coord.h): kafka_topic (the topic the
+ * caller names, hb_load_opts.topic), kafka_partition and kafka_offset; NULL
+ * otherwise.  They are not part of any unique key: a row stored twice keeps
+ * the first one's.  heartbeat_records has none.
+ *
  * Alert events and detection states (_hb_alert / _hb_state lines, see
  * hb_ctl.h) are collected in arrival order and applied in the same
  * transaction, after the readings: one SELECT hb_alerts_apply($1) and one
@@ -66,6 +73,9 @@ struct hb_load_opts {
 	const char *conninfo;
 	const char *instance;      /* this run's name in pipeline_metrics */
 	size_t batch_bytes;        /* flush the batch before it holds more text than this */
+	const char *topic;         /* the topic lines' "_kafka" coordinates refer to, for
+				    * kafka_topic (NULL: stored as NULL); borrowed, it must
+				    * outlive the loader */
 };
 
 struct hb_loader;
@@ -127,6 +137,13 @@ void hb_loader_on_reject(struct hb_loader *l,
 void hb_loader_on_no_days(struct hb_loader *l,
 			  void (*fn)(void *arg, const char *from, const char *to, const char *msg),
 			  void *arg);
+
+/*
+ * Called once if rows with Kafka coordinates were stored in a database
+ * whose heartbeat_anomalies has no kafka_* columns (its sql/ is older than
+ * this loader): the rows are stored, without their coordinates.
+ */
+void hb_loader_on_no_coords(struct hb_loader *l, void (*fn)(void *arg), void *arg);
 
 const struct hb_load_stats *hb_loader_stats(const struct hb_loader *l);
 /* Drop the connection (after an error, or before exit). */

@@ -54,6 +54,8 @@ struct hb_loader {
 	size_t nalerts, nstates;
 	int has_alerts;                /* the schema has the alerts' functions and columns */
 	int has_fold;                  /* ... and hb_rollup_fold, which this role may call */
+	int has_coords;                /* heartbeat_anomalies has the kafka_* columns (0 or 1) */
+	int coords_told;               /* on_no_coords was called */
 	struct hb_folder *folder;      /* folds on a connection of its own (hb_fold.h) */
 	struct hb_buf arena, copy, tmp;
 	enum mode mode;
@@ -78,6 +80,8 @@ struct hb_loader {
 	void *reject_arg;
 	void (*on_no_days)(void *, const char *, const char *, const char *);
 	void *no_days_arg;
+	void (*on_no_coords)(void *);
+	void *no_coords_arg;
 	struct hb_days days;     /* day partitions asked for */
 	int days_off;            /* the database cannot make them: stop asking */
 };

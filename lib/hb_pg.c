@@ -259,6 +259,12 @@ void hb_copy_int4(struct hb_buf *b, int32_t v)
 	put_be32(b, (uint32_t)v);
 }
 
+void hb_copy_int8(struct hb_buf *b, int64_t v)
+{
+	put_be32(b, 8);
+	put_be64(b, (uint64_t)v);
+}
+
 /* PostgreSQL's epoch is 2000-01-01. */
 #define PG_EPOCH_US 946684800000000LL
 

@@ -66,6 +66,7 @@ void hb_copy_row(struct hb_buf *b, int ncols);     /* start a row */
 void hb_copy_null(struct hb_buf *b);
 void hb_copy_text(struct hb_buf *b, const char *s, size_t n);   /* also bytea */
 void hb_copy_int4(struct hb_buf *b, int32_t v);
+void hb_copy_int8(struct hb_buf *b, int64_t v);
 void hb_copy_ts(struct hb_buf *b, int64_t unix_us);             /* timestamptz */
 
 /*

@@ -80,6 +80,21 @@ CREATE TABLE IF NOT EXISTS heartbeat_anomalies (
 
 CREATE TABLE IF NOT EXISTS heartbeat_anomalies_default PARTITION OF heartbeat_anomalies DEFAULT;
 
+-- Where each row came from in Kafka, when its line carried the coordinates
+-- (hbkafka-sub -A/--coords, see lib/hb_coord.h): the topic (hbpgload -t),
+-- partition and offset of the message, so an operator can read the very
+-- message again while the topic keeps it (kcat -C -t TOPIC -p PARTITION
+-- -o OFFSET -c 1, or hbkafka-sub -E in a group of its own, see README).
+-- NULL for a line that came without them (a file, a pipe).  Not part of any
+-- unique key: a reading redelivered at another offset is the same row, and
+-- keeps the first one's coordinates.  Added rather than declared above so
+-- that a database made before them upgrades to the same column order as a
+-- fresh one (nullable, no default: no table rewrite); the day partitions
+-- follow their parent.  heartbeat_records has none: readings stay lean.
+ALTER TABLE heartbeat_anomalies ADD COLUMN IF NOT EXISTS kafka_topic text;
+ALTER TABLE heartbeat_anomalies ADD COLUMN IF NOT EXISTS kafka_partition integer;
+ALTER TABLE heartbeat_anomalies ADD COLUMN IF NOT EXISTS kafka_offset bigint;
+
 CREATE UNIQUE INDEX IF NOT EXISTS heartbeat_anomalies_reading_key
     ON heartbeat_anomalies (customer_id, ts) WHERE anomaly_type <> 'INVALID';
 CREATE UNIQUE INDEX IF NOT EXISTS heartbeat_anomalies_raw_key

@@ -19,10 +19,13 @@ SELECT customer_id,
 FROM hb_rollup_customer_minute
 WHERE readings > 0;
 
--- Anomalies stored in the last 24 hours, newest first.
+-- Anomalies stored in the last 24 hours, newest first, with the Kafka
+-- message each came from when known (new columns go last: CREATE OR REPLACE
+-- VIEW cannot move the others).
 CREATE OR REPLACE VIEW vw_recent_anomalies AS
 SELECT id, anomaly_type, customer_id, ts, heart_rate, reason,
-       left(raw, 200) AS raw_excerpt, raw_length, created_at
+       left(raw, 200) AS raw_excerpt, raw_length, created_at,
+       kafka_topic, kafka_partition, kafka_offset
 FROM heartbeat_anomalies
 WHERE created_at >= now() - interval '24 hours'
 ORDER BY created_at DESC, id DESC;
@@ -196,7 +199,8 @@ SELECT (SELECT count(*) FROM live)                                        AS loa
 CREATE OR REPLACE VIEW vw_anomalies AS
 SELECT id, anomaly_type, customer_id, ts, heart_rate, reason, raw, raw_bytes,
        raw_length, created_at,
-       ts AS event_timestamp
+       ts AS event_timestamp,
+       kafka_topic, kafka_partition, kafka_offset
 FROM heartbeat_anomalies;
 
 -- Seeds 000 and 004 kept every valid reading in one table, heartbeats

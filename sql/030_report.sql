@@ -312,37 +312,60 @@ AS $$
     GROUP BY 1, 2 ORDER BY 1, 2
 $$;
 
+-- hb_report_latest and hb_report_latest_anomalies gained the Kafka
+-- coordinates of the anomaly rows (010_readings.sql): CREATE OR REPLACE
+-- cannot change what a function returns, so a database made before drops
+-- them first (090_roles.sql grants them again).
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['hb_report_latest(timestamptz,timestamptz,integer)',
+                             'hb_report_latest_anomalies(timestamptz,timestamptz,integer)'] LOOP
+        IF EXISTS (SELECT FROM pg_proc WHERE oid = to_regprocedure(f)
+                   AND NOT 'kafka_offset' = ANY(proargnames)) THEN
+            EXECUTE 'DROP FUNCTION ' || f;
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- The latest p_n readings in the range, of every status (reason: an
--- INVALID one's, else ''), newest first.  Looked for in the last two
--- minutes that hold any (by the rollups), so a day's range costs what a
--- minute does.
+-- INVALID one's, else ''; the Kafka coordinates of an anomaly row when it
+-- has them), newest first.  Looked for in the last two minutes that hold
+-- any (by the rollups), so a day's range costs what a minute does.
 CREATE OR REPLACE FUNCTION hb_report_latest(p_from timestamptz, p_to timestamptz, p_n integer)
-RETURNS TABLE (ts timestamptz, customer_id text, heart_rate integer, status text, reason text)
+RETURNS TABLE (ts timestamptz, customer_id text, heart_rate integer, status text, reason text,
+               kafka_topic text, kafka_partition integer, kafka_offset bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     WITH m AS (
         SELECT max(minute) AS m FROM hb_rollup_minute WHERE minute >= p_from AND minute < p_to
     ), r AS (
-        (SELECT ts, customer_id, heart_rate, 'NORMAL' AS status, '' AS reason
+        (SELECT ts, customer_id, heart_rate, 'NORMAL' AS status, '' AS reason,
+                NULL::text AS kafka_topic, NULL::integer AS kafka_partition, NULL::bigint AS kafka_offset
          FROM heartbeat_records, m
          WHERE ts >= m.m - interval '1 minute' AND ts >= p_from AND ts < p_to
          ORDER BY ts DESC LIMIT p_n)
         UNION ALL
-        (SELECT ts, customer_id, heart_rate, anomaly_type, coalesce(reason, '')
+        (SELECT ts, customer_id, heart_rate, anomaly_type, coalesce(reason, ''),
+                kafka_topic, kafka_partition, kafka_offset
          FROM heartbeat_anomalies, m
          WHERE ts >= m.m - interval '1 minute' AND ts >= p_from AND ts < p_to
          ORDER BY ts DESC LIMIT p_n)
     )
-    SELECT ts, customer_id, heart_rate, status, reason
+    SELECT ts, customer_id, heart_rate, status, reason, kafka_topic, kafka_partition, kafka_offset
     FROM r ORDER BY ts DESC, customer_id LIMIT p_n
 $$;
 
--- The latest p_n anomalies in the range, newest first (by the index on ts).
+-- The latest p_n anomalies in the range, newest first (by the index on ts),
+-- with the Kafka message each came from when known.
 CREATE OR REPLACE FUNCTION hb_report_latest_anomalies(p_from timestamptz, p_to timestamptz, p_n integer)
-RETURNS TABLE (ts timestamptz, customer_id text, heart_rate integer, anomaly_type text, reason text)
+RETURNS TABLE (ts timestamptz, customer_id text, heart_rate integer, anomaly_type text, reason text,
+               kafka_topic text, kafka_partition integer, kafka_offset bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT ts, customer_id, heart_rate, anomaly_type, reason
+    SELECT ts, customer_id, heart_rate, anomaly_type, reason, kafka_topic, kafka_partition, kafka_offset
     FROM heartbeat_anomalies
     WHERE ts >= p_from AND ts < p_to
     ORDER BY ts DESC, id DESC LIMIT p_n

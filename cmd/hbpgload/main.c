@@ -12,6 +12,7 @@
 #include "hb_ack.h"
 #include "hb_ctl.h"
 #include "hb_io.h"
+#include "hb_kafka.h"
 #include "hb_load.h"
 #include "hb_log.h"
 #include "hb_opt.h"
@@ -35,6 +36,7 @@
 
 struct opts {
 	const char *dbname;
+	const char *topic;
 	long batch_rows, batch_ms, metrics_ms, retry_for, max_line;
 	const char *instance;
 	const char *ack_to;
@@ -91,8 +93,18 @@ static void usage(int status)
 "that is not sound is stored as INVALID with the reason.  Lines starting with\n"
 "{\"_hb_mark\": (hbkafka-sub --marks) are counted and ignored.\n"
 "\n"
+"Lines from hbkafka-sub -A/--coords carry the Kafka partition and offset of\n"
+"their message (\"_kafka\"): every heartbeat_anomalies row keeps them, with\n"
+"the topic of -t, in kafka_topic, kafka_partition and kafka_offset (NULL for\n"
+"a line without them), so an INVALID row leads back to its message.\n"
+"\n");
+	/* in two strings: C99 promises only 4095 characters for one */
+	fprintf(f,
 "  -d, --dbname CONNINFO    libpq connection string or URI (default: the PG*\n"
 "                           variables and ~/.pgpass; never put a password here)\n"
+"  -t, --topic NAME         the Kafka topic the lines' coordinates come from,\n"
+"                           stored in kafka_topic (env HB_TOPIC, default\n"
+"                           heartbeat-events, as hbkafka-sub)\n"
 "      --batch-rows N       rows per transaction at most (default 10000)\n"
 "      --batch-ms MS        under input that never pauses, store a row at most\n"
 "                           this long after it arrived (default 50)\n"
@@ -150,6 +162,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	static const struct hb_opt_drop drops[] = { {'n', "--batch-rows"}, {0, NULL} };
 	static const struct option lo[] = {
 		{"dbname", required_argument, NULL, 'd'},
+		{"topic", required_argument, NULL, 't'},
 		{"batch-rows", required_argument, NULL, OPT_BATCHROWS},
 		{"batch-ms", required_argument, NULL, OPT_BATCHMS},
 		{"retry-for", required_argument, NULL, 'r'},
@@ -165,9 +178,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	char err[512];
 	int c, bad = 0;
 
-	while ((c = getopt_long(argc, argv, ":d:r:m:i:sqvhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:t:r:m:i:sqvhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dbname = optarg; break;
+		case 't': o->topic = optarg; break;
 		case OPT_BATCHROWS: bad = hb_opt_long("--batch-rows", optarg, 1, 1000000, &o->batch_rows, err, sizeof err); break;
 		case OPT_BATCHMS: bad = hb_opt_long("--batch-ms", optarg, 0, 3600000, &o->batch_ms, err, sizeof err); break;
 		case 'r': bad = hb_opt_long("--retry-for", optarg, 0, 31536000, &o->retry_for, err, sizeof err); break;
@@ -197,6 +211,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	if (hb_pg_conninfo_check(o->dbname, err, sizeof err) < 0) {
 		fprintf(stderr, "hbpgload: -d: %s\n", err);
 		exit(HB_EXIT_USAGE);
+	}
+	if (!o->topic)
+		o->topic = hb_env("HB_TOPIC", HB_KAFKA_DEFAULT_TOPIC);
+	if (!hb_kafka_topic_valid(o->topic)) {
+		snprintf(err, sizeof err, "-t '%s': not a valid topic name ([A-Za-z0-9._-], 1-249)", o->topic);
+		die_usage(err);
 	}
 }
 
@@ -240,6 +260,13 @@ static void on_no_days(void *arg, const char *from, const char *to, const char *
 	(void)arg;
 	hb_log(HB_LOG_WARNING, "day partitions %s to %s not made (%s): rows of days without "
 	       "one go to the default partition", from, to, msg);
+}
+
+static void on_no_coords(void *arg)
+{
+	(void)arg;
+	hb_log(HB_LOG_WARNING, "heartbeat_anomalies has no kafka_topic/kafka_partition/kafka_offset "
+	       "columns: rows stored without their Kafka coordinates (apply sql/: scripts/hb-pg apply)");
 }
 
 static void sleep_us(int64_t us)
@@ -636,6 +663,7 @@ int main(int argc, char **argv)
 	}
 	lo.conninfo = o.dbname;
 	lo.instance = o.instance;
+	lo.topic = o.topic;
 	/* the backlog that builds while a batch commits waits in the pipe (see run_loop) */
 	if (hb_pipe_grow(in_fd, 1 << 20) < 0)
 		hb_log(HB_LOG_DEBUG, "input pipe keeps its size: %s", strerror(errno));
@@ -648,6 +676,7 @@ int main(int argc, char **argv)
 	hb_loader_on_commit(r.ld, on_commit, &r);
 	hb_loader_on_reject(r.ld, on_reject, &r);
 	hb_loader_on_no_days(r.ld, on_no_days, &r);
+	hb_loader_on_no_coords(r.ld, on_no_coords, &r);
 	hb_progress_init(&r.prog, in_fd);
 	r.t0 = hb_time_mono_us();
 	hb_stats_init(&r.stats, o.stats_us, r.t0, 0);

@@ -148,3 +148,60 @@ line_hex() {
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_anomalies')" 1
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" 49
 }
+
+@test "Kafka coordinates: every heartbeat_anomalies row keeps its topic, partition and offset; readings and lines without them do not" {
+	hb_empty_tables
+	# as hbkafka-sub -A writes them: inline, and base64 for a value that is
+	# not a JSON object (and one line with none, from a file)
+	{
+		printf '%s\n' '{"_kafka":{"p":2,"o":41,"l":3},"customer_id":"CUST_K1","timestamp":"2026-11-23T12:00:01Z","heart_rate":390}'
+		printf '{"_kafka":{"p":1,"o":7,"b64":"%s"}}\n' "$(printf 'not json {' | base64)"
+		printf '%s\n' '{"_kafka":{"p":0,"o":1234567890123},"customer_id":"CUST_K2","timestamp":"2026-11-23T12:00:02Z","heart_rate":350}'
+		printf '%s\n' '{"_kafka":{"p":0,"o":12},"customer_id":"CUST_K3","timestamp":"2026-11-23T12:00:03Z","heart_rate":70}'
+		printf '%s\n' '{"customer_id":"CUST_K4","timestamp":"2026-11-23T12:00:04Z","heart_rate":20}'
+		printf '%s\n' '{"_kafka":{"p":1,"o":8},"customer_id":"CUST_K5","timestamp":"2026-11-23T12:00:05Z","heart_rate":-4}'
+	} >"$T/coords.ndjson"
+	# 350 bpm passes hbclassify as NORMAL (--max 400 --tachy 360) and the
+	# table's CHECK refuses it: its INVALID copy keeps the coordinates too
+	hbclassify -qq --max 400 --tachy 360 "$T/coords.ndjson" >"$T/coords.classified"
+	run hbpgload -t hb.audit-topic "$T/coords.classified"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rejected=1"* ]]
+	sel="SELECT anomaly_type, coalesce(customer_id, '-'), coalesce(kafka_topic, '-'), coalesce(kafka_partition::text, '-'), coalesce(kafka_offset::text, '-') FROM heartbeat_anomalies"
+	assert_eq "$(q "$sel WHERE customer_id = 'CUST_K1'")" "TACHYCARDIA|CUST_K1|hb.audit-topic|2|41"
+	assert_eq "$(q "$sel WHERE raw = 'not json {'")" "INVALID|-|hb.audit-topic|1|7"
+	assert_eq "$(q "$sel WHERE reason LIKE 'database refused: 23514%'")" "INVALID|-|hb.audit-topic|0|1234567890123"
+	assert_eq "$(q "$sel WHERE customer_id = 'CUST_K5'")" "INVALID|CUST_K5|hb.audit-topic|1|8"
+	assert_eq "$(q "$sel WHERE customer_id = 'CUST_K4'")" "BRADYCARDIA|CUST_K4|-|-|-"
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_anomalies')" 5
+	# the reading is in heartbeat_records, which has no such columns
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_records WHERE customer_id = 'CUST_K3'")" 1
+	assert_eq "$(q "SELECT count(*) FROM pg_attribute WHERE attrelid = 'heartbeat_records'::regclass AND attname LIKE 'kafka%'")" 0
+}
+
+@test "Kafka coordinates: a redelivery at other offsets keeps the first ones; new rows among duplicates get theirs; HB_TOPIC names the topic" {
+	# after the test above: the same lines again, at other offsets
+	sed -e 's/"o":\([0-9]*\)/"o":9\1/' "$T/coords.ndjson" | hbclassify -qq --max 400 --tachy 360 |
+		HB_TOPIC=another hbpgload -q -t hb.audit-topic
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_anomalies')" 5
+	assert_eq "$(q "SELECT kafka_topic, kafka_offset FROM heartbeat_anomalies WHERE customer_id = 'CUST_K1'")" "hb.audit-topic|41"
+	assert_eq "$(q "SELECT kafka_offset FROM heartbeat_anomalies WHERE raw = 'not json {'")" 7
+	# a new anomaly among those duplicates goes in by the INSERT ... ON
+	# CONFLICT path, with its coordinates; the topic from HB_TOPIC
+	{
+		sed -n 6p "$T/coords.ndjson"
+		printf '%s\n' '{"_kafka":{"p":2,"o":77},"customer_id":"CUST_K6","timestamp":"2026-11-23T12:00:06Z","heart_rate":15}'
+	} | hbclassify -qq >"$T/coords2.classified"
+	run env HB_TOPIC=from-env hbpgload "$T/coords2.classified"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stored=1 duplicates=1 "* ]]
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_anomalies')" 6
+	assert_eq "$(q "SELECT anomaly_type, kafka_topic, kafka_partition, kafka_offset FROM heartbeat_anomalies WHERE customer_id = 'CUST_K6'")" "BRADYCARDIA|from-env|2|77"
+	# without -t or HB_TOPIC: hbkafka-sub's default topic
+	printf '%s\n' '{"_kafka":{"p":0,"o":3},"customer_id":"CUST_K7","timestamp":"2026-11-23T12:00:07Z","heart_rate":190}' |
+		hbclassify -qq | env -u HB_TOPIC hbpgload -q
+	assert_eq "$(q "SELECT kafka_topic FROM heartbeat_anomalies WHERE customer_id = 'CUST_K7'")" heartbeat-events
+	run hbpgload -t 'no/such topic' </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not a valid topic name"* ]]
+}

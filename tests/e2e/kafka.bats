@@ -71,6 +71,57 @@ setup() {
 	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE position('\\x00'::bytea IN raw_bytes) > 0")" 3
 }
 
+@test "every anomaly row points back to its Kafka message: the topic, partition and offset the broker gave it" {
+	hb_newtopic
+	# readings with their anomalies, and three INVALID lines at known places
+	{
+		head -n 1000 "$R"
+		echo 'garbage line one'
+		sed -n 1001,2000p "$R"
+		echo '{"customer_id":"CUST_00003","timestamp":"2026-11-23T15:00:00Z","heart_rate":999}'
+		sed -n 2001,3000p "$R"
+		echo 'not json {'
+	} | hbkafka-pub -q
+	consume_all
+	# where the broker put each message, read back as envelopes
+	hbkafka-sub -G "$HB_GROUP-peek" -o beginning -e -E -q >"$BATS_TEST_TMPDIR/env.ndjson"
+	assert_eq "$(wc -l <"$BATS_TEST_TMPDIR/env.ndjson")" 3003
+	# (a value that is JSON is in "value" as it is, any other in "value_b64")
+	where() {
+		jq -r --arg v "$1" 'select((.value_b64 // "" | @base64d) == $v or (.value | tojson) == $v) |
+			"\(.topic) \(.partition) \(.offset)"' "$BATS_TEST_TMPDIR/env.ndjson"
+	}
+	row() { q "SELECT kafka_topic || ' ' || kafka_partition || ' ' || kafka_offset FROM heartbeat_anomalies WHERE raw = '$1'"; }
+	assert_eq "$(row 'garbage line one')" "$(where 'garbage line one')"
+	assert_eq "$(row 'not json {')" "$(where 'not json {')"
+	assert_eq "$(q "SELECT kafka_topic || ' ' || kafka_partition || ' ' || kafka_offset FROM heartbeat_anomalies WHERE customer_id = 'CUST_00003' AND ts = '2026-11-23T15:00:00Z'")" \
+		"$(where '{"customer_id":"CUST_00003","timestamp":"2026-11-23T15:00:00Z","heart_rate":999}')"
+	# the message read again from the row's coordinates, as README says
+	read -r p o <<<"$(q "SELECT kafka_partition || ' ' || kafka_offset FROM heartbeat_anomalies WHERE raw = 'not json {'")"
+	got=$(hbkafka-sub -E -G "$HB_GROUP-back" -o "$o" -e -q | jq -c --argjson p "$p" 'select(.partition == $p)' | head -n 1)
+	assert_eq "$(jq -r '.value_b64 | @base64d' <<<"$got")" 'not json {'
+	# every BRADYCARDIA/TACHYCARDIA row, against its message's reading
+	jq -r '(.value | select(type == "object")) as $r | [.topic, .partition, .offset, $r.customer_id, $r.timestamp] | @tsv' \
+		"$BATS_TEST_TMPDIR/env.ndjson" >"$BATS_TEST_TMPDIR/env.tsv"
+	psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE TABLE hbt_env (topic text, p int, o bigint, customer_id text, ts timestamptz)' \
+		-c "\\copy hbt_env FROM '$BATS_TEST_TMPDIR/env.tsv'"
+	readings=$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type <> 'INVALID'")
+	[ "$readings" -gt 20 ]
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies a JOIN hbt_env e USING (customer_id, ts)
+		WHERE a.anomaly_type <> 'INVALID' AND (a.kafka_topic, a.kafka_partition, a.kafka_offset) = (e.topic, e.p, e.o)")" "$readings"
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE kafka_topic IS DISTINCT FROM '$HB_TOPIC'")" 0
+	q 'DROP TABLE hbt_env' >/dev/null
+}
+
+@test "hb-pipeline gives hbpgload the topic hbkafka-sub reads: the last -t/--topic of HB_KAFKA_OPTS, else HB_TOPIC, else the default" {
+	load_topic() { "$HB_REPO/scripts/hb-pipeline" commands | sed -n 's/^worker 1: .* | hbpgload .* -t \([^ ]*\) .*/\1/p'; }
+	assert_eq "$(env -u HB_TOPIC -u HB_KAFKA_OPTS bash -c "$(declare -f load_topic); load_topic")" heartbeat-events
+	assert_eq "$(HB_TOPIC=from-env HB_KAFKA_OPTS= load_topic)" from-env
+	assert_eq "$(HB_TOPIC=from-env HB_KAFKA_OPTS='-t one -X a=b --topic two' load_topic)" two
+	assert_eq "$(HB_TOPIC=from-env HB_KAFKA_OPTS='-F x.properties --topic=three' load_topic)" three
+	assert_eq "$(HB_TOPIC=from-env HB_KAFKA_OPTS='-tfour' load_topic)" four
+}
+
 @test "envelopes round-trip: hbkafka-sub -E | jq | hbkafka-pub -E" {
 	hb_newtopic
 	src=$HB_TOPIC

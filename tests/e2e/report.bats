@@ -22,6 +22,7 @@ setup_file() {
 }
 
 teardown_file() {
+	dropdb --if-exists "${PGDATABASE}_k" 2>/dev/null || true
 	hb_dropdb
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $READER" -c "DROP ROLE IF EXISTS $NOBODY" || true
 }
@@ -177,6 +178,37 @@ check_summary() {
 		      WHERE ts >= '2026-11-23T08:05:00Z' AND ts < '2026-11-23T08:10:00Z'
 		      AND customer_id ~ '^[A-Za-z0-9_.:-]{1,64}\$'
 		      GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 5")"
+}
+
+# The rows of one table of index.html (one <tr> a line).
+html_rows() {
+	awk -v id="<table id=\"$2\">" 'index($0, id) == 1 { on = 1; next } on && /^<\/table>/ { exit } on && /^<tr><td>/' "$1"
+}
+
+@test "the latest anomalies and readings show the Kafka message of each anomaly row, empty when it had none" {
+	export PGDATABASE="${PGDATABASE}_k"
+	createdb "$PGDATABASE"
+	"$HB_REPO/scripts/hb-pg" apply
+	printf '%s\n' \
+		'{"_kafka":{"p":1,"o":7},"customer_id":"CUST_KI","timestamp":"2026-11-23T09:00:01Z","heart_rate":0}' \
+		'{"_kafka":{"p":2,"o":41},"customer_id":"CUST_KT","timestamp":"2026-11-23T09:00:02Z","heart_rate":212}' \
+		'{"customer_id":"CUST_KB","timestamp":"2026-11-23T09:00:03Z","heart_rate":20}' \
+		'{"_kafka":{"p":0,"o":9},"customer_id":"CUST_KN","timestamp":"2026-11-23T09:00:04Z","heart_rate":70}' |
+		hbclassify -qq | hbpgload -q -t hb-audit
+	out=$BATS_TEST_TMPDIR/k
+	report --from 2026-11-23T09:00:00Z --to 2026-11-23T09:01:00Z --out "$out"
+	grep -q '<tr><th>time</th><th>customer</th><th>bpm</th><th>type</th><th>reason</th><th>kafka message</th></tr>' "$out/index.html"
+	anom=$(html_rows "$out/index.html" latest-anomalies)
+	assert_eq "$(wc -l <<<"$anom")" 3
+	assert_eq "$(grep -c '<td>CUST_KI</td>.*<td class="INVALID">INVALID</td><td>heart_rate 0 [^<]*</td><td class="kafka">hb-audit/1@7</td></tr>$' <<<"$anom")" 1
+	assert_eq "$(grep -c '<td>CUST_KT</td>.*<td class="kafka">hb-audit/2@41</td></tr>$' <<<"$anom")" 1
+	assert_eq "$(grep -c '<td>CUST_KB</td>.*<td class="kafka"></td></tr>$' <<<"$anom")" 1
+	latest=$(html_rows "$out/index.html" latest-readings)
+	assert_eq "$(wc -l <<<"$latest")" 4
+	assert_eq "$(grep -c '<td>CUST_KT</td>.*<td class="kafka">hb-audit/2@41</td></tr>$' <<<"$latest")" 1
+	# a NORMAL reading has none: heartbeat_records keeps no coordinates
+	assert_eq "$(grep -c '<td>CUST_KN</td>.*<td class="kafka"></td></tr>$' <<<"$latest")" 1
+	dropdb "$PGDATABASE"
 }
 
 @test "an empty range still writes every file, says no data, exits 0" {

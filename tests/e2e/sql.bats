@@ -22,6 +22,7 @@ teardown_file() {
 	dropdb --if-exists "${PGDATABASE}_rep" 2>/dev/null || true
 	dropdb --if-exists "${PGDATABASE}_v1" 2>/dev/null || true
 	dropdb --if-exists "${PGDATABASE}_v1_fresh" 2>/dev/null || true
+	dropdb --if-exists "${PGDATABASE}_nocoords" 2>/dev/null || true
 	hb_dropdb
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $LOADER" -c "DROP ROLE IF EXISTS $READER" || true
 }
@@ -266,6 +267,52 @@ WHERE event_timestamp > NOW() - INTERVAL '5 minutes';" \
 	assert_eq "$(PGDATABASE=$v1 q 'SELECT readings FROM hb_report_status($$2026-11-23T00:00Z$$, $$2026-11-24T00:00Z$$)')" \
 		"$(PGDATABASE=$v1 q 'SELECT (SELECT count(*) FROM heartbeat_records) + (SELECT count(*) FROM heartbeat_anomalies WHERE ts IS NOT NULL)')"
 	dropdb "$v1"
+}
+
+# heartbeat_anomalies' columns, in order, and the report functions' results
+anom_shape() {
+	q "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum)
+	   FROM pg_attribute WHERE attrelid = 'heartbeat_anomalies'::regclass AND attnum > 0 AND NOT attisdropped"
+	q "SELECT pg_get_function_result('hb_report_latest_anomalies(timestamptz,timestamptz,integer)'::regprocedure)"
+	q "SELECT pg_get_function_result('hb_report_latest(timestamptz,timestamptz,integer)'::regprocedure)"
+}
+
+@test "a database from before the Kafka coordinates: hbpgload stores without them and says so once; applying sql/ adds them as a fresh one has them" {
+	fresh=$(anom_shape)
+	[[ $(head -n 1 <<<"$fresh") == *"created_at timestamp with time zone, kafka_topic text, kafka_partition integer, kafka_offset bigint" ]]
+	nc="${PGDATABASE}_nocoords"
+	createdb "$nc"
+	PGDATABASE=$nc "$HB_REPO/scripts/hb-pg" apply
+	# as sql/ made it before: no columns (nor the views' and functions' ones)
+	PGDATABASE=$nc psql -X -q -v ON_ERROR_STOP=1 <<-'SQL'
+		SET client_min_messages = warning;
+		ALTER TABLE heartbeat_anomalies DROP COLUMN kafka_topic CASCADE, DROP COLUMN kafka_partition CASCADE,
+		    DROP COLUMN kafka_offset CASCADE;
+		DROP FUNCTION hb_report_latest_anomalies(timestamptz, timestamptz, integer);
+		CREATE FUNCTION hb_report_latest_anomalies(p_from timestamptz, p_to timestamptz, p_n integer)
+		RETURNS TABLE (ts timestamptz, customer_id text, heart_rate integer, anomaly_type text, reason text)
+		LANGUAGE sql STABLE AS $$ SELECT ts, customer_id, heart_rate, anomaly_type, reason FROM heartbeat_anomalies LIMIT p_n $$;
+	SQL
+	for i in 1 2 3; do
+		printf '{"_kafka":{"p":0,"o":%d},"customer_id":"CUST_N","timestamp":"2026-11-23T12:00:0%dZ","heart_rate":20%d}\n' "$i" "$i" "$i"
+	done | hbclassify -qq >"$BATS_TEST_TMPDIR/c.ndjson"
+	run env PGDATABASE="$nc" hbpgload --batch-rows 1 "$BATS_TEST_TMPDIR/c.ndjson"
+	[ "$status" -eq 0 ]
+	assert_eq "$(grep -c 'no kafka_topic/kafka_partition/kafka_offset columns' <<<"$output")" 1
+	assert_eq "$(PGDATABASE=$nc q 'SELECT count(*) FROM heartbeat_anomalies')" 3
+	PGDATABASE=$nc "$HB_REPO/scripts/hb-pg" apply
+	assert_eq "$(PGDATABASE=$nc anom_shape)" "$fresh"
+	# every day partition has the columns too, where its parent has them
+	assert_eq "$(PGDATABASE=$nc q "SELECT count(DISTINCT c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname IN ('kafka_topic', 'kafka_partition', 'kafka_offset') AND NOT a.attisdropped
+		WHERE i.inhparent = 'heartbeat_anomalies'::regclass")" \
+		"$(PGDATABASE=$nc q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'heartbeat_anomalies'::regclass")"
+	assert_eq "$(PGDATABASE=$nc q 'SELECT count(*) FROM heartbeat_anomalies WHERE kafka_offset IS NULL')" 3
+	sed 's/"o":/"o":5/; s/CUST_N/CUST_M/' "$BATS_TEST_TMPDIR/c.ndjson" | PGDATABASE=$nc hbpgload -q
+	assert_eq "$(PGDATABASE=$nc q "SELECT string_agg(kafka_offset::text, ' ' ORDER BY kafka_offset) FROM vw_anomalies WHERE customer_id = 'CUST_M'")" "51 52 53"
+	# the reader still runs the report function dropped and made again
+	assert_eq "$(PGUSER=$READER PGDATABASE=$nc q "SELECT count(*) FROM hb_report_latest_anomalies('2026-11-23', '2026-11-24', 10)")" 6
+	dropdb "$nc"
 }
 
 # ---- the report's functions (sql/030_report.sql) ---------------------------------

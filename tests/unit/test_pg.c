@@ -66,6 +66,32 @@ static void test_int4(void)
 	}
 }
 
+/* Kafka offsets (bigint): big-endian, two's complement, length 8. */
+static void test_int8(void)
+{
+	static const struct {
+		int64_t v;
+		const char *want;
+	} cases[] = {
+		{0, "\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00"},
+		{123, "\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x7b"},
+		{0x0102030405060708LL, "\x00\x00\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08"},
+		{4294967296LL, "\x00\x00\x00\x08\x00\x00\x00\x01\x00\x00\x00\x00"},
+		{-1, "\x00\x00\x00\x08\xff\xff\xff\xff\xff\xff\xff\xff"},
+		{INT64_MAX, "\x00\x00\x00\x08\x7f\xff\xff\xff\xff\xff\xff\xff"},
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct hb_buf b = {0};
+
+		tap_begin("hb_copy_int8(%lld)", (long long)cases[i].v);
+		hb_copy_int8(&b, cases[i].v);
+		check_mem(b.p, b.len, cases[i].want, 12);
+		hb_buf_release(&b);
+		tap_end();
+	}
+}
+
 static void test_text(void)
 {
 	static const struct {
@@ -215,6 +241,7 @@ int main(void)
 {
 	test_header_trailer();
 	test_int4();
+	test_int8();
 	test_text();
 	test_ts();
 	test_whole_stream();
