@@ -323,29 +323,20 @@ static void set_callbacks(rd_kafka_conf_t *conf, void *opaque)
 
 static rd_kafka_t *make_producer(struct run *r)
 {
-	static const char *const defaults[] = {
+	/* with a spool, a message waits for the broker as long as it takes
+	 * (message.timeout.ms 0); otherwise librdkafka's own 300000 */
+	const char *const defaults[] = {
 		"enable.idempotence", "true",
 		"acks", "all",
 		"compression.codec", "lz4",
 		"linger.ms", "5",
 		"partitioner", "murmur2_random",
 		"client.id", "hbkafka-pub",
-		NULL,
-	};
-	/* with a spool, a message waits for the broker as long as it takes */
-	static const char *const spool_defaults[] = {
-		"enable.idempotence", "true",
-		"acks", "all",
-		"compression.codec", "lz4",
-		"linger.ms", "5",
-		"partitioner", "murmur2_random",
-		"client.id", "hbkafka-pub",
-		"message.timeout.ms", "0",
+		"message.timeout.ms", r->o->spool ? "0" : "300000",
 		NULL,
 	};
 	char err[512], warn[512];
-	rd_kafka_t *rk = hb_kafka_new(RD_KAFKA_PRODUCER, r->o->spool ? spool_defaults : defaults,
-				      r->o->sets, r->o->nsets,
+	rd_kafka_t *rk = hb_kafka_new(RD_KAFKA_PRODUCER, defaults, r->o->sets, r->o->nsets,
 				      r->o->verbosity > HB_LOG_DEBUG ? "broker,topic,msg" : NULL,
 				      set_callbacks, r, err, sizeof err, warn, sizeof warn);
 
