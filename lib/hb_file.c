@@ -47,14 +47,20 @@ int hb_file_replace(const char *path, const char *tmp, const char *text, size_t 
 {
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
+	int e;
+
 	if (fd < 0 || write_all(fd, text, n) < 0 || fsync(fd) < 0) {
-		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
+		e = errno;
+		snprintf(err, errsz, "%s: %s", tmp, strerror(e));
 		if (fd >= 0)
 			close(fd);
+		errno = e;
 		return -1;
 	}
 	if (close(fd) < 0 || rename(tmp, path) < 0 || hb_file_sync_dir(path) < 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		e = errno;
+		snprintf(err, errsz, "%s: %s", path, strerror(e));
+		errno = e;
 		return -1;
 	}
 	return 0;

@@ -7,7 +7,7 @@
 /*
  * Replace path with text[0..n): written to tmp, fsync'd, renamed over path,
  * and the directory fsync'd (the rename is then durable).  Returns 0, or -1
- * with a one-line reason in err (path keeps what it had).
+ * with a one-line reason in err and errno set (path keeps what it had).
  */
 int hb_file_replace(const char *path, const char *tmp, const char *text, size_t n, char *err,
 		    size_t errsz);

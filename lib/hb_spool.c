@@ -32,8 +32,13 @@ struct hb_spool {
 	uint64_t end;               /* global offset after the last byte */
 	uint64_t whole_end;         /* after the last newline: lines before it are whole */
 	int dirty;                  /* written since the last fsync */
+	int no_room;                /* the last append found the disk full */
 	int64_t synced_at;
 	int input_done;
+	/* hb_spool_pump: what was read and is not spooled yet */
+	char *in;                   /* in[in_off..in_have) waits */
+	size_t in_off, in_have;
+	int in_eof;
 	/* reading back */
 	int rfd;
 	size_t rseg;                /* the segment rfd is open on */
@@ -47,6 +52,12 @@ struct hb_spool {
 	uint64_t saved_off, saved_line;
 	int64_t saved_at;
 };
+
+/* The disk (or the user's quota) is full: the append waits for room. */
+static int no_room(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
 
 /* The last c in p[0..n), or NULL (memrchr is a GNU extension). */
 static const char *last_of(const char *p, int c, size_t n)
@@ -88,6 +99,7 @@ void hb_spool_free(struct hb_spool *s)
 	hb_prefix_free(s->prefix);
 	free(s->segs);
 	free(s->buf);
+	free(s->in);
 	free(s->dir);
 	free(s->topic);
 	free(s);
@@ -288,7 +300,8 @@ static int cut_partial(struct hb_spool *s, uint64_t *dropped, char *err, size_t 
 	return 0;
 }
 
-/* Start a new segment at the spool's end; it becomes the one written. */
+/* Start a new segment at the spool's end; it becomes the one written.
+ * 0, 1 when there is no room for the file, -1 with err. */
 static int new_segment(struct hb_spool *s, char *err, size_t errsz)
 {
 	char *p = seg_path(s, s->end);
@@ -311,6 +324,10 @@ static int new_segment(struct hb_spool *s, char *err, size_t errsz)
 		s->capsegs = cap;
 	}
 	fd = open(p, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0 && no_room(errno)) {
+		free(p);
+		return 1;
+	}
 	if (fd < 0 || hb_file_sync_dir(p) < 0) {
 		snprintf(err, errsz, "%s: %s", p, strerror(errno));
 		if (fd >= 0)
@@ -372,6 +389,41 @@ static int newline_before(const struct hb_spool *s, uint64_t off)
 		c = 0;
 	close(fd);
 	return c == '\n';
+}
+
+/*
+ * DIR/state: the mark, fixed-width (offset and line in 20 digits), so that
+ * every state of a spool has the same length.  It is replaced whole (a new
+ * file renamed over it).  When the disk is full that cannot be done (the
+ * new file needs a block that delivered segments only free once the mark
+ * is saved), so the text is written over the old one in place: it is the
+ * same length and under 512 bytes, which storage writes whole, the rule
+ * PostgreSQL keeps pg_control under for the same reason.
+ */
+static int write_state(struct hb_spool *s, uint64_t off, uint64_t line, char *err, size_t errsz)
+{
+	char text[512], *path = path_of(s, "state"), *tmp = path_of(s, "state.tmp");
+	int n = snprintf(text, sizeof text, MAGIC "\ntopic %s\noffset %020" PRIu64 "\nline %020" PRIu64 "\n",
+			 s->topic, off, line);
+	int rc = -1, fd;
+
+	if (!path || !tmp)
+		snprintf(err, errsz, "out of memory");
+	else if (n < 0 || (size_t)n >= sizeof text)
+		snprintf(err, errsz, "spool state: the topic name is too long");
+	else if ((rc = hb_file_replace(path, tmp, text, (size_t)n, err, errsz)) < 0 && no_room(errno)) {
+		unlink(tmp);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		rc = fd >= 0 && pwrite(fd, text, (size_t)n, 0) == n && fdatasync(fd) == 0 ? 0 : -1;
+		if (rc < 0)
+			snprintf(err, errsz, "%s: %s (written in place: the disk is full)", path,
+				 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	free(path);
+	free(tmp);
+	return rc;
 }
 
 struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct hb_spool_opts *o,
@@ -456,22 +508,30 @@ struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct 
 	info->mark = mark;
 	info->mark_line = line;
 	info->end = s->end;
+	if (!k && write_state(s, mark, line, err, errsz) < 0)	/* one there is there for good */
+		return fail(s, HB_SPOOL_IOERR, rc);
 	*rc = HB_SPOOL_OK;
 	return s;
 }
 
+/* 0 written, 1 no room (what went is counted), -1 with err. */
 static int write_all(struct hb_spool *s, const char *p, size_t n, char *err, size_t errsz)
 {
 	while (n > 0) {
 		ssize_t k = write(s->wfd, p, n);
+		const char *nl;
 
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && no_room(errno))
+			return 1;
 		if (k < 0) {
 			snprintf(err, errsz, "spool segment %020" PRIu64 ".seg: %s",
 				 s->segs[s->nsegs - 1].start, strerror(errno));
 			return -1;
 		}
+		if ((nl = last_of(p, '\n', (size_t)k)) != NULL)
+			s->whole_end = s->end + (uint64_t)(nl - p) + 1;
 		p += k;
 		n -= (size_t)k;
 		s->end += (uint64_t)k;
@@ -481,42 +541,79 @@ static int write_all(struct hb_spool *s, const char *p, size_t n, char *err, siz
 	return 0;
 }
 
-int hb_spool_append(struct hb_spool *s, const char *p, size_t n, int64_t now_us, char *err, size_t errsz)
+/*
+ * No room for the rest of an append that began at from: the segment is cut
+ * back to the end of the last whole line written (never before from, whose
+ * bytes the caller no longer holds), so that the spool ends after a newline
+ * and, once that is delivered, can start a new segment and let this one go.
+ */
+static int cut_back(struct hb_spool *s, uint64_t from, char *err, size_t errsz)
 {
-	const char *nl;
+	struct seg *g = &s->segs[s->nsegs ? s->nsegs - 1 : 0];
+	uint64_t to = s->whole_end > from ? s->whole_end : from;
 
-	if (!s->nsegs && new_segment(s, err, errsz) < 0)
+	s->no_room = 1;
+	if (!s->nsegs)
+		return 1;
+	if (to < g->start)	/* the head went to the segment before: keep all of this one */
+		to = g->start;
+	if (to >= s->end)
+		return 1;
+	if (ftruncate(s->wfd, (off_t)(to - g->start)) < 0) {
+		snprintf(err, errsz, "spool segment %020" PRIu64 ".seg: %s", g->start, strerror(errno));
 		return -1;
+	}
+	g->size = to - g->start;
+	s->end = to;
+	return 1;
+}
+
+int hb_spool_append(struct hb_spool *s, const char *p, size_t n, int64_t now_us, size_t *taken,
+		    char *err, size_t errsz)
+{
+	uint64_t from = s->end;
+	const char *nl;
+	int k;
+
+	*taken = 0;
+	if (!s->nsegs && (k = new_segment(s, err, errsz)) != 0)
+		return k < 0 ? -1 : 1;
 	/* a full segment is left after a newline: no line spans two */
 	if (n && s->segs[s->nsegs - 1].size >= s->o.segment_bytes) {
 		if (s->whole_end < s->end && (nl = memchr(p, '\n', n)) != NULL) {
 			size_t head = (size_t)(nl - p) + 1;	/* the line begun there ends there */
 
-			if (write_all(s, p, head, err, errsz) < 0)
-				return -1;
-			s->whole_end = s->end;
+			if ((k = write_all(s, p, head, err, errsz)) != 0)
+				goto out;
 			p += head;
 			n -= head;
 		}
-		if (n && s->whole_end == s->end && new_segment(s, err, errsz) < 0)
-			return -1;
+		if (n && s->whole_end == s->end && (k = new_segment(s, err, errsz)) != 0)
+			goto out;
 	}
-	nl = n ? last_of(p, '\n', n) : NULL;
-	if (write_all(s, p, n, err, errsz) < 0)
-		return -1;
-	if (nl)
-		s->whole_end = s->end - (uint64_t)(n - (size_t)(nl - p) - 1);
+	if ((k = write_all(s, p, n, err, errsz)) != 0)
+		goto out;
+	s->no_room = 0;
+	*taken = (size_t)(s->end - from);
 	return hb_spool_sync(s, now_us, s->o.sync_us == 0, err, errsz);
+out:
+	if (k > 0)
+		k = cut_back(s, from, err, errsz);
+	*taken = (size_t)(s->end - from);
+	return k;
 }
 
 int hb_spool_close_input(struct hb_spool *s, char *err, size_t errsz)
 {
-	s->input_done = 1;
 	if (s->nsegs && s->end > s->whole_end) {
-		if (write_all(s, "\n", 1, err, errsz) < 0)
-			return -1;
-		s->whole_end = s->end;
+		int k = write_all(s, "\n", 1, err, errsz);
+
+		if (k != 0) {
+			s->no_room = k > 0;
+			return k;
+		}
 	}
+	s->input_done = 1;
 	return hb_spool_sync(s, 0, 1, err, errsz);
 }
 
@@ -690,33 +787,81 @@ static int drop_last(struct hb_spool *s, char *err, size_t errsz)
 
 int hb_spool_save(struct hb_spool *s, int64_t now_us, int force, char *err, size_t errsz)
 {
-	char text[512], *path, *tmp;
 	uint64_t off, line;
-	int n, rc;
+	int saved = 0;
 
 	hb_prefix_mark(s->prefix, &off, &line);
-	if (off == s->saved_off) {	/* saved already: at the end, the last segment may go */
-		if (force && off == s->end && s->nsegs && drop_last(s, err, errsz) < 0)
+	if (off != s->saved_off) {
+		if (!force && now_us - s->saved_at < HB_RESUME_SAVE_US &&
+		    line - s->saved_line < HB_RESUME_SAVE_LINES)
+			return 0;
+		if (write_state(s, off, line, err, errsz) < 0)
 			return -1;
-		return 0;
+		s->saved_off = off;
+		s->saved_line = line;
+		s->saved_at = now_us;
+		saved = 1;
 	}
-	if (!force && now_us - s->saved_at < HB_RESUME_SAVE_US && line - s->saved_line < HB_RESUME_SAVE_LINES)
-		return 0;
-	n = snprintf(text, sizeof text, MAGIC "\ntopic %s\noffset %" PRIu64 "\nline %" PRIu64 "\n",
-		     s->topic, off, line);
-	path = path_of(s, "state");
-	tmp = path_of(s, "state.tmp");
-	rc = path && tmp ? hb_file_replace(path, tmp, text, (size_t)n, err, errsz) : -1;
-	if (!path || !tmp)
+	/* no room, and all of it delivered: the segment written can go once a new one is begun */
+	if (s->no_room && s->saved_off == s->end && s->nsegs && s->segs[s->nsegs - 1].size > 0 &&
+	    new_segment(s, err, errsz) < 0)
+		return -1;
+	if ((saved || s->no_room) && release(s, s->saved_off, err, errsz) < 0)
+		return -1;
+	if (force && off == s->end && s->nsegs && drop_last(s, err, errsz) < 0)
+		return -1;
+	return saved;
+}
+
+/*
+ * What in[] holds offered to the spool: whole lines only (a line longer
+ * than in[] goes in parts, and the last one at the input's end), so that a
+ * full disk never leaves a line half spooled.
+ */
+static enum hb_spool_in spool_held(struct hb_spool *s, int64_t now_us, char *err, size_t errsz)
+{
+	const char *nl = last_of(s->in + s->in_off, '\n', s->in_have - s->in_off);
+	size_t lim = nl ? (size_t)(nl - s->in) + 1 : s->in_off, taken;
+	int k;
+
+	if (!nl && (s->in_eof || s->in_have == HB_SPOOL_READ_BYTES))
+		lim = s->in_have;
+	if (lim > s->in_off) {
+		k = hb_spool_append(s, s->in + s->in_off, lim - s->in_off, now_us, &taken, err, errsz);
+		s->in_off += taken;
+		if (k)
+			return k < 0 ? HB_SPOOL_IN_ERROR : HB_SPOOL_IN_NOROOM;
+	}
+	if (s->in_eof && !s->input_done && (k = hb_spool_close_input(s, err, errsz)) != 0)
+		return k < 0 ? HB_SPOOL_IN_ERROR : HB_SPOOL_IN_NOROOM;
+	return s->in_eof ? HB_SPOOL_IN_EOF : HB_SPOOL_IN_READ;
+}
+
+enum hb_spool_in hb_spool_pump(struct hb_spool *s, int fd, int64_t now_us, char *err, size_t errsz)
+{
+	enum hb_spool_in k;
+	ssize_t n;
+
+	if (!s->in && !(s->in = malloc(HB_SPOOL_READ_BYTES))) {
 		snprintf(err, errsz, "out of memory");
-	free(path);
-	free(tmp);
-	if (rc < 0)
-		return -1;
-	s->saved_off = off;
-	s->saved_line = line;
-	s->saved_at = now_us;
-	if (release(s, off, err, errsz) < 0)
-		return -1;
-	return force && off == s->end ? drop_last(s, err, errsz) : 1;
+		return HB_SPOOL_IN_ERROR;
+	}
+	if ((s->in_off < s->in_have || s->in_eof) &&
+	    (k = spool_held(s, now_us, err, errsz)) != HB_SPOOL_IN_READ)
+		return k;	/* still no room, the end, or an error */
+	if (fd < 0)
+		return HB_SPOOL_IN_NONE;
+	memmove(s->in, s->in + s->in_off, s->in_have - s->in_off);	/* a line begun */
+	s->in_have -= s->in_off;
+	s->in_off = 0;
+	n = read(fd, s->in + s->in_have, HB_SPOOL_READ_BYTES - s->in_have);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return HB_SPOOL_IN_NONE;
+	if (n < 0) {
+		snprintf(err, errsz, "read error: %s", strerror(errno));
+		return HB_SPOOL_IN_ERROR;
+	}
+	s->in_have += (size_t)n;
+	s->in_eof = n == 0;
+	return spool_held(s, now_us, err, errsz);
 }

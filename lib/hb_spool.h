@@ -11,12 +11,15 @@
  * same DIR, goes on from the mark: nothing it had read is lost (the kernel
  * keeps what was written even when the process dies; fsync, every sync_us,
  * covers a crash of the machine), and what was in flight is sent again.
+ * A full disk makes the input wait, not fail: the spool keeps the whole
+ * lines that fit and takes the rest once delivered segments are removed.
  *
  * DIR holds:
  *   NNNNNNNNNNNNNNNNNNNN.seg   the spooled bytes from global offset N on
  *                              (segments follow each other without gaps and
  *                              are cut only after a newline)
  *   state                      "hbkafka-pub-spool 1", topic, offset, line
+ *                              (written at open, and in place on a full disk)
  *   lock                       flock'd by the one publisher using DIR
  *
  * A line cut by a kill (its rest was still in the dead pipe) is removed
@@ -65,14 +68,44 @@ struct hb_spool *hb_spool_open(const char *dir, const char *topic, const struct 
 			       struct hb_spool_info *info, enum hb_spool_rc *rc, char *err, size_t errsz);
 void hb_spool_free(struct hb_spool *s);
 
-/* Append n bytes read from the input.  0, or -1 with err (part of them may
- * be spooled then: the spool is not to be appended to again). */
-int hb_spool_append(struct hb_spool *s, const char *p, size_t n, int64_t now_us, char *err,
-		    size_t errsz);
-/* The input has ended: a last line without a newline gets one, and is then whole. */
+/*
+ * Append n bytes read from the input; *taken says how many went.  0 (all
+ * of them), 1 when the disk or quota is full (ENOSPC, EDQUOT): the spool
+ * then ends after the last whole line taken, and the caller offers the
+ * rest again later (hb_spool_save makes room as lines are delivered), or
+ * -1 with err (the spool is not to be appended to again).  Offering whole
+ * lines keeps a full disk from leaving a line half spooled.
+ */
+int hb_spool_append(struct hb_spool *s, const char *p, size_t n, int64_t now_us, size_t *taken,
+		    char *err, size_t errsz);
+/* The input has ended: a last line without a newline gets one, and is then
+ * whole.  0, 1 no room (call again later), -1 with err. */
 int hb_spool_close_input(struct hb_spool *s, char *err, size_t errsz);
 /* fsync the segment being written if it is due (force: now).  0, or -1 with err. */
 int hb_spool_sync(struct hb_spool *s, int64_t now_us, int force, char *err, size_t errsz);
+
+/*
+ * Read once from fd (which poll said is readable; -1: do not read) and
+ * spool what came, after what an earlier call could not spool for want of
+ * room.  HB_SPOOL_IN_READ, HB_SPOOL_IN_NONE (nothing read: EINTR, EAGAIN,
+ * or fd -1 and nothing held), HB_SPOOL_IN_NOROOM (the disk is full: some of
+ * it waits, in memory, for the next call; read no more until then),
+ * HB_SPOOL_IN_EOF (fd ended and all of it is spooled) or HB_SPOOL_IN_ERROR
+ * (err says why).  What waits in memory (HB_SPOOL_READ_BYTES at most) is
+ * lost if the process is killed.
+ */
+#define HB_SPOOL_READ_BYTES (256 << 10)
+
+enum hb_spool_in {
+	HB_SPOOL_IN_ERROR = -1,
+	HB_SPOOL_IN_NONE,
+	HB_SPOOL_IN_READ,
+	HB_SPOOL_IN_NOROOM,
+	HB_SPOOL_IN_EOF,
+};
+
+enum hb_spool_in hb_spool_pump(struct hb_spool *s, int fd, int64_t now_us, char *err,
+			       size_t errsz);
 
 /* Bytes on disk (from the first segment kept to the end); whether the bytes
  * not yet delivered (from the mark on) are past max_bytes, whole lines among

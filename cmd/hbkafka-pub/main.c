@@ -77,7 +77,9 @@ struct run {
 	long inflight_max;          /* --spool: messages handed to librdkafka at most */
 	uint64_t inflight_bytes_max;    /* and bytes */
 	uint64_t bytes_queued, bytes_done;
-	int full_said;
+	int full_said;              /* --spool: the waits said */
+	int no_room_said, no_room_logged;
+	int64_t no_room_logged_at;
 	int halt;                   /* --resume: a line failed, read no more */
 	int save_warned;
 	int in_fd;
@@ -865,11 +867,11 @@ static int spool_out(struct run *r)
 
 /* --spool: what the input has into the spool, waiting at most wait_ms for it.
  * 1 at the input's end, 0 otherwise, -1 on error. */
-static int spool_in(struct run *r, char *buf, size_t cap, int wait_ms)
+static int spool_in(struct run *r, int wait_ms)
 {
 	struct pollfd p = { .fd = r->in_fd, .events = POLLIN };
+	enum hb_spool_in k = HB_SPOOL_IN_NONE;
 	char err[1200];
-	ssize_t n;
 
 	if (hb_spool_full(r->spool)) {
 		if (!r->full_said++)
@@ -880,21 +882,31 @@ static int spool_in(struct run *r, char *buf, size_t cap, int wait_ms)
 		return 0;
 	}
 	r->full_said = 0;
-	if (poll(&p, 1, wait_ms) <= 0)
-		return 0;
-	n = read(r->in_fd, buf, cap);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n < 0) {
-		hb_log(HB_LOG_ERROR, "read error: %s", strerror(errno));
-		return -1;
-	}
-	if (n == 0 ? hb_spool_close_input(r->spool, err, sizeof err) < 0 :
-	    hb_spool_append(r->spool, buf, (size_t)n, hb_time_mono_us(), err, sizeof err) < 0) {
+	if (r->no_room_said)	/* what waits in memory first */
+		k = hb_spool_pump(r->spool, -1, hb_time_mono_us(), err, sizeof err);
+	if (k == HB_SPOOL_IN_NONE && poll(&p, 1, wait_ms) > 0)
+		k = hb_spool_pump(r->spool, r->in_fd, hb_time_mono_us(), err, sizeof err);
+	switch (k) {
+	case HB_SPOOL_IN_ERROR:
 		hb_log(HB_LOG_ERROR, "%s", err);
 		return -1;
+	case HB_SPOOL_IN_NOROOM:	/* said once a minute at most: it comes and goes */
+		if (!r->no_room_said++ && (!r->no_room_logged_at ||
+					     hb_time_mono_us() - r->no_room_logged_at > 60000000)) {
+			r->no_room_logged_at = hb_time_mono_us();
+			r->no_room_logged = 1;
+			hb_log(HB_LOG_WARNING, "spool %s: the disk is full: input waits until delivered "
+			       "lines make room (%.1f MB spooled)", r->o->spool,
+			       (double)hb_spool_bytes(r->spool) / 1048576);
+		}
+		rd_kafka_poll(r->rk, wait_ms > 0 ? wait_ms : 10);
+		return 0;
+	default:
+		if (r->no_room_logged)
+			hb_log(HB_LOG_INFO, "spool %s has room again: reading on", r->o->spool);
+		r->no_room_said = r->no_room_logged = 0;
+		return k == HB_SPOOL_IN_EOF;
 	}
-	return n == 0;
 }
 
 /*
@@ -904,7 +916,6 @@ static int spool_in(struct run *r, char *buf, size_t cap, int wait_ms)
  */
 static int run_spool(struct run *r)
 {
-	static char buf[256 << 10];
 	char err[1200];
 	int in_done = 0, out_done = 0, k;
 
@@ -918,7 +929,7 @@ static int run_spool(struct run *r)
 			int busy = hb_spool_backlog(r->spool) > 0 &&
 				rd_kafka_outq_len(r->rk) < r->inflight_max;
 
-			if ((k = spool_in(r, buf, sizeof buf, busy ? 0 : stats_tick(r, 100))) < 0)
+			if ((k = spool_in(r, busy ? 0 : stats_tick(r, 100))) < 0)
 				return HB_EXIT_FAIL;
 			in_done = k;
 		} else {

@@ -22,19 +22,20 @@ setup() {
 
 teardown() {
 	pkill -KILL -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
+	if mountpoint -q "$BATS_TEST_TMPDIR/small" 2>/dev/null; then umount -l "$BATS_TEST_TMPDIR/small"; fi
 	"$HB_REPO/scripts/hb-kafka" status --dir "$HB_KAFKA_DIR" >/dev/null 2>&1 ||
 		"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1 2>/dev/null
 }
 
 # The spool state's line (0 before there is one).
 spool_mark() {
-	awk '$1 == "line" { print $2; found = 1 } END { if (!found) print 0 }' "$D/state" 2>/dev/null || echo 0
+	awk '$1 == "line" { print $2 + 0; found = 1 } END { if (!found) print 0 }' "$D/state" 2>/dev/null || echo 0
 }
 
 # Lines the publisher has read whole: the mark's line, and the newlines spooled after it.
 spooled_lines() {
 	local off first rest
-	off=$(awk '$1 == "offset" { print $2 }' "$D/state" 2>/dev/null)
+	off=$(awk '$1 == "offset" { print $2 + 0 }' "$D/state" 2>/dev/null)
 	off=${off:-0}
 	first=$(find "$D" -name '*.seg' | sort | head -n 1)
 	if [[ -z $first ]]; then spool_mark; return; fi
@@ -69,7 +70,7 @@ feed() {
 	# a small local queue: most of what waits is read back from the spool
 	feed "$src" 1 | hbkafka-pub -q -X queue.buffering.max.messages=2000 --spool "$D" 2>"$BATS_TEST_TMPDIR/pub1.err" 3>&- &
 	pid=$!
-	wait_for 60 bash -c "[ \$(awk '\$1 == \"line\" { print \$2 }' '$D/state' 2>/dev/null || echo 0) -ge 5000 ]"
+	wait_for 60 bash -c "[ \$(awk '\$1 == \"line\" { print \$2 + 0 }' '$D/state' 2>/dev/null || echo 0) -ge 5000 ]"
 	# the broker goes down
 	"$HB_REPO/scripts/hb-kafka" kill --dir "$HB_KAFKA_DIR" --node 1 --signal KILL
 	down_at=$SECONDS
@@ -173,4 +174,34 @@ feed() {
 	assert_eq "$(messages_in_topic)" 40000
 	consume_all
 	assert_eq "$(stored)" 40000
+}
+
+@test "--spool on a full disk: the input waits (the process stays), and every line goes once the broker takes them" {
+	mkdir "$BATS_TEST_TMPDIR/small"
+	# a 2 MB file system for the spool: it needs root (CI runs as root)
+	mount -t tmpfs -o size=2m tmpfs "$BATS_TEST_TMPDIR/small" 2>/dev/null ||
+		skip "cannot mount a small tmpfs here (not root)"
+	D=$BATS_TEST_TMPDIR/small/spool
+	f=$BATS_TEST_TMPDIR/r.ndjson
+	hbsim --seed 55 --start 2026-11-20T00:00:00Z --count 60000 --rate 0 -q >"$f"
+	"$HB_REPO/scripts/hb-kafka" kill --dir "$HB_KAFKA_DIR" --node 1 --signal KILL
+	# from a pipe, as a live source: 5 MB to spool in 2 MB
+	cat "$f" | hbkafka-pub --spool "$D" 2>"$BATS_TEST_TMPDIR/pub.err" 3>&- &
+	pid=$!
+	wait_for 30 grep -q 'the disk is full: input waits until delivered lines make room' "$BATS_TEST_TMPDIR/pub.err"
+	df -k "$BATS_TEST_TMPDIR/small" >&3
+	kill -0 "$pid"
+	# the spool ends after a whole line: what it holds is whole lines
+	assert_eq "$(cat "$D"/*.seg | tail -c 1 | od -An -c | tr -d ' ')" '\n'
+	"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1
+	status=0
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/pub.err"
+	[ "$status" -eq 0 ]
+	grep -q 'has room again: reading on' "$BATS_TEST_TMPDIR/pub.err"
+	grep -q 'done lines=60000 delivered=60000 failed=0' "$BATS_TEST_TMPDIR/pub.err"
+	assert_eq "$(messages_in_topic)" 60000
+	consume_all
+	assert_eq "$(stored)" 60000
+	[ -z "$(find "$D" -name '*.seg' -size +0)" ]
 }

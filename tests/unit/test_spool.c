@@ -41,8 +41,10 @@ static int segments(void)
 static void append(struct hb_spool *s, const char *text)
 {
 	char err[1200];
+	size_t taken;
 
-	check_int(hb_spool_append(s, text, strlen(text), 0, err, sizeof err), ==, 0);
+	check_int(hb_spool_append(s, text, strlen(text), 0, &taken, err, sizeof err), ==, 0);
+	check_int(taken, ==, strlen(text));
 }
 
 /* The next line must be want (NULL: no whole line now). */
