@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 static int write_all(int fd, const char *p, size_t n)
@@ -64,4 +65,18 @@ int hb_file_replace(const char *path, const char *tmp, const char *text, size_t 
 		return -1;
 	}
 	return 0;
+}
+
+int hb_file_lock(const char *path, int *fd, char *err, size_t errsz)
+{
+	int e;
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd >= 0 && flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	e = errno;
+	if (*fd >= 0 && e == EWOULDBLOCK)
+		return 1;
+	snprintf(err, errsz, "%s: %s", path, strerror(e));
+	return -1;
 }

@@ -16,4 +16,11 @@ int hb_file_replace(const char *path, const char *tmp, const char *text, size_t 
  * a file in it).  0, or -1 with errno set. */
 int hb_file_sync_dir(const char *path);
 
+/*
+ * Take an exclusive lock on path (created if need be) for as long as *fd
+ * stays open: one process at a time works on what it guards.  0 locked,
+ * 1 another process holds it, -1 with a one-line reason in err.
+ */
+int hb_file_lock(const char *path, int *fd, char *err, size_t errsz);
+
 #endif

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,27 +100,14 @@ static struct hb_resume *fail(struct hb_resume *t, enum hb_resume_rc why, enum h
 static enum hb_resume_rc take_lock(struct hb_resume *t, char *err, size_t errsz)
 {
 	char *lock = dup_cat(t->path, ".lock");
+	int k;
 
 	if (!lock)
 		return HB_RESUME_NOMEM;
-	t->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (t->lock_fd < 0) {
-		snprintf(err, errsz, "%s: %s", lock, strerror(errno));
-		free(lock);
-		return HB_RESUME_IOERR;
-	}
-	if (flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-
-		if (e == EWOULDBLOCK)
-			snprintf(err, errsz, "%s is in use by another publisher (%s is locked)", t->path, lock);
-		else
-			snprintf(err, errsz, "%s: %s", lock, strerror(e));
-		free(lock);
-		return e == EWOULDBLOCK ? HB_RESUME_BUSY : HB_RESUME_IOERR;
-	}
+	if ((k = hb_file_lock(lock, &t->lock_fd, err, errsz)) > 0)
+		snprintf(err, errsz, "%s is in use by another publisher (%s is locked)", t->path, lock);
 	free(lock);
-	return HB_RESUME_OK;
+	return k > 0 ? HB_RESUME_BUSY : k < 0 ? HB_RESUME_IOERR : HB_RESUME_OK;
 }
 
 struct state {

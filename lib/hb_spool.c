@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,22 +114,14 @@ static struct hb_spool *fail(struct hb_spool *s, enum hb_spool_rc why, enum hb_s
 static enum hb_spool_rc take_lock(struct hb_spool *s, char *err, size_t errsz)
 {
 	char *lock = path_of(s, "lock");
-	int e;
+	int k;
 
 	if (!lock)
 		return HB_SPOOL_NOMEM;
-	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		e = errno;
-		if (s->lock_fd >= 0 && e == EWOULDBLOCK)
-			snprintf(err, errsz, "spool %s is in use by another publisher (%s is locked)", s->dir, lock);
-		else
-			snprintf(err, errsz, "%s: %s", lock, strerror(e));
-		free(lock);
-		return s->lock_fd >= 0 && e == EWOULDBLOCK ? HB_SPOOL_BUSY : HB_SPOOL_IOERR;
-	}
+	if ((k = hb_file_lock(lock, &s->lock_fd, err, errsz)) > 0)
+		snprintf(err, errsz, "spool %s is in use by another publisher (%s is locked)", s->dir, lock);
 	free(lock);
-	return HB_SPOOL_OK;
+	return k > 0 ? HB_SPOOL_BUSY : k < 0 ? HB_SPOOL_IOERR : HB_SPOOL_OK;
 }
 
 /* DIR/state: 1 read into *off, *line; 0 none; -1 error (err set). */
