@@ -38,6 +38,8 @@ struct hb_spool {
 	char *in;                   /* in[in_off..in_have) waits */
 	size_t in_off, in_have;
 	int in_eof;
+	int freed;                  /* a segment was removed since the last try */
+	int64_t tried_at;           /* the last append tried while there was no room */
 	/* reading back */
 	int rfd;
 	size_t rseg;                /* the segment rfd is open on */
@@ -247,6 +249,7 @@ static int release(struct hb_spool *s, uint64_t off, char *err, size_t errsz)
 		}
 		k++;
 	}
+	s->freed |= k > 0;
 	if (k) {
 		memmove(s->segs, s->segs + k, (s->nsegs - k) * sizeof *s->segs);
 		s->nsegs -= k;
@@ -805,19 +808,48 @@ int hb_spool_save(struct hb_spool *s, int64_t now_us, int force, char *err, size
 }
 
 /*
- * What in[] holds offered to the spool: whole lines only (a line longer
- * than in[] goes in parts, and the last one at the input's end), so that a
- * full disk never leaves a line half spooled.
+ * in[] holds a whole line of max_line bytes and its newline after a chunk
+ * read; lines longer than that (refused anyway) go to the spool in parts.
+ */
+static size_t in_cap(const struct hb_spool *s)
+{
+	return s->o.max_line + 1 + HB_SPOOL_READ_BYTES;
+}
+
+/* Retry a spool that found no room once something was removed, or after a
+ * second (space freed by others, a quota raised): not every poll. */
+static int may_retry(struct hb_spool *s, int64_t now_us)
+{
+	if (!s->no_room || s->freed || now_us - s->tried_at >= 1000000) {
+		s->freed = 0;
+		s->tried_at = now_us;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * What in[] holds offered to the spool: whole lines only, the last one at
+ * the input's end with its newline added in the same append, so that a
+ * full disk never leaves a line half spooled (cut_back keeps whole lines;
+ * a line begun in an earlier append could not be cut, and a spool ending
+ * in it could never let its segment go).
  */
 static enum hb_spool_in spool_held(struct hb_spool *s, int64_t now_us, char *err, size_t errsz)
 {
-	const char *nl = last_of(s->in + s->in_off, '\n', s->in_have - s->in_off);
-	size_t lim = nl ? (size_t)(nl - s->in) + 1 : s->in_off, taken;
+	const char *nl;
+	size_t lim, taken;
 	int k;
 
-	if (!nl && (s->in_eof || s->in_have == HB_SPOOL_READ_BYTES))
-		lim = s->in_have;
+	if (s->in_eof && s->in_have > s->in_off && s->in[s->in_have - 1] != '\n')
+		s->in[s->in_have++] = '\n';	/* in_cap() keeps a byte for it */
+	nl = last_of(s->in + s->in_off, '\n', s->in_have - s->in_off);
+	lim = nl ? (size_t)(nl - s->in) + 1 : s->in_off;
+	if (!nl && s->in_off == 0 && s->in_have >= in_cap(s) - 1)
+		lim = s->in_have;	/* a line longer than --max-line, in parts */
 	if (lim > s->in_off) {
+		if (!may_retry(s, now_us))
+			return HB_SPOOL_IN_NOROOM;
 		k = hb_spool_append(s, s->in + s->in_off, lim - s->in_off, now_us, &taken, err, errsz);
 		s->in_off += taken;
 		if (k)
@@ -833,7 +865,7 @@ enum hb_spool_in hb_spool_pump(struct hb_spool *s, int fd, int64_t now_us, char 
 	enum hb_spool_in k;
 	ssize_t n;
 
-	if (!s->in && !(s->in = malloc(HB_SPOOL_READ_BYTES))) {
+	if (!s->in && !(s->in = malloc(in_cap(s)))) {
 		snprintf(err, errsz, "out of memory");
 		return HB_SPOOL_IN_ERROR;
 	}
@@ -845,7 +877,7 @@ enum hb_spool_in hb_spool_pump(struct hb_spool *s, int fd, int64_t now_us, char 
 	memmove(s->in, s->in + s->in_off, s->in_have - s->in_off);	/* a line begun */
 	s->in_have -= s->in_off;
 	s->in_off = 0;
-	n = read(fd, s->in + s->in_have, HB_SPOOL_READ_BYTES - s->in_have);
+	n = read(fd, s->in + s->in_have, in_cap(s) - 1 - s->in_have);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return HB_SPOOL_IN_NONE;
 	if (n < 0) {
@@ -855,4 +887,18 @@ enum hb_spool_in hb_spool_pump(struct hb_spool *s, int fd, int64_t now_us, char 
 	s->in_have += (size_t)n;
 	s->in_eof = n == 0;
 	return spool_held(s, now_us, err, errsz);
+}
+
+int hb_spool_stop_input(struct hb_spool *s, size_t *lost, char *err, size_t errsz)
+{
+	size_t taken = 0;
+	int k = 0;
+
+	if (s->in_have > s->in_off) {
+		s->no_room = 0;	/* one more try, whatever the time */
+		k = hb_spool_append(s, s->in + s->in_off, s->in_have - s->in_off, 0, &taken, err, errsz);
+		s->in_off += taken;
+	}
+	*lost = s->in_have - s->in_off;
+	return k;
 }

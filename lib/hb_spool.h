@@ -86,13 +86,15 @@ int hb_spool_sync(struct hb_spool *s, int64_t now_us, int force, char *err, size
 
 /*
  * Read once from fd (which poll said is readable; -1: do not read) and
- * spool what came, after what an earlier call could not spool for want of
- * room.  HB_SPOOL_IN_READ, HB_SPOOL_IN_NONE (nothing read: EINTR, EAGAIN,
- * or fd -1 and nothing held), HB_SPOOL_IN_NOROOM (the disk is full: some of
- * it waits, in memory, for the next call; read no more until then),
- * HB_SPOOL_IN_EOF (fd ended and all of it is spooled) or HB_SPOOL_IN_ERROR
- * (err says why).  What waits in memory (HB_SPOOL_READ_BYTES at most) is
- * lost if the process is killed.
+ * spool the whole lines that came, after what an earlier call could not
+ * spool for want of room (retried once a segment was removed, or each
+ * second).  HB_SPOOL_IN_READ, HB_SPOOL_IN_NONE (nothing read: EINTR,
+ * EAGAIN, or fd -1 and nothing held), HB_SPOOL_IN_NOROOM (the disk is
+ * full: some of it waits, in memory, for the next call; read no more until
+ * then), HB_SPOOL_IN_EOF (fd ended and all of it is spooled; a last line
+ * without a newline gets one) or HB_SPOOL_IN_ERROR (err says why).  A
+ * line's start waits in memory for its end (max_line + 256 KiB are read at
+ * most; a longer line goes in parts).
  */
 #define HB_SPOOL_READ_BYTES (256 << 10)
 
@@ -106,6 +108,13 @@ enum hb_spool_in {
 
 enum hb_spool_in hb_spool_pump(struct hb_spool *s, int fd, int64_t now_us, char *err,
 			       size_t errsz);
+/*
+ * The reading stops (SIGINT, SIGTERM): what waits in memory goes to the
+ * spool as it is, a line's start included (cut when the spool is opened
+ * again, as a kill's would be).  0, 1 no room (*lost bytes could not be
+ * spooled), -1 with err.
+ */
+int hb_spool_stop_input(struct hb_spool *s, size_t *lost, char *err, size_t errsz);
 
 /* Bytes on disk (from the first segment kept to the end); whether the bytes
  * not yet delivered (from the mark on) are past max_bytes, whole lines among

@@ -960,11 +960,20 @@ static int close_spool(struct run *r, int rc)
 {
 	uint64_t off, line, left;
 	char err[1200];
+	size_t lost;
 
 	if (!r->spool)
 		return rc;
 	rd_kafka_purge(r->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	rd_kafka_poll(r->rk, 0);
+	if (hb_spool_stop_input(r->spool, &lost, err, sizeof err) != 0) {	/* what was read */
+		if (lost)
+			hb_log(HB_LOG_ERROR, "spool %s: the disk is full: the last %zu bytes read from "
+			       "the input could not be spooled and are lost", r->o->spool, lost);
+		else
+			hb_log(HB_LOG_ERROR, "%s", err);
+		rc = HB_EXIT_FAIL;
+	}
 	if (hb_spool_sync(r->spool, 0, 1, err, sizeof err) < 0) {
 		hb_log(HB_LOG_ERROR, "%s", err);
 		rc = HB_EXIT_FAIL;

@@ -205,3 +205,31 @@ feed() {
 	assert_eq "$(stored)" 60000
 	[ -z "$(find "$D" -name '*.seg' -size +0)" ]
 }
+
+@test "--spool: SIGTERM while the disk is full says what read could not be spooled (exit 1); the spool keeps whole lines" {
+	mkdir "$BATS_TEST_TMPDIR/small"
+	mount -t tmpfs -o size=1m tmpfs "$BATS_TEST_TMPDIR/small" 2>/dev/null ||
+		skip "cannot mount a small tmpfs here (not root)"
+	D=$BATS_TEST_TMPDIR/small/spool
+	f=$BATS_TEST_TMPDIR/r.ndjson
+	hbsim --seed 56 --start 2026-11-20T00:00:00Z --count 40000 --rate 0 -q >"$f"
+	"$HB_REPO/scripts/hb-kafka" kill --dir "$HB_KAFKA_DIR" --node 1 --signal KILL
+	cat "$f" | hbkafka-pub --spool "$D" 2>"$BATS_TEST_TMPDIR/pub.err" 3>&- &
+	pid=$!
+	wait_for 30 grep -q 'the disk is full: input waits' "$BATS_TEST_TMPDIR/pub.err"
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/pub.err"
+	[ "$status" -eq 1 ]
+	grep -Eq 'the last [0-9]+ bytes read from the input could not be spooled and are lost' "$BATS_TEST_TMPDIR/pub.err"
+	# what it kept goes out whole with the next run
+	spooled=$(cat "$D"/*.seg | wc -l)
+	[ "$spooled" -gt 5000 ]
+	"$HB_REPO/scripts/hb-kafka" restart-node --dir "$HB_KAFKA_DIR" --node 1
+	run hbkafka-pub --spool "$D" </dev/null
+	[ "$status" -eq 0 ]
+	assert_eq "$(messages_in_topic)" "$spooled"
+	consume_all
+	assert_eq "$(stored)" "$spooled"
+}
