@@ -108,6 +108,8 @@ void hb_loader_free(struct hb_loader *l)
 	hb_parser_free(l->parser);
 	free(l->rec.r);
 	free(l->anom.r);
+	free(l->spare.r);
+	hb_load_order_free(&l->order);
 	free(l->acks);
 	hb_buf_release(&l->alerts);
 	hb_buf_release(&l->states);
@@ -823,6 +825,7 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 		if (d != HB_LOAD_OK)
 			return d;
 	}
+	hb_load_order(l);	/* in key order, COPY is faster (hb_load_order.c) */
 	for (;;) {
 		memset(&l->pend, 0, sizeof l->pend);
 		l->pend.fast_all = 1;

@@ -37,6 +37,17 @@ struct rows {
 
 enum mode { FAST, STAGE };
 
+/* hb_load_order.c's working memory, kept from batch to batch. */
+struct hb_order {
+	uint32_t *slot;         /* hash table of customers, NONE empty */
+	size_t slot_cap, mask;
+	struct hb_group *groups;
+	size_t groups_cap;
+	uint32_t ngroups;
+	uint32_t *next;         /* per row: the customer's next row */
+	size_t next_cap;
+};
+
 /* Counts of the flush in progress, applied only when it commits. */
 struct pending {
 	uint64_t stored, duplicates, rejected;
@@ -50,6 +61,8 @@ struct hb_loader {
 	PGconn *conn;
 	struct hb_parser *parser;
 	struct rows rec, anom;
+	struct rows spare;             /* hb_load_order's: rec's rows grouped */
+	struct hb_order order;         /* and its groups */
 	struct hb_buf alerts, states;  /* "[" and the inner objects, comma-separated */
 	size_t nalerts, nstates;
 	int has_alerts;                /* the schema has the alerts' functions and columns */
@@ -86,6 +99,12 @@ struct hb_loader {
 	int days_off;            /* the database cannot make them: stop asking */
 };
 
+/* hb_load_order.c: rec's rows grouped by minute and customer, the groups
+ * in that order, each one's rows in the order they came: 1 if they moved, 0
+ * if not (one group), -1 on ENOMEM (they stay as they are, which is only
+ * slower). */
+int hb_load_order(struct hb_loader *l);
+void hb_load_order_free(struct hb_order *o);
 /* hb_load_add.c: a new row at the end of rs (zeroed, no coordinates); NULL on ENOMEM. */
 struct row *hb_load_push(struct rows *rs);
 /* hb_load_add.c: the reason column of r, cleaned to valid UTF-8 text. */

@@ -105,7 +105,7 @@ static void usage(int status)
 "  -t, --topic NAME         the Kafka topic the lines' coordinates come from,\n"
 "                           stored in kafka_topic (env HB_TOPIC, default\n"
 "                           heartbeat-events, as hbkafka-sub)\n"
-"      --batch-rows N       rows per transaction at most (default 10000)\n"
+"      --batch-rows N       rows per transaction at most (default 50000)\n"
 "      --batch-ms MS        under input that never pauses, store a row at most\n"
 "                           this long after it arrived (default 50)\n"
 "  -r, --retry-for SECONDS  give up (exit 69) when the database stays unreachable\n"
@@ -630,7 +630,7 @@ static int open_file(const char *path, int flags, const char *what)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .batch_rows = 10000, .batch_ms = 50, .metrics_ms = 2000,
+	struct opts o = { .batch_rows = 50000, .batch_ms = 50, .metrics_ms = 2000,
 			  .retry_for = 300, .max_line = HB_MAX_LINE_DEFAULT, .verbosity = HB_LOG_INFO };
 	struct run r = { .o = &o, .ack = { .fd = -1 } };
 	struct hb_load_opts lo = {0};
