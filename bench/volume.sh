@@ -52,7 +52,7 @@ s=$(date +%s.%N)
 hbsim --seed 1 --start "$start" -n "$c" --clock-rate "$rate" --rate 0 --count "$n" -q |
 	hbclassify -qq | hbpgload -q -i volume 2>"$tmp/load.err" || { cat "$tmp/load.err" >&2; exit 1; }
 e=$(date +%s.%N)
-secs=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", e - s }')
+secs=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }')
 echo "loaded in $secs s: $(fmt "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')") readings/s, $(fmt "$c") customers (hbsim | hbclassify | hbpgload, partitions kept and rollups noted and folded as it loads)"
 # what was still pending at the end (hbpgload folds a minute once it is quiet), folded as a live system would have
 s=$(date +%s.%N)
