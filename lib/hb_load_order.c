@@ -24,7 +24,8 @@
  * in, so when a batch holds a reading twice the one read first is still the
  * one stored (INSERT ... ON CONFLICT DO NOTHING keeps the first).  Nothing
  * else depends on the order of a batch's rows: it is one transaction,
- * acknowledged as a whole.
+ * acknowledged as a whole.  Only rows the database refuses are found, and
+ * reported, in this order rather than the order of their lines.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -129,9 +130,15 @@ int hb_load_order(struct hb_loader *l)
 	    grow((void **)&o->groups, &o->groups_cap, rs->n, sizeof *o->groups) < 0 ||
 	    grow((void **)&sp->r, &sp->cap, rs->n, sizeof *sp->r) < 0)
 		return -1;
-	o->ngroups = 0;	/* the table as big as the last batch needed */
-	if (rehash(o, o->mask >= 1023 ? o->mask + 1 : 1024) < 0)
-		return -1;
+	{
+		size_t nslots = 1024;	/* at least twice the rows: it never grows */
+
+		while (nslots < 2 * rs->n + 2)
+			nslots *= 2;
+		o->ngroups = 0;
+		if (rehash(o, nslots) < 0)
+			return -1;
+	}
 	for (uint32_t i = 0; i < rs->n; i++) {
 		const struct row *r = &rs->r[i];
 		int64_t m = r->ts_us >= 0 ? r->ts_us / 60000000 : -((-r->ts_us - 1) / 60000000) - 1;
