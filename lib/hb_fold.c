@@ -2,6 +2,7 @@
 #include "hb_fold.h"
 
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ struct hb_folder {
 	int64_t sent_at;
 	int sent_once;
 	uint64_t last;      /* minutes the last fold folded */
+	int has_passed;
+	int64_t passed_us;  /* hb_folder_passed */
 	struct hb_fold_stats st;
 };
 
@@ -129,12 +132,28 @@ static void send_fold(struct hb_folder *f, const char *sql, int64_t now_us)
 	f->last = 0;	/* set by its result */
 }
 
+void hb_folder_passed(struct hb_folder *f, int64_t passed_us)
+{
+	f->has_passed = 1;
+	f->passed_us = passed_us;
+}
+
 /* A backlog (the last fold folded all it may) is folded on at once, else once an interval. */
 void hb_folder_tick(struct hb_folder *f, int64_t now_us)
 {
+	char sql[96];
+
 	collect(f, 0);
-	if (!f->busy && (!f->sent_once || f->last >= FOLD_MAX || now_us - f->sent_at >= f->interval_us))
+	if (f->busy || (f->sent_once && f->last < FOLD_MAX && now_us - f->sent_at < f->interval_us))
+		return;
+	if (!f->has_passed) {
 		send_fold(f, FOLD, now_us);
+		return;
+	}
+	/* whole seconds: a minute's start */
+	snprintf(sql, sizeof sql, "SELECT hb_rollup_fold_before(to_timestamp(%lld))",
+		 (long long)(f->passed_us / 1000000));
+	send_fold(f, sql, now_us);
 }
 
 void hb_folder_finish(struct hb_folder *f)

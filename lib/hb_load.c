@@ -67,7 +67,10 @@ static const char CHECK_SCHEMA[] =
 	" 'EXECUTE'), false),"
 	/* the Kafka coordinates of anomaly rows (010_readings.sql) */
 	" (SELECT count(*) = 3 FROM pg_attribute WHERE attrelid = to_regclass('heartbeat_anomalies')"
-	" AND attname IN ('kafka_topic', 'kafka_partition', 'kafka_offset') AND NOT attisdropped)";
+	" AND attname IN ('kafka_topic', 'kafka_partition', 'kafka_offset') AND NOT attisdropped),"
+	/* folding the minutes a loader has passed (012_rollups.sql, 2026-12-03) */
+	" coalesce(has_function_privilege(to_regprocedure("
+	"'hb_rollup_fold_before(timestamptz,interval,integer,boolean)'), 'EXECUTE'), false)";
 
 static const char CHECK_PRIV[] =
 	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
@@ -482,6 +485,7 @@ static enum hb_load_rc connect_db(struct hb_loader *l, char *err, size_t errsz)
 	l->has_alerts = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	l->has_fold = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	l->has_coords = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	l->has_fold_before = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
 	PQclear(res);
 	res = PQexec(l->conn, CHECK_PRIV);
 	if (hb_pg_classify(l->conn, res) == HB_PGE_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -671,7 +675,7 @@ void hb_loader_release_held(struct hb_loader *l)
 
 static void committed(struct hb_loader *l, int final)
 {
-	int64_t now = hb_time_now_us(), newest = INT64_MIN, lag = -1;
+	int64_t now = hb_time_now_us(), newest = INT64_MIN, oldest = INT64_MAX, lag = -1;
 	const struct rows *all[2] = {&l->rec, &l->anom};
 
 	for (int t = 0; t < 2; t++) {
@@ -684,11 +688,18 @@ static void committed(struct hb_loader *l, int final)
 				continue;
 			if (r->ts_us > newest)
 				newest = r->ts_us;
+			if (r->ts_us < oldest)
+				oldest = r->ts_us;
 			if (l->pend.fast_all) {
 				hb_hist_add(&l->st.latency_us, now - r->ts_us);
 				hb_hist_add(&l->window, now - r->ts_us);
 			}
 		}
+	}
+	if (oldest != INT64_MAX) {
+		/* the batch's first minute: its input has passed those before */
+		l->passed_us = oldest - (oldest % 60000000 + 60000000) % 60000000;
+		l->has_passed = 1;
 	}
 	if (newest != INT64_MIN) {
 		l->st.lag_ms = (now - newest) / 1000;
@@ -780,7 +791,9 @@ static enum hb_load_rc ensure_days(struct hb_loader *l, char *err, size_t errsz)
  * After a commit: the minutes that are over go into the rollups
  * (hb_rollup_fold, 012_rollups.sql), on a connection of the folder's own,
  * at most once a second, without waiting for it (the next batch does not
- * wait for a fold); at the end, waiting for it.  The rollups are exact
+ * wait for a fold); at the end, waiting for it.  The minutes before the
+ * first one of the batch just stored need not be quiet: a replay's are
+ * folded while it loads, not all at its end.  The rollups are exact
  * without it (the views compute what is pending); it keeps reading them
  * cheap.  A failure costs nothing but the fold: counted, tried again.
  */
@@ -792,6 +805,8 @@ static void fold(struct hb_loader *l, int final)
 		return;
 	if (!l->folder && !(l->folder = hb_folder_new(l->o.conninfo, "hbpgload (rollups)", 1000000)))
 		return;
+	if (l->has_fold_before && l->has_passed)
+		hb_folder_passed(l->folder, l->passed_us);
 	if (final)
 		hb_folder_finish(l->folder);
 	else

@@ -67,6 +67,9 @@ struct hb_loader {
 	size_t nalerts, nstates;
 	int has_alerts;                /* the schema has the alerts' functions and columns */
 	int has_fold;                  /* ... and hb_rollup_fold, which this role may call */
+	int has_fold_before;           /* ... and hb_rollup_fold_before */
+	int64_t passed_us;             /* the first minute of the last batch stored, if has_passed */
+	int has_passed;
 	int has_coords;                /* heartbeat_anomalies has the kafka_* columns (0 or 1) */
 	int coords_told;               /* on_no_coords was called */
 	struct hb_folder *folder;      /* folds on a connection of its own (hb_fold.h) */

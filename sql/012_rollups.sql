@@ -263,6 +263,16 @@ $$;
 -- pending minute, now), the oldest first, at most p_max of them.  Returns
 -- how many it folded; 0 at once when another fold is under way.
 --
+-- hb_rollup_fold_before(p_before, ...): the same, and a minute before
+-- p_before need not be quiet.  A loader passes the first minute of the
+-- batch it has just stored: its input has moved past the minutes before
+-- (a replay, a bulk load, a backlog: rows in time order), so they are
+-- folded while it loads rather than 2 s after it has gone on, or all at
+-- its end.  Only a hint: rows that still come for such a minute (input out
+-- of order, another loader) note it again, and it is folded again.  A
+-- live stream's minutes are before it only once they are over by the
+-- clock, as before, so nothing changes there.
+--
 -- Correct whatever runs meanwhile: the notes of a minute are forgotten
 -- before its rows are read (a later statement's snapshot), so a row
 -- committed after that has a note that stays, and the minute stays pending
@@ -275,8 +285,9 @@ $$;
 -- minute of quiet each, so that a device whose clock is late, or a loader
 -- that lags, sending rows for old minutes all day, does not keep the day's
 -- late minutes pending all day.
-CREATE OR REPLACE FUNCTION hb_rollup_fold(p_quiet interval DEFAULT interval '2 seconds',
-                                          p_max integer DEFAULT 60, p_all boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION hb_rollup_fold_before(p_before timestamptz,
+                                                 p_quiet interval DEFAULT interval '2 seconds',
+                                                 p_max integer DEFAULT 60, p_all boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 -- its statements read a few minutes' rows: compiling them (JIT, on by
@@ -314,7 +325,7 @@ BEGIN
     )
     SELECT array_agg(minute ORDER BY minute) INTO ms FROM (
         SELECT p.minute FROM p JOIN head h ON h.day = hb_utc_day(p.minute)
-        WHERE p_all OR (p.last_noted <= clock - p_quiet
+        WHERE p_all OR ((p.last_noted <= clock - p_quiet OR coalesce(p.minute < p_before, false))
                         AND (p.last_noted <= clock - interval '1 minute'
                              OR NOT coalesce(p.minute < h.folded AND h.day IN (SELECT day FROM busy), false)))
         ORDER BY p.minute LIMIT p_max) m;
@@ -488,6 +499,12 @@ BEGIN
     RETURN cardinality(ms);
 END
 $$;
+
+CREATE OR REPLACE FUNCTION hb_rollup_fold(p_quiet interval DEFAULT interval '2 seconds',
+                                          p_max integer DEFAULT 60, p_all boolean DEFAULT false)
+RETURNS integer
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
+AS $$ SELECT hb_rollup_fold_before(NULL, p_quiet, p_max, p_all) $$;
 
 -- The 5-minute slots made whole where they are not the sums of their
 -- folded minutes: on a database of before, all of them, once; after that,

@@ -42,9 +42,11 @@ GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
 -- the owner too; the loader may ask for them, nobody else.  hb_retain is the
 -- owner's alone.
 REVOKE ALL ON FUNCTION hb_ensure_partitions(date, date), hb_retain(integer),
-                       hb_rollup_note(), hb_rollup_fold(interval, integer, boolean) FROM PUBLIC;
+                       hb_rollup_note(), hb_rollup_fold(interval, integer, boolean),
+                       hb_rollup_fold_before(timestamptz, interval, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hb_ensure_partitions(date, date),
-                          hb_rollup_fold(interval, integer, boolean) TO hbmon_loader;
+                          hb_rollup_fold(interval, integer, boolean),
+                          hb_rollup_fold_before(timestamptz, interval, integer, boolean) TO hbmon_loader;
 
 -- Alerts: stored, closed and their states loaded only by these functions, as
 -- the owner; the loader calls them, nobody else.

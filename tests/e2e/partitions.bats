@@ -377,6 +377,59 @@ rollups_match() {
 	rollups_exact
 }
 
+rows_are() { [ "$(q "SELECT count(*) FROM $1")" -eq "$2" ]; }	# table want: for wait_for
+pending_minutes() {
+	q "SELECT string_agg(to_char(minute AT TIME ZONE 'UTC', 'HH24:MI'), ' ' ORDER BY minute) FROM (SELECT DISTINCT minute FROM hb_rollup_pending) p"
+}
+
+@test "hb_rollup_fold_before folds the minutes a loader has passed without waiting for them to be quiet" {
+	d=$(day yesterday)
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES
+	   ('A', '${d}T10:00:10Z', 70), ('A', '${d}T10:01:10Z', 71), ('A', '${d}T10:02:10Z', 72)" >/dev/null
+	# noted "now" however slowly this test runs: the quiet rule folds none of them
+	q "UPDATE hb_rollup_pending SET noted_at = clock_timestamp() + interval '1 hour'" >/dev/null
+	assert_eq "$(q 'SELECT hb_rollup_fold()')" 0
+	# a loader whose last batch began at 10:02 has passed 10:00 and 10:01 (as the loader role)
+	assert_eq "$(PGUSER=$LOADER q "SELECT hb_rollup_fold_before('${d}T10:02:00Z')")" 2
+	assert_eq "$(pending_minutes)" 10:02
+	assert_eq "$(q "SELECT count(*) FROM hb_fold_customer_minute WHERE customer_id = 'A'")" 2
+	# a row that still comes for a passed minute notes it again: while rows come
+	# for it (a backfill of a folded day), it waits even though passed
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES ('B', '${d}T10:00:20Z', 73)" >/dev/null
+	q "UPDATE hb_rollup_pending SET noted_at = clock_timestamp() + interval '1 hour'" >/dev/null
+	assert_eq "$(q "SELECT hb_rollup_fold_before('${d}T10:02:00Z')")" 0
+	assert_eq "$(pending_minutes)" "10:00 10:02"
+	rollups_exact
+}
+
+@test "hbpgload folds the minutes its input has passed while it runs, not only when they are quiet" {
+	d=$(day yesterday)
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	# no metrics snapshots meanwhile: only the batches below commit (and fold)
+	PGUSER=$LOADER hbpgload -q -m 3600000 "$BATS_TEST_TMPDIR/in" 3>&- &
+	loader=$!
+	exec 4>"$BATS_TEST_TMPDIR/in"
+	for m in 0 1 2 3 4 5; do
+		printf '{"customer_id":"A","timestamp":"%sT10:0%s:10Z","heart_rate":70,"status":"NORMAL"}\n' "$d" "$m"
+	done >&4
+	wait_for 20 rows_are heartbeat_records 6
+	# those minutes noted "now" for good: only having been passed can fold them
+	q "UPDATE hb_rollup_pending SET noted_at = clock_timestamp() + interval '1 hour'" >/dev/null
+	[ "$(q "SELECT count(DISTINCT minute) FROM hb_rollup_pending WHERE minute < '${d}T10:06:00Z'")" -ge 1 ]
+	# readings of 10:06 on, a batch at a time (a fold goes at most once a second)
+	passed() {
+		printf '{"customer_id":"A","timestamp":"%sT10:06:%02dZ","heart_rate":71,"status":"NORMAL"}\n' "$d" "$((++sec % 60))" >&4
+		[ "$(q "SELECT count(*) FROM hb_rollup_pending WHERE minute < '${d}T10:06:00Z'")" -eq 0 ]
+	}
+	sec=0
+	wait_for 30 passed
+	kill -0 "$loader"
+	assert_eq "$(q "SELECT count(*) FROM hb_fold_customer_minute WHERE customer_id = 'A' AND minute < '${d}T10:06:00Z'")" 6
+	exec 4>&-
+	wait "$loader"
+	rollups_exact
+}
+
 @test "an install from before partitioning migrates on apply: rows, ids and keys kept, rollups built" {
 	db="${PGDATABASE}_v0"
 	createdb "$db"
