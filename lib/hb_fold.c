@@ -132,9 +132,9 @@ static void send_fold(struct hb_folder *f, const char *sql, int64_t now_us)
 	f->last = 0;	/* set by its result */
 }
 
-void hb_folder_passed(struct hb_folder *f, int64_t passed_us)
+void hb_folder_passed(struct hb_folder *f, int known, int64_t passed_us)
 {
-	f->has_passed = 1;
+	f->has_passed = known;
 	f->passed_us = passed_us;
 }
 

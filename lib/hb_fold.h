@@ -31,9 +31,10 @@ void hb_folder_tick(struct hb_folder *f, int64_t now_us);
 
 /* The loader's input has moved past the minutes before passed_us (µs since
  * the epoch, a minute's start): the folds that follow fold them without
- * waiting for them to be quiet (hb_rollup_fold_before).  Only for a schema
- * that has that function. */
-void hb_folder_passed(struct hb_folder *f, int64_t passed_us);
+ * waiting for them to be quiet (hb_rollup_fold_before).  known 0 (nothing
+ * passed yet, or a schema without that function, say after a reconnect to
+ * an older one): plain hb_rollup_fold again. */
+void hb_folder_passed(struct hb_folder *f, int known, int64_t passed_us);
 
 /* The end: wait for a fold that runs, then fold all that is over now
  * (without waiting for its minutes to be quiet), and wait for that. */

@@ -805,8 +805,7 @@ static void fold(struct hb_loader *l, int final)
 		return;
 	if (!l->folder && !(l->folder = hb_folder_new(l->o.conninfo, "hbpgload (rollups)", 1000000)))
 		return;
-	if (l->has_fold_before && l->has_passed)
-		hb_folder_passed(l->folder, l->passed_us);
+	hb_folder_passed(l->folder, l->has_fold_before && l->has_passed, l->passed_us);
 	if (final)
 		hb_folder_finish(l->folder);
 	else

@@ -271,7 +271,10 @@ $$;
 -- its end.  Only a hint: rows that still come for such a minute (input out
 -- of order, another loader) note it again, and it is folded again.  A
 -- live stream's minutes are before it only once they are over by the
--- clock, as before, so nothing changes there.
+-- clock, so for one loader nothing changes there.  Two loaders, one some
+-- seconds behind the other: a minute the first has passed is folded at
+-- each fold while the second still writes it (once a second, not once):
+-- more work, the same rollups.
 --
 -- Correct whatever runs meanwhile: the notes of a minute are forgotten
 -- before its rows are read (a later statement's snapshot), so a row
@@ -505,6 +508,10 @@ CREATE OR REPLACE FUNCTION hb_rollup_fold(p_quiet interval DEFAULT interval '2 s
 RETURNS integer
 LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
 AS $$ SELECT hb_rollup_fold_before(NULL, p_quiet, p_max, p_all) $$;
+
+-- Not for PUBLIC even between this file and 090_roles.sql (which grants it
+-- to the loader role), on an existing database applied file by file.
+REVOKE ALL ON FUNCTION hb_rollup_fold_before(timestamptz, interval, integer, boolean) FROM PUBLIC;
 
 -- The 5-minute slots made whole where they are not the sums of their
 -- folded minutes: on a database of before, all of them, once; after that,

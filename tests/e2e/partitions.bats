@@ -13,6 +13,11 @@ setup_file() {
 	psql -X -q -c "CREATE ROLE $LOADER LOGIN IN ROLE hbmon_loader"
 }
 
+# a test's background loader, if it failed before stopping it
+teardown() {
+	if [[ -n ${loader:-} ]]; then kill -KILL "$loader" 2>/dev/null || true; fi
+}
+
 teardown_file() {
 	hb_dropdb
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $LOADER" || true
@@ -408,7 +413,8 @@ pending_minutes() {
 	# no metrics snapshots meanwhile: only the batches below commit (and fold)
 	PGUSER=$LOADER hbpgload -q -m 3600000 "$BATS_TEST_TMPDIR/in" 3>&- &
 	loader=$!
-	exec 4>"$BATS_TEST_TMPDIR/in"
+	# read-write: the open does not wait for a reader (a loader that failed to start)
+	exec 4<>"$BATS_TEST_TMPDIR/in"
 	for m in 0 1 2 3 4 5; do
 		printf '{"customer_id":"A","timestamp":"%sT10:0%s:10Z","heart_rate":70,"status":"NORMAL"}\n' "$d" "$m"
 	done >&4
@@ -427,6 +433,7 @@ pending_minutes() {
 	assert_eq "$(q "SELECT count(*) FROM hb_fold_customer_minute WHERE customer_id = 'A' AND minute < '${d}T10:06:00Z'")" 6
 	exec 4>&-
 	wait "$loader"
+	loader=
 	rollups_exact
 }
 
