@@ -305,3 +305,13 @@ int hb_kafka_err_permanent(rd_kafka_resp_err_t err)
 		return 0;
 	}
 }
+
+long long hb_kafka_conf_ll(rd_kafka_t *rk, const char *name)
+{
+	char v[32];
+	size_t n = sizeof v;
+
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), name, v, &n) != RD_KAFKA_CONF_OK)
+		return 0;
+	return atoll(v);
+}

@@ -79,6 +79,9 @@ int64_t hb_kafka_consumer_lag(rd_kafka_t *rk, int *nassigned);
 /* A topic name Kafka accepts: 1-249 of [A-Za-z0-9._-], not "." or "..". */
 int hb_kafka_topic_valid(const char *t);
 
+/* A numeric property of rk's configuration, or 0 when unset or not a number. */
+long long hb_kafka_conf_ll(rd_kafka_t *rk, const char *name);
+
 /* Whether a delivery failed for what the message is (too large, a record the
  * broker refuses), so that sending it again would fail again. */
 int hb_kafka_err_permanent(rd_kafka_resp_err_t err);

@@ -276,3 +276,19 @@ setup() {
 	grep -q 'a stage refused its settings (exit .*2.*); not restarting' "$HB_RUN_DIR/worker.1.log"
 	assert_eq "$(grep -c 'pipeline ended' "$HB_RUN_DIR/worker.1.log")" 0
 }
+
+@test "a backlog through a small queue, its fetcher woken as it drains: read whole, once, in order" {
+	# queued.min.messages=2000: librdkafka stops fetching at 2,000 queued
+	# messages; hbkafka-sub wakes it at 1,000 (lib/hb_fetch_wake.h; the
+	# decision itself is tests/unit/test_fetch_wake.c's)
+	hb_newtopic
+	hbkafka-pub -q "$R"
+	out=$BATS_TEST_TMPDIR/out prom=$BATS_TEST_TMPDIR/sub.prom
+	hbkafka-sub -q -K -o beginning -e -X queued.min.messages=2000 --prom-file "$prom" >"$out"
+	assert_eq "$(wc -l <"$out" | tr -d ' ')" 100000
+	# each partition's offsets 0, 1, 2, ... once each, in order
+	jq -r '._kafka | "\(.p) \(.o)"' "$out" >"$BATS_TEST_TMPDIR/po"
+	assert_eq "$(awk '$2 != n[$1]++ { bad++ } END { print bad + 0 }' "$BATS_TEST_TMPDIR/po")" 0
+	wakes=$(awk '$1 ~ /^hbmon_sub_fetch_wakes_total[{ ]/ { print $NF }' "$prom")
+	[ "${wakes:-0}" -gt 0 ]
+}
