@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hb_ack.h"
+#include "hb_batch.h"
 #include "hb_ctl.h"
 #include "hb_io.h"
 #include "hb_kafka.h"
@@ -24,12 +25,6 @@
 #include "hb_stats.h"
 #include "hb_time.h"
 
-/*
- * A pause in the input: nothing more to read for this long, with rows in
- * hand, stores them.  Not 0: a stream that comes in bursts (a consumer's
- * fetches, a writer's buffers) would store each burst's first lines alone.
- */
-#define IDLE_MS 1
 
 /* After SIGINT/SIGTERM, how long to keep retrying a database that is down. */
 #define STOP_GRACE_US (10 * 1000000LL)
@@ -574,15 +569,16 @@ static int run_loop(struct run *r)
 		wait = (hb_loader_rows(r->ld) ? r->deadline : r->next_metrics) - now;
 		wait_ms = wait < 0 ? 0 : (int)((wait + 999) / 1000);
 		/*
-		 * With rows in hand, look for IDLE_MS: nothing more to read by then
-		 * is a pause in the input, and the batch is stored now.  Under
+		 * With rows in hand, look for a pause (hb_batch.h): nothing more to
+		 * read by then, and the batch is stored now.  Under
 		 * load the input does not pause while a batch commits, so the next
 		 * batch holds what came meanwhile: batches grow with the load.
 		 */
 		if (hb_loader_rows(r->ld) && !r->idle)
-			wait_ms = IDLE_MS;
+			wait_ms = hb_batch_wait_ms(hb_loader_rows(r->ld),
+						   now - (r->deadline - r->o->batch_ms * 1000LL));
 		k = hb_reader_next(r->in, hb_stats_wait_ms(&r->stats, now, wait_ms), &ln);
-		if (k == HB_RD_TIMEOUT && hb_loader_rows(r->ld) && !r->idle && wait_ms <= IDLE_MS) {
+		if (k == HB_RD_TIMEOUT && hb_loader_rows(r->ld) && !r->idle && wait_ms <= HB_BATCH_IDLE_MS) {
 			r->idle = 1;
 			continue;
 		}
