@@ -829,17 +829,15 @@ static int open_spool(struct run *r)
  * that producing never waits for room while the input needs reading). */
 static long inflight_max(rd_kafka_t *rk, uint64_t *bytes)
 {
-	char v[32];
-	size_t n = sizeof v;
-	long q = 100000, kb = 1048576;
+	long long q = hb_kafka_conf_ll(rk, "queue.buffering.max.messages");
+	long long kb = hb_kafka_conf_ll(rk, "queue.buffering.max.kbytes");
 
-	if (rd_kafka_conf_get(rd_kafka_conf(rk), "queue.buffering.max.messages", v, &n) == RD_KAFKA_CONF_OK)
-		q = strtol(v, NULL, 10);
-	n = sizeof v;
-	if (rd_kafka_conf_get(rd_kafka_conf(rk), "queue.buffering.max.kbytes", v, &n) == RD_KAFKA_CONF_OK)
-		kb = strtol(v, NULL, 10);
+	if (q <= 0)
+		q = 100000;	/* 0 is no limit in librdkafka: hold its default then */
+	if (kb <= 0)
+		kb = 1048576;
 	*bytes = (uint64_t)(kb > 2 ? kb : 2) * 512;	/* half its bytes: a batch of long lines fits the rest */
-	return q > 2 * BATCH ? q - BATCH : q / 2 > 0 ? q / 2 : 1;
+	return q > 2 * BATCH ? (long)(q - BATCH) : q / 2 > 0 ? (long)(q / 2) : 1;
 }
 
 /* --spool: from the spool to librdkafka while it has room.  1 when every

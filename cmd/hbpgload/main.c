@@ -25,7 +25,6 @@
 #include "hb_stats.h"
 #include "hb_time.h"
 
-
 /* After SIGINT/SIGTERM, how long to keep retrying a database that is down. */
 #define STOP_GRACE_US (10 * 1000000LL)
 
