@@ -69,7 +69,7 @@ rc=$(rate "$lines" "$tc") rj=$(rate "$lines" "$tj")
 
 # ---- hbpgload vs psql \copy
 bench_pg
-empty() { q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr,
+empty() { q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr, hb_fold_5min,
 	hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending; CHECKPOINT' >/dev/null; }
 copy() { psql -X -q -c "\\copy heartbeat_records (customer_id, ts, heart_rate) FROM '$tmp/valid.csv' CSV"; }
 t_load=() t_fold=() t_copy=() t_copy_rollups=() t_reload=()

@@ -63,7 +63,7 @@ q 'VACUUM ANALYZE' >/dev/null
 echo "stored: $(q "SELECT to_char(readings_stored, 'FM999,999,999,999') FROM vw_pipeline_summary") readings in $(q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'heartbeat_records'::regclass") partitions per table;" \
 	"database $(q "SELECT pg_size_pretty(pg_database_size(current_database()))");" \
 	"rollups $(q "SELECT pg_size_pretty(pg_total_relation_size('hb_fold_minute') + pg_total_relation_size('hb_fold_minute_hr')
-	              + pg_total_relation_size('hb_fold_5min_hr')
+	              + pg_total_relation_size('hb_fold_5min_hr') + pg_total_relation_size('hb_fold_5min')
 	              + pg_total_relation_size('hb_fold_customer_minute') + pg_total_relation_size('hb_fold_customer_day'))")" \
 	"($(fmt "$(q 'SELECT count(*) FROM hb_fold_minute')") + $(fmt "$(q 'SELECT count(*) FROM hb_fold_minute_hr')") + $(fmt "$(q 'SELECT count(*) FROM hb_fold_5min_hr')") + $(fmt "$(q 'SELECT count(*) FROM hb_fold_customer_minute')") rows)"
 echo

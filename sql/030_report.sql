@@ -107,43 +107,61 @@ AS $$
     FROM hb_customer_sums(p_from, p_to) s
 $$;
 
--- The valid readings per heart rate of the minutes in [p_from, p_to) (a
--- minute of the range by its start, as in the rollups), in pieces of 5
--- minutes where it can: per 5-minute slot for each slot whole in the range
--- with no minute pending (hb_fold_5min_hr), per minute for the rest (the
--- range's ragged ends and the pending slots, from hb_rollup_minute_hr).
--- Summed per bucket of p_secs seconds, the same figures as the minutes':
--- with p_whole false (a bucket that is not a multiple of 5 minutes, or
--- an origin of hb_bucket that is not on a 5-minute boundary of UTC), every
--- piece is a minute.
-CREATE OR REPLACE FUNCTION hb_rollup_hr_pieces(p_from timestamptz, p_to timestamptz, p_whole boolean)
-RETURNS TABLE (piece timestamptz, heart_rate integer, readings bigint)
+-- The 5-minute slots whole in [p_from, p_to): [lo, hi), empty (lo = hi =
+-- p_to) when there is none or p_whole is false; and those of them with a
+-- minute pending, which are not whole in the folded slots yet.
+CREATE OR REPLACE FUNCTION hb_rollup_whole_slots(p_from timestamptz, p_to timestamptz, p_whole boolean,
+                                                 OUT lo timestamptz, OUT hi timestamptz,
+                                                 OUT pending timestamptz[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-DECLARE
-    -- the whole slots: [lo, hi), empty (lo = hi = p_to) when there is none
-    lo timestamptz := hb_5min(p_from - interval '1 microsecond') + interval '5 minutes';
-    hi timestamptz := hb_5min(p_to - interval '4 minutes 1 microsecond') + interval '5 minutes';
-    pending timestamptz[];
 BEGIN
+    lo := hb_5min(p_from - interval '1 microsecond') + interval '5 minutes';
+    hi := hb_5min(p_to - interval '4 minutes 1 microsecond') + interval '5 minutes';
     IF NOT p_whole OR lo >= hi THEN
         lo := p_to;
         hi := p_to;
     END IF;
     SELECT coalesce(array_agg(DISTINCT hb_5min(minute)), '{}') INTO pending
     FROM hb_rollup_pending WHERE minute >= lo AND minute < hi;
+END
+$$;
+
+-- The valid readings per heart rate of the minutes in [p_from, p_to) (a
+-- minute of the range by its start, as in the rollups), in pieces of 5
+-- minutes where it can: per 5-minute slot for each slot whole in the range
+-- with no minute pending (hb_fold_5min_hr; left out with p_slots false,
+-- for a caller that reads those slots from hb_fold_5min), per minute for
+-- the rest (the range's ragged ends and the pending slots, from
+-- hb_rollup_minute_hr).  Summed per bucket of p_secs seconds, the same
+-- figures as the minutes': with p_whole false (a bucket that is not a
+-- multiple of 5 minutes, or an origin of hb_bucket that is not on a
+-- 5-minute boundary of UTC), every piece is a minute.  Never in parallel:
+-- its queries read a few minutes each, and starting workers for them took
+-- longer than the reading (3 x 8 ms of a report's 100).
+DROP FUNCTION IF EXISTS hb_rollup_hr_pieces(timestamptz, timestamptz, boolean);
+CREATE OR REPLACE FUNCTION hb_rollup_hr_pieces(p_from timestamptz, p_to timestamptz, p_whole boolean,
+                                               p_slots boolean DEFAULT true)
+RETURNS TABLE (piece timestamptz, heart_rate integer, readings bigint)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+    w record;
+BEGIN
+    SELECT * INTO w FROM hb_rollup_whole_slots(p_from, p_to, p_whole);
     RETURN QUERY
     SELECT f.slot, f.heart_rate, f.readings FROM hb_fold_5min_hr f
-    WHERE f.slot >= lo AND f.slot < hi AND f.slot <> ALL (pending)
+    WHERE p_slots AND f.slot >= w.lo AND f.slot < w.hi AND f.slot <> ALL (w.pending)
     UNION ALL
     SELECT v.minute, v.heart_rate, v.readings FROM hb_rollup_minute_hr v
-    WHERE v.minute >= p_from AND v.minute < lo
+    WHERE v.minute >= p_from AND v.minute < w.lo
     UNION ALL
     SELECT v.minute, v.heart_rate, v.readings FROM hb_rollup_minute_hr v
-    WHERE v.minute >= hi AND v.minute < p_to
+    WHERE v.minute >= w.hi AND v.minute < p_to
     UNION ALL
     SELECT v.minute, v.heart_rate, v.readings
-    FROM unnest(pending) s(slot)
+    FROM unnest(w.pending) s(slot)
     CROSS JOIN LATERAL (
         SELECT * FROM hb_rollup_minute_hr x
         WHERE x.minute >= s.slot AND x.minute < s.slot + interval '5 minutes') v;
@@ -152,13 +170,23 @@ $$;
 
 -- The fleet per bucket, over the valid readings: average, min and max heart
 -- rate, the 5th and 95th percentile (the smallest heart rates with 5 % and
--- 95 % of the bucket's readings at or below them) and the readings.
+-- 95 % of the bucket's readings at or below them) and the readings.  A
+-- bucket of 5 minutes that is a slot whole in the range and folded takes
+-- its percentiles from hb_fold_5min; the others sum their heart rates'
+-- counts from hb_rollup_hr_pieces and find them.
 CREATE OR REPLACE FUNCTION hb_report_fleet(p_from timestamptz, p_to timestamptz, p_secs integer)
 RETURNS TABLE (bucket timestamptz, avg_bpm numeric, min_bpm integer, max_bpm integer,
                p5_bpm integer, p95_bpm integer, readings bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    WITH m AS (
+    WITH k AS (
+        -- slots nest in the buckets when a bucket is a multiple of 5 minutes
+        -- and hb_bucket's origin (midnight in the session's zone) is on a
+        -- 5-minute boundary of UTC, as in every zone of today; a bucket of
+        -- 5 minutes is then a slot
+        SELECT p_secs % 300 = 0 AND extract(epoch FROM hb_bucket(p_from, 300))::bigint % 300 = 0 AS whole,
+               p_secs = 300 AND extract(epoch FROM hb_bucket(p_from, 300))::bigint % 300 = 0 AS slot
+    ), m AS (
         SELECT hb_bucket(minute, p_secs) AS g,
                sum(hr_sum)::numeric / sum(readings) AS a, min(hr_min) AS lo, max(hr_max) AS hi,
                sum(readings) AS n
@@ -169,17 +197,18 @@ AS $$
         -- counted in float8: exact while 19 x a bucket's readings stays
         -- under 2^53 (4.7e14 readings), and several times faster
         -- than numeric, which sum(bigint) is, in the windows below
-        SELECT hb_bucket(piece, p_secs) AS g, heart_rate, sum(readings::float8) AS n
-        -- slots nest in the buckets when a bucket is a multiple of 5 minutes
-        -- and hb_bucket's origin (midnight in the session's zone) is on a
-        -- 5-minute boundary of UTC, as in every zone of today
-        FROM hb_rollup_hr_pieces(p_from, p_to, p_secs % 300 = 0
-                                 AND extract(epoch FROM hb_bucket(p_from, 300))::bigint % 300 = 0)
+        SELECT hb_bucket(x.piece, p_secs) AS g, x.heart_rate, sum(x.readings::float8) AS n
+        FROM k, hb_rollup_hr_pieces(p_from, p_to, k.whole, NOT k.slot) x
         GROUP BY 1, 2
     ), p AS (
-        SELECT g, min(heart_rate) FILTER (WHERE 20 * cum >= tot) AS p5,
-                  min(heart_rate) FILTER (WHERE 20 * cum >= 19 * tot) AS p95
-        FROM (SELECT g, heart_rate, sum(n) OVER (PARTITION BY g ORDER BY heart_rate) AS cum,
+        SELECT f.slot AS g, f.p5, f.p95
+        FROM k, hb_rollup_whole_slots(p_from, p_to, k.slot) w
+        JOIN hb_fold_5min f ON f.slot >= w.lo AND f.slot < w.hi AND f.slot <> ALL (w.pending)
+        UNION ALL
+        SELECT g, min(heart_rate) FILTER (WHERE 20 * cum >= tot),
+                  min(heart_rate) FILTER (WHERE 20 * cum >= 19 * tot)
+        FROM (SELECT g, heart_rate,
+                     sum(n) OVER (PARTITION BY g ORDER BY heart_rate ROWS UNBOUNDED PRECEDING) AS cum,
                      sum(n) OVER (PARTITION BY g) AS tot
               FROM v) c
         GROUP BY g

@@ -25,7 +25,7 @@ teardown_file() {
 
 setup() {
 	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr,
-	   hb_fold_5min_hr, hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending' >/dev/null
+	   hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending' >/dev/null
 }
 
 day() { date -u -d "$1" +%Y-%m-%d; }
@@ -61,6 +61,24 @@ rollups_exact() {
 	                  FROM hb_rollup_minute_hr GROUP BY 1, 2)
 	                SELECT count(*) FROM ((TABLE raw EXCEPT TABLE hb_fold_5min_hr)
 	                                      UNION ALL (TABLE hb_fold_5min_hr EXCEPT TABLE raw)) d")" 0
+	# and each slot's readings and percentiles are those of its rows
+	assert_eq "$(q "WITH v AS (
+	                  SELECT ts, heart_rate FROM heartbeat_records
+	                  UNION ALL
+	                  SELECT ts, heart_rate FROM heartbeat_anomalies WHERE anomaly_type <> 'INVALID'),
+	                raw AS (
+	                  SELECT hb_5min(ts) AS slot, count(*) AS readings,
+	                         percentile_disc(0.05) WITHIN GROUP (ORDER BY heart_rate) AS p5,
+	                         percentile_disc(0.95) WITHIN GROUP (ORDER BY heart_rate) AS p95
+	                  FROM v GROUP BY 1)
+	                SELECT count(*) FROM ((TABLE raw EXCEPT TABLE hb_fold_5min)
+	                                      UNION ALL (TABLE hb_fold_5min EXCEPT TABLE raw)) d")" 0
+	# the customers' days: each customer's first folded minute of each UTC day, nothing else
+	assert_eq "$(q "WITH want AS (
+	                  SELECT hb_utc_day(minute) AS day, customer_id, min(minute) AS first_minute
+	                  FROM hb_fold_customer_minute GROUP BY 1, 2)
+	                SELECT count(*) FROM ((TABLE want EXCEPT TABLE hb_fold_customer_day)
+	                                      UNION ALL (TABLE hb_fold_customer_day EXCEPT TABLE want)) d")" 0
 	customer_sums_match -infinity infinity
 	customer_sums_match "$(q "SELECT min(minute) + interval '7 minutes' FROM hb_fold_minute")" \
 		"$(q "SELECT max(minute) - interval '3 minutes' FROM hb_fold_minute")"
@@ -280,6 +298,7 @@ rollups_match() {
 	[[ $output == *"dropped heartbeat_anomalies_p$old: "* ]]
 	[[ $output == *"dropped heartbeat_records_default (rows): "* ]]
 	[[ $output == *"dropped hb_fold_minute (rows): "* ]]
+	[[ $output == *"dropped hb_fold_5min (rows): "* ]]
 	[[ $(parts heartbeat_records) != *"_p$old "* ]]
 	assert_eq "$(q 'SELECT readings_stored FROM vw_pipeline_summary')" 2000
 	assert_eq "$(q "SELECT count(*) FROM heartbeat_records WHERE ts < now() - interval '10 days'")" 0
@@ -348,7 +367,7 @@ rollups_match() {
 	assert_eq "$(q "SELECT count(*) FROM hb_rollup_customer_minute WHERE normal > 0")" 0
 }
 
-@test "applying sql/ makes the 5-minute slots whole again where they are not the sums of their minutes" {
+@test "applying sql/ makes the 5-minute slots whole again where they are not the sums of their minutes or their percentiles differ" {
 	hbsim --seed 9 --start "$(day yesterday)T10:00:00Z" --count 6000 --rate 0 --customers 5 --clock-rate 5 -q |
 		hbclassify -qq | hbpgload -q
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
@@ -357,8 +376,13 @@ rollups_match() {
 	q "DELETE FROM hb_fold_5min_hr WHERE slot = (SELECT min(slot) FROM hb_fold_5min_hr)" >/dev/null
 	q "UPDATE hb_fold_5min_hr SET readings = readings + 1 WHERE slot = (SELECT max(slot) FROM hb_fold_5min_hr)" >/dev/null
 	q "INSERT INTO hb_fold_5min_hr VALUES ('$(day yesterday)T09:00:00Z', 70, 3)" >/dev/null
+	# and as one without the slots' percentiles, or a hand that changed one
+	q "DELETE FROM hb_fold_5min WHERE slot = (SELECT min(slot) + interval '5 minutes' FROM hb_fold_5min)" >/dev/null
+	q "UPDATE hb_fold_5min SET p95 = p95 + 1 WHERE slot = (SELECT min(slot) + interval '10 minutes' FROM hb_fold_5min)" >/dev/null
+	q "INSERT INTO hb_fold_5min VALUES ('$(day yesterday)T09:05:00Z', 3, 70, 70)" >/dev/null
 	"$HB_REPO/scripts/hb-pg" apply
 	assert_eq "$(q "SELECT count(*) FROM hb_fold_5min_hr WHERE slot < '$(day yesterday)T10:00:00Z'")" 0
+	assert_eq "$(q "SELECT count(*) FROM hb_fold_5min WHERE slot < '$(day yesterday)T10:00:00Z'")" 0
 	rollups_exact
 }
 
