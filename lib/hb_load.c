@@ -70,7 +70,9 @@ static const char CHECK_SCHEMA[] =
 	" AND attname IN ('kafka_topic', 'kafka_partition', 'kafka_offset') AND NOT attisdropped),"
 	/* folding the minutes a loader has passed (012_rollups.sql, 2026-12-03) */
 	" coalesce(has_function_privilege(to_regprocedure("
-	"'hb_rollup_fold_before(timestamptz,interval,integer,boolean)'), 'EXECUTE'), false)";
+	"'hb_rollup_fold_before(timestamptz,interval,integer,boolean)'), 'EXECUTE'), false),"
+	/* the loader's word on its rows (012_rollups.sql, 2026-12-04) */
+	" coalesce(has_table_privilege(to_regclass('hb_rollup_delta'), 'INSERT'), false)";
 
 static const char CHECK_PRIV[] =
 	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
@@ -80,6 +82,10 @@ static const char CHECK_PRIV[] =
 	" OR has_function_privilege('hb_alerts_apply(jsonb)', 'EXECUTE'))"
 	" AND (to_regprocedure('hb_state_apply(jsonb)') IS NULL"
 	" OR has_function_privilege('hb_state_apply(jsonb)', 'EXECUTE'))";
+
+static const char COPY_WORD[] =
+	"COPY hb_rollup_delta (token, minute, customers, c_n, c_sum, c_min, c_max, hr, hr_n) "
+	"FROM STDIN (FORMAT binary)";
 
 static const char APPLY_ALERTS[] = "SELECT hb_alerts_apply($1::jsonb)";
 static const char APPLY_STATES[] = "SELECT hb_state_apply($1::jsonb)";
@@ -113,6 +119,7 @@ void hb_loader_free(struct hb_loader *l)
 	free(l->anom.r);
 	free(l->spare.r);
 	hb_load_order_free(&l->order);
+	hb_load_delta_free(&l->word);
 	free(l->acks);
 	hb_buf_release(&l->alerts);
 	hb_buf_release(&l->states);
@@ -377,6 +384,28 @@ static enum hb_pgerr bisect(struct hb_loader *l, const struct table *t, size_t l
 	return rc;
 }
 
+/*
+ * BEGIN, and with a COPY straight into heartbeat_records its word on the
+ * rows first (hb_load_delta.c), under a token of its own as hbmon.delta:
+ * the note trigger checks it against what the COPY stores.  The rollups
+ * only need it where hbpgload folds (has_fold), else it would wait unread.
+ */
+static enum hb_pgerr begin(struct hb_loader *l, enum mode m, int split, char *err, size_t errsz)
+{
+	char sql[80];
+	int64_t token;
+	enum hb_pgerr e;
+
+	if (m != FAST || split || !l->has_delta || !l->has_fold ||
+	    hb_load_delta(l, token = hb_load_token(&l->word)) != 1)
+		return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
+	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL hbmon.delta = '%lld'", (long long)token);
+	e = hb_pg_exec(l->conn, sql, NULL, err, errsz);
+	if (e == HB_PGE_OK)
+		e = hb_pg_copy(l->conn, COPY_WORD, l->word.out.p, l->word.out.len, NULL, err, errsz);
+	return e;
+}
+
 /* Store a whole table's rows in mode m, or by bisection. */
 static enum hb_pgerr load_table(struct hb_loader *l, const struct table *t, enum mode m,
 				int split, char *err, size_t errsz)
@@ -486,6 +515,7 @@ static enum hb_load_rc connect_db(struct hb_loader *l, char *err, size_t errsz)
 	l->has_fold = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	l->has_coords = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	l->has_fold_before = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+	l->has_delta = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
 	PQclear(res);
 	res = PQexec(l->conn, CHECK_PRIV);
 	if (hb_pg_classify(l->conn, res) == HB_PGE_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -843,7 +873,7 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 	for (;;) {
 		memset(&l->pend, 0, sizeof l->pend);
 		l->pend.fast_all = 1;
-		e = hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
+		e = begin(l, m, split, err, errsz);
 		if (e == HB_PGE_OK)
 			e = load_table(l, &rec, m, split, err, errsz);
 		if (e == HB_PGE_OK)

@@ -48,6 +48,25 @@ struct hb_order {
 	size_t next_cap;
 };
 
+/* hb_load_delta.c's: the word on a batch's readings, and its working memory. */
+#define HB_WORD_HR_MAX 1023
+struct hb_word_cust {
+	uint32_t off, len;      /* the customer_id in the arena */
+	int32_t n, min, max;
+	int64_t sum;
+};
+struct hb_word {
+	struct hb_word_cust *c; /* the minute's customers */
+	size_t nc, cap;
+	uint32_t hist[HB_WORD_HR_MAX + 1];      /* the minute's heart rates */
+	uint16_t touched[HB_WORD_HR_MAX + 1];   /* ... those counted, in hist */
+	size_t nt;
+	size_t groups;          /* array elements so far */
+	struct hb_buf arr;      /* the array being encoded */
+	struct hb_buf out;      /* the COPY data */
+	uint64_t seed;          /* of the tokens */
+};
+
 /* Counts of the flush in progress, applied only when it commits. */
 struct pending {
 	uint64_t stored, duplicates, rejected;
@@ -63,6 +82,8 @@ struct hb_loader {
 	struct rows rec, anom;
 	struct rows spare;             /* hb_load_order's: rec's rows grouped */
 	struct hb_order order;         /* and its groups */
+	struct hb_word word;           /* hb_load_delta.c's */
+	int has_delta;                 /* the schema takes a word (hb_rollup_delta) from this role */
 	struct hb_buf alerts, states;  /* "[" and the inner objects, comma-separated */
 	size_t nalerts, nstates;
 	int has_alerts;                /* the schema has the alerts' functions and columns */
@@ -108,6 +129,12 @@ struct hb_loader {
  * slower). */
 int hb_load_order(struct hb_loader *l);
 void hb_load_order_free(struct hb_order *o);
+/* hb_load_delta.c: the word on rec's rows under token, in l->word.out as
+ * binary COPY data for hb_rollup_delta: 1, or 0 when there is none worth
+ * sending (or no memory for it). */
+int hb_load_delta(struct hb_loader *l, int64_t token);
+int64_t hb_load_token(struct hb_word *w);     /* a new token, never 0 */
+void hb_load_delta_free(struct hb_word *w);
 /* hb_load_add.c: a new row at the end of rs (zeroed, no coordinates); NULL on ENOMEM. */
 struct row *hb_load_push(struct rows *rs);
 /* hb_load_add.c: the reason column of r, cleaned to valid UTF-8 text. */

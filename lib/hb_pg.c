@@ -253,6 +253,15 @@ void hb_copy_text(struct hb_buf *b, const char *s, size_t n)
 	hb_buf_put(b, s, n);
 }
 
+void hb_copy_array_head(struct hb_buf *b, uint32_t elem_oid, uint32_t n)
+{
+	put_be32(b, 1);		/* dimensions */
+	put_be32(b, 0);		/* no NULL element */
+	put_be32(b, elem_oid);
+	put_be32(b, n);
+	put_be32(b, 1);		/* lower bound */
+}
+
 void hb_copy_int4(struct hb_buf *b, int32_t v)
 {
 	put_be32(b, 4);

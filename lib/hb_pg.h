@@ -68,6 +68,16 @@ void hb_copy_text(struct hb_buf *b, const char *s, size_t n);   /* also bytea */
 void hb_copy_int4(struct hb_buf *b, int32_t v);
 void hb_copy_int8(struct hb_buf *b, int64_t v);
 void hb_copy_ts(struct hb_buf *b, int64_t unix_us);             /* timestamptz */
+/*
+ * A one-dimensional array of n elements of type elem_oid (HB_OID_*), no
+ * NULL among them: its header, then each element as a field of its type
+ * (hb_copy_text, hb_copy_int4, ...); the whole goes in a row as one field
+ * (hb_copy_text of its bytes).
+ */
+#define HB_OID_INT8 20u
+#define HB_OID_INT4 23u
+#define HB_OID_TEXT 25u
+void hb_copy_array_head(struct hb_buf *b, uint32_t elem_oid, uint32_t n);
 
 /*
  * Append s[0..n) to b as text PostgreSQL accepts: each invalid UTF-8 byte

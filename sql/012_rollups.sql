@@ -125,6 +125,44 @@ CREATE TABLE IF NOT EXISTS hb_rollup_pending (
     noted_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX IF NOT EXISTS hb_rollup_pending_minute ON hb_rollup_pending (minute);
+-- read_rows: the fold reads the minute's rows of heartbeat_records (every
+-- note of before had to).  A note of heartbeat_anomalies never does (the
+-- fold reads a minute's anomalies whole each time: they are few).  token:
+-- the statement's rows of that minute are in hb_rollup_delta under it.
+ALTER TABLE hb_rollup_pending
+    ADD COLUMN IF NOT EXISTS read_rows boolean NOT NULL DEFAULT true,
+    ADD COLUMN IF NOT EXISTS token bigint;
+
+-- A loader's word on the rows it stores, so that the fold need not read
+-- them back: per minute, the statement's rows grouped per customer (count,
+-- sum, min and max heart rate) and per heart rate (count), one row per
+-- minute with the groups in arrays.  hbpgload writes them in its loading
+-- transaction before its COPY, under a token it sets as hbmon.delta for the
+-- COPY (lib/hb_load_delta.c); the note trigger then checks them against the
+-- rows the statement stored: a minute whose count or heart-rate sum differs
+-- (duplicates skipped, or a token without a word) is noted to be read from
+-- its rows as before.  The fold uses a word only for a minute folded for the
+-- first time whose every note came with one (or did not touch the
+-- readings): anything else, a late row, a delete, a \copy, reads the rows.
+-- Only the loader role may write here (090_roles.sql).
+CREATE TABLE IF NOT EXISTS hb_rollup_delta (
+    token     bigint NOT NULL,
+    minute    timestamptz NOT NULL,
+    customers text[] COLLATE "C" NOT NULL,
+    c_n       integer[] NOT NULL,
+    c_sum     bigint[] NOT NULL,
+    c_min     integer[] NOT NULL,
+    c_max     integer[] NOT NULL,
+    hr        integer[] NOT NULL,
+    hr_n      integer[] NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hb_rollup_delta_minute ON hb_rollup_delta (minute, token);
+-- a word of thousands of customers is a few hundred kB: stored as it is,
+-- not compressed (it is read twice and gone within seconds)
+ALTER TABLE hb_rollup_delta ALTER COLUMN customers SET STORAGE EXTERNAL,
+    ALTER COLUMN c_n SET STORAGE EXTERNAL, ALTER COLUMN c_sum SET STORAGE EXTERNAL,
+    ALTER COLUMN c_min SET STORAGE EXTERNAL, ALTER COLUMN c_max SET STORAGE EXTERNAL,
+    ALTER COLUMN hr SET STORAGE EXTERNAL, ALTER COLUMN hr_n SET STORAGE EXTERNAL;
 
 -- The notes are taken before anything else changes: on a database of
 -- before, CREATE OR REPLACE TRIGGER hb_rollup swaps the old trigger (which
@@ -157,15 +195,40 @@ RETURN d::timestamp AT TIME ZONE 'UTC';
 -- The minutes the statement's rows fall in, as pending: the rows inserted,
 -- deleted or updated (both sides).  An insert, no update: loaders never
 -- wait for each other here.  TRUNCATE makes every folded minute pending
--- (the next folds compute them again from what is left).
+-- (the next folds compute them again from what is left).  A statement
+-- that comes with a loader's word (hbmon.delta set: hbpgload's COPY) has
+-- it checked here, per minute, and a minute where it is wrong or missing
+-- is noted to be read from its rows.
 CREATE OR REPLACE FUNCTION hb_rollup_note() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
+DECLARE
+    tok bigint;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO hb_rollup_pending (minute)
-        SELECT DISTINCT date_bin('1 minute', ts, timestamptz '2000-01-01 00:00:00+00')
-        FROM new_rows WHERE ts IS NOT NULL;
+    IF TG_OP = 'INSERT' AND TG_TABLE_NAME = 'heartbeat_records' THEN
+        tok := nullif(current_setting('hbmon.delta', true), '')::bigint;
+        IF tok IS NULL THEN
+            INSERT INTO hb_rollup_pending (minute)
+            SELECT DISTINCT date_bin('1 minute', ts, timestamptz '2000-01-01 00:00:00+00')
+            FROM new_rows WHERE ts IS NOT NULL;
+        ELSE
+            -- the loader's word (hb_rollup_delta), checked per minute: the
+            -- count and the heart-rate sum of the rows stored, both ways
+            INSERT INTO hb_rollup_pending (minute, read_rows, token)
+            SELECT r.minute, (d.c_n, d.c_sum, d.hr_n, d.hr_sum) IS DISTINCT FROM (r.n, r.s, r.n, r.s), tok
+            FROM (SELECT date_bin('1 minute', ts, timestamptz '2000-01-01 00:00:00+00') AS minute,
+                         count(*) AS n, sum(heart_rate) AS s
+                  FROM new_rows WHERE ts IS NOT NULL GROUP BY 1) r
+            LEFT JOIN LATERAL (
+                SELECT sum((SELECT sum(x) FROM unnest(d.c_n) x)) AS c_n,
+                       sum((SELECT sum(x) FROM unnest(d.c_sum) x)) AS c_sum,
+                       sum((SELECT sum(x) FROM unnest(d.hr_n) x)) AS hr_n,
+                       sum((SELECT sum(h::bigint * x) FROM unnest(d.hr, d.hr_n) u(h, x))) AS hr_sum
+                FROM hb_rollup_delta d WHERE d.minute = r.minute AND d.token = tok) d ON true;
+        END IF;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO hb_rollup_pending (minute, read_rows)
+        SELECT DISTINCT hb_minute(ts), false FROM new_rows WHERE ts IS NOT NULL;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO hb_rollup_pending (minute)
         SELECT DISTINCT hb_minute(ts) FROM old_rows WHERE ts IS NOT NULL;
@@ -175,8 +238,17 @@ BEGIN
         UNION
         SELECT hb_minute(ts) FROM new_rows WHERE ts IS NOT NULL;
     ELSE
+        -- every folded minute, and every pending one: read from what is
+        -- left, and the loaders' words on the rows gone are dropped (a
+        -- loader that has written its word but not yet its rows waits for
+        -- this TRUNCATE's lock, its word not seen here)
         INSERT INTO hb_rollup_pending (minute)
-        SELECT minute FROM hb_fold_minute GROUP BY minute;
+        SELECT minute FROM hb_fold_minute GROUP BY minute
+        UNION
+        SELECT minute FROM hb_rollup_pending;
+        IF TG_TABLE_NAME = 'heartbeat_records' THEN
+            DELETE FROM hb_rollup_delta;
+        END IF;
     END IF;
     RETURN NULL;
 END
@@ -319,11 +391,13 @@ $$;
 -- each fold while the second still writes it (once a second, not once):
 -- more work, the same rollups.
 --
--- Correct whatever runs meanwhile: the notes of a minute are forgotten
--- before its rows are read (a later statement's snapshot), so a row
--- committed after that has a note that stays, and the minute stays pending
--- for the readers until the next fold.  A minute folded again (rows came
--- late) is computed again whole; the customers' running totals after it in
+-- Correct whatever runs meanwhile: the notes of a minute are forgotten,
+-- its loaders' words taken and its readings read in one statement, so in
+-- one snapshot; a row committed after that has a note (and a word) that
+-- stays, and the minute stays pending for the readers until the next fold.
+-- Its anomalies are read in a later statement: a minute's anomalies are
+-- read whole at each of its folds.  A minute folded again (rows came late)
+-- is computed again whole from its rows; the customers' running totals after it in
 -- its day are computed again from there.  While rows still come for an
 -- earlier minute of a day than its latest folded one (a backfill), that
 -- day's late minutes wait until the backfill is quiet, so the running
@@ -381,31 +455,33 @@ BEGIN
         RETURN 0;
     END IF;
 
-    -- 1. forget their notes (what is noted from now on stays pending)
-    DELETE FROM hb_rollup_pending WHERE minute = ANY (ms);
-
-    -- 2. the BRIN index of the days' partitions summarizes the pages added
-    --    since the last fold, so that reading a minute reads that minute.
-    --    An autovacuum of the partition holds the lock this needs; waiting
-    --    for it past deadlock_timeout (1 s) cancels it.  After 5 s, go on
-    --    without (the scans below then read the pages not summarized too)
-    lt := current_setting('lock_timeout');
-    BEGIN
-        PERFORM set_config('lock_timeout', '5s', true);
-        PERFORM brin_summarize_new_values(x.indexrelid)
-    FROM pg_inherits i
-    JOIN pg_index x ON x.indrelid = i.inhrelid
-    JOIN pg_class c ON c.oid = i.inhrelid
-    JOIN pg_class ic ON ic.oid = x.indexrelid
-    JOIN pg_am a ON a.oid = ic.relam
-    WHERE i.inhparent = 'heartbeat_records'::regclass AND a.amname = 'brin'
-      AND (c.relname = 'heartbeat_records_default'
-           OR c.relname IN (SELECT 'heartbeat_records_p' || to_char(hb_utc_day(m), 'YYYYMMDD')
-                            FROM unnest(ms) m));
-    EXCEPTION WHEN lock_not_available THEN
-        NULL;
-    END;
-    PERFORM set_config('lock_timeout', lt, true);
+    -- 1. the BRIN index of the days' partitions summarizes the pages added
+    --    since the last fold, so that reading a minute reads that minute:
+    --    when a minute is to be read from its rows (below), not when every
+    --    one comes with the loader's word.  An autovacuum of the partition
+    --    holds the lock this needs; waiting for it past deadlock_timeout
+    --    (1 s) cancels it.  After 5 s, go on without (the scans below then
+    --    read the pages not summarized too)
+    IF EXISTS (SELECT FROM hb_rollup_pending WHERE minute = ANY (ms) AND read_rows)
+       OR EXISTS (SELECT FROM hb_fold_minute WHERE minute = ANY (ms)) THEN
+        lt := current_setting('lock_timeout');
+        BEGIN
+            PERFORM set_config('lock_timeout', '5s', true);
+            PERFORM brin_summarize_new_values(x.indexrelid)
+            FROM pg_inherits i
+            JOIN pg_index x ON x.indrelid = i.inhrelid
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class ic ON ic.oid = x.indexrelid
+            JOIN pg_am a ON a.oid = ic.relam
+            WHERE i.inhparent = 'heartbeat_records'::regclass AND a.amname = 'brin'
+              AND (c.relname = 'heartbeat_records_default'
+                   OR c.relname IN (SELECT 'heartbeat_records_p' || to_char(hb_utc_day(m), 'YYYYMMDD')
+                                    FROM unnest(ms) m));
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;
+        END;
+        PERFORM set_config('lock_timeout', lt, true);
+    END IF;
     -- a partition never analyzed yet (a bulk load into a new day) has no
     -- statistics, and then the planner may read a minute through the whole
     -- primary key: analyze it first (a sample; autovacuum would, later)
@@ -419,18 +495,44 @@ BEGIN
         EXECUTE format('ANALYZE %s', part);
     END LOOP;
 
-    -- 3. the minutes' rows, grouped once per table: each minute by the
-    --    partitions' BRIN index (summarized above, so a minute reads about
-    --    its own pages).  Never a scan of a whole partition per minute, which
-    --    the planner picks at times (a bulk load's statistics)
+    -- 2. in one statement, so in one snapshot: forget the minutes' notes
+    --    (what is noted from now on stays pending), take the loaders' words
+    --    on them, and group their readings once: from the words of a minute
+    --    folded for the first time whose every note came with a checked one
+    --    (or did not touch the readings), else from its rows, each minute by
+    --    the partitions' BRIN index (summarized above, so a minute reads
+    --    about its own pages).  Never a scan of a whole partition per
+    --    minute, which the planner picks at times (a bulk load's statistics)
+    CREATE TEMP TABLE hb_fold_rec (minute timestamptz, customer_id text COLLATE "C", heart_rate integer,
+                                   g integer, n bigint, s bigint, lo integer, hi integer) ON COMMIT DROP;
     SET LOCAL enable_seqscan = off;
     SET LOCAL enable_indexscan = off;
-    CREATE TEMP TABLE hb_fold_rec ON COMMIT DROP AS
-    SELECT m.minute, r.customer_id, r.heart_rate, GROUPING(r.customer_id, r.heart_rate) AS g,
-           count(*) AS n, sum(r.heart_rate) AS s, min(r.heart_rate) AS lo, max(r.heart_rate) AS hi
-    FROM unnest(ms) m(minute)
+    WITH n AS (
+        DELETE FROM hb_rollup_pending WHERE minute = ANY (ms) RETURNING minute, read_rows, token
+    ), d AS (
+        DELETE FROM hb_rollup_delta WHERE minute = ANY (ms) RETURNING *
+    ), k AS (
+        SELECT n.minute, bool_or(n.read_rows) OR EXISTS (SELECT FROM hb_fold_minute f WHERE f.minute = n.minute)
+               AS from_rows
+        FROM n GROUP BY n.minute
+    ), w AS (
+        SELECT d.* FROM d JOIN k ON k.minute = d.minute AND NOT k.from_rows
+        WHERE (d.token, d.minute) IN (SELECT n.token, n.minute FROM n WHERE n.token IS NOT NULL)
+    )
+    INSERT INTO hb_fold_rec
+    SELECT m.minute, r.customer_id, r.heart_rate, GROUPING(r.customer_id, r.heart_rate),
+           count(*), sum(r.heart_rate), min(r.heart_rate), max(r.heart_rate)
+    FROM (SELECT minute FROM k WHERE from_rows) m
     JOIN heartbeat_records r ON r.ts >= m.minute AND r.ts < m.minute + interval '1 minute'
-    GROUP BY GROUPING SETS ((m.minute, r.customer_id), (m.minute, r.heart_rate));
+    GROUP BY GROUPING SETS ((m.minute, r.customer_id), (m.minute, r.heart_rate))
+    UNION ALL
+    SELECT w.minute, u.c, NULL, 1, sum(u.cn), sum(u.cs), min(u.clo), max(u.chi)
+    FROM w, unnest(w.customers, w.c_n, w.c_sum, w.c_min, w.c_max) u(c, cn, cs, clo, chi)
+    GROUP BY w.minute, u.c
+    UNION ALL
+    SELECT w.minute, NULL, u.h, 2, sum(u.hn), sum(u.h::bigint * u.hn), u.h, u.h
+    FROM w, unnest(w.hr, w.hr_n) u(h, hn)
+    GROUP BY w.minute, u.h;
 
     CREATE TEMP TABLE hb_fold_anom ON COMMIT DROP AS
     SELECT m.minute, a.customer_id, a.anomaly_type AS k, a.heart_rate
@@ -439,7 +541,7 @@ BEGIN
     RESET enable_seqscan;
     RESET enable_indexscan;
 
-    -- 4. the fleet: per status, per heart rate
+    -- 3. the fleet: per status, per heart rate
     DELETE FROM hb_fold_minute WHERE minute = ANY (ms);
     INSERT INTO hb_fold_minute (minute, status, readings, hr_sum, hr_min, hr_max)
     SELECT minute, 'NORMAL', sum(n), sum(s), min(lo), max(hi)
@@ -460,7 +562,7 @@ BEGIN
     -- the minutes' 5-minute slots, whole again from their folded minutes
     PERFORM hb_fold_5min_sum(ARRAY(SELECT DISTINCT hb_5min(m) FROM unnest(ms) m));
 
-    -- 5. per customer: the minutes' new figures
+    -- 4. per customer: the minutes' new figures
     CREATE TEMP TABLE hb_fold_new ON COMMIT DROP AS
     SELECT customer_id, minute, sum(readings) AS readings, sum(hr_sum) AS hr_sum, min(hr_min) AS hr_min,
            max(hr_max) AS hr_max, sum(normal) AS normal, sum(bradycardia) AS bradycardia,
@@ -477,7 +579,7 @@ BEGIN
           FROM hb_fold_anom WHERE customer_id IS NOT NULL GROUP BY 1, 2) x
     GROUP BY 1, 2;
 
-    -- 6. per customer and day touched: from the day's first minute folded
+    -- 5. per customer and day touched: from the day's first minute folded
     --    now, every folded minute of the customer that day, with the new
     --    figures in place, and the running totals computed again from the
     --    last ones before it

@@ -1,7 +1,7 @@
 -- 090_roles.sql — least privilege.  Idempotent.
 --
 --   hbmon_loader  what hbpgload needs: INSERT into the tables it feeds (and
---                 pipeline_metrics), and asking for day partitions
+--                 pipeline_metrics, and its word on them: hb_rollup_delta), and asking for day partitions
 --                 (hb_ensure_partitions); no SELECT, UPDATE, DELETE or TRUNCATE.
 --                 ON CONFLICT DO NOTHING needs INSERT only.  Alerts and
 --                 detection states only through hb_alerts_apply, hb_state_apply
@@ -25,8 +25,11 @@ $$;
 REVOKE ALL ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
               hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
               hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day,
-              hb_rollup_pending, heartbeat_alerts, hb_alert_state FROM PUBLIC;
+              hb_rollup_pending, hb_rollup_delta, heartbeat_alerts, hb_alert_state FROM PUBLIC;
 GRANT INSERT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics TO hbmon_loader;
+-- the loader's word on the rows it stores (012_rollups.sql: checked, then
+-- folded in place of reading the rows back)
+GRANT INSERT ON hb_rollup_delta TO hbmon_loader;
 GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
                 hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
                 hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day,

@@ -25,7 +25,8 @@ teardown_file() {
 
 setup() {
 	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr,
-	   hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending' >/dev/null
+	   hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending,
+	   hb_rollup_delta' >/dev/null
 }
 
 day() { date -u -d "$1" +%Y-%m-%d; }
@@ -331,6 +332,7 @@ rollups_match() {
 		"UPDATE hb_rollup_customer_minute SET readings = 0" 'SELECT count(*) FROM hb_rollup_minute' \
 		"INSERT INTO hb_fold_minute VALUES (now(), 'NORMAL', 70, 1)" 'DELETE FROM hb_rollup_pending' \
 		'UPDATE hb_fold_customer_minute SET c_readings = 0' 'SELECT count(*) FROM hb_fold_minute' \
+		'SELECT count(*) FROM hb_rollup_delta' 'DELETE FROM hb_rollup_delta' \
 		'DROP TABLE heartbeat_records_default' "SELECT hb_retain(1)"; do
 		run env PGUSER="$LOADER" psql -X -qAt -v ON_ERROR_STOP=1 -c "$sql"
 		[ "$status" -ne 0 ]
@@ -455,6 +457,97 @@ pending_minutes() {
 	wait_for 30 passed
 	kill -0 "$loader"
 	assert_eq "$(q "SELECT count(*) FROM hb_fold_customer_minute WHERE customer_id = 'A' AND minute < '${d}T10:06:00Z'")" 6
+	exec 4>&-
+	wait "$loader"
+	loader=
+	rollups_exact
+}
+
+# Stores the rows of the VALUES list $2 into heartbeat_records with a word
+# on them under token $1, as hbpgload does (lib/hb_load_delta.c): the word
+# made from $3 (the same list unless given), in one transaction.
+store_with_word() {
+	local rows=$2 said=${3:-$2}
+	q "BEGIN;
+	   SET LOCAL hbmon.delta = '$1';
+	   CREATE TEMP TABLE w (customer_id text COLLATE \"C\", ts timestamptz, heart_rate integer) ON COMMIT DROP;
+	   INSERT INTO w VALUES $said;
+	   INSERT INTO hb_rollup_delta
+	   SELECT $1, c.minute, c.customers, c.c_n, c.c_sum, c.c_min, c.c_max, h.hr, h.hr_n
+	   FROM (SELECT minute, array_agg(customer_id) AS customers, array_agg(n) AS c_n, array_agg(s) AS c_sum,
+	                array_agg(lo) AS c_min, array_agg(hi) AS c_max
+	         FROM (SELECT hb_minute(ts) AS minute, customer_id, count(*)::integer AS n, sum(heart_rate)::bigint AS s,
+	                      min(heart_rate) AS lo, max(heart_rate) AS hi FROM w GROUP BY 1, 2) x GROUP BY 1) c
+	   JOIN (SELECT minute, array_agg(heart_rate) AS hr, array_agg(n) AS hr_n
+	         FROM (SELECT hb_minute(ts) AS minute, heart_rate, count(*)::integer AS n FROM w GROUP BY 1, 2) x
+	         GROUP BY 1) h USING (minute);
+	   INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES $rows;
+	   COMMIT" >/dev/null
+}
+
+@test "the fold takes a loader's checked word on its rows in place of reading them, and only then" {
+	d=$(day yesterday)
+	# a word that agrees with the rows on each minute's count and heart-rate sum: believed.
+	# It says A's readings of 10:00 were 70 and 72 where they are 71 and 71: the fold
+	# gives the word's lowest and highest, so it read the word, not the rows (which
+	# is why only the loader role may give one)
+	store_with_word 11 "('A', '${d}T10:00:10Z', 71), ('A', '${d}T10:00:20Z', 71), ('B', '${d}T10:01:10Z', 80)" \
+		"('A', '${d}T10:00:10Z', 70), ('A', '${d}T10:00:20Z', 72), ('B', '${d}T10:01:10Z', 80)"
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_pending WHERE read_rows OR token <> 11')" 0
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(q "SELECT readings || ' ' || hr_min || ' ' || hr_max FROM hb_fold_customer_minute WHERE customer_id = 'A'")" "2 70 72"
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_delta')" 0
+	# the same minutes folded again from their rows: as the rows say
+	q "INSERT INTO hb_rollup_pending (minute) SELECT DISTINCT minute FROM hb_fold_minute" >/dev/null
+	rollups_exact
+	assert_eq "$(q "SELECT hr_min || ' ' || hr_max FROM hb_fold_customer_minute WHERE customer_id = 'A'")" "71 71"
+
+	# a word whose count is wrong for a minute: that minute is read from its rows
+	store_with_word 12 "('C', '${d}T11:00:10Z', 60), ('C', '${d}T11:00:20Z', 62), ('C', '${d}T11:01:10Z', 64)" \
+		"('C', '${d}T11:00:10Z', 60), ('C', '${d}T11:01:10Z', 64)"
+	assert_eq "$(q "SELECT string_agg(to_char(minute AT TIME ZONE 'UTC', 'HH24:MI') || ' ' || read_rows, ',' ORDER BY minute)
+	                FROM hb_rollup_pending")" "11:00 true,11:01 false"
+	# one whose heart rates do not add up to the rows' (the same count)
+	store_with_word 13 "('D', '${d}T12:00:10Z', 60)" "('D', '${d}T12:00:10Z', 61)"
+	# a token and no word at all
+	store_with_word 14 "('E', '${d}T13:00:10Z', 60)" "('E', '${d}T13:59:10Z', 60)"
+	assert_eq "$(q "SELECT count(*) FROM hb_rollup_pending WHERE minute >= '${d}T12:00:00Z' AND NOT read_rows")" 0
+	# rows for a minute folded already (late rows), with a right word: read from the rows
+	store_with_word 15 "('B', '${d}T10:01:40Z', 90)"
+	# a TRUNCATE with a word still pending: nothing of it is folded in
+	store_with_word 16 "('F', '${d}T14:00:10Z', 60)"
+	q 'TRUNCATE heartbeat_anomalies' >/dev/null
+	rollups_exact
+	q 'TRUNCATE heartbeat_records' >/dev/null
+	rollups_match
+	# (nothing left: rollups_exact's sums over the folded range have no range)
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_pending')" 0
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_minute')" 0
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_customer_minute')" 0
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_delta')" 0
+}
+
+@test "hbpgload gives a word on the readings it stores, and the rollups stay exact with it" {
+	d=$(day yesterday)
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	PGUSER=$LOADER hbpgload -q -m 3600000 "$BATS_TEST_TMPDIR/in" 3>&- &
+	loader=$!
+	exec 4<>"$BATS_TEST_TMPDIR/in"
+	hbsim --seed 11 --start "${d}T10:00:00Z" --count 600 --rate 0 --customers 5 --anomaly-rate 0.2 -q |
+		hbclassify -qq >"$BATS_TEST_TMPDIR/a.ndjson"
+	cat "$BATS_TEST_TMPDIR/a.ndjson" >&4
+	wait_for 20 rows_are heartbeat_records "$(grep -c '"NORMAL"' "$BATS_TEST_TMPDIR/a.ndjson")"
+	# noted with a word, checked: nothing to read back (before any fold of them: the
+	# loader's input has not passed them, and they are not quiet)
+	[ "$(q 'SELECT count(*) FROM hb_rollup_pending WHERE token IS NOT NULL AND NOT read_rows')" -gt 0 ]
+	# and every word it gave agreed with the rows stored
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_pending WHERE token IS NOT NULL AND read_rows')" 0
+	[ "$(q 'SELECT count(*) FROM hb_rollup_delta')" -gt 0 ]
+	rollups_match
+	# the same readings again (all duplicates) and more of them: exact whatever was folded how
+	hbsim --seed 11 --start "${d}T10:00:00Z" --count 1200 --rate 0 --customers 5 --anomaly-rate 0.2 -q |
+		hbclassify -qq >&4
 	exec 4>&-
 	wait "$loader"
 	loader=
