@@ -403,7 +403,17 @@ static enum hb_pgerr begin(struct hb_loader *l, enum mode m, int split, char *er
 	e = hb_pg_exec(l->conn, sql, NULL, err, errsz);
 	if (e == HB_PGE_OK)
 		e = hb_pg_copy(l->conn, COPY_WORD, l->word.out.p, l->word.out.len, NULL, err, errsz);
-	return e;
+	if (e == HB_PGE_OK || e == HB_PGE_RETRY)
+		return e;
+	/* The word only saves the fold work: refused (its table gone, a right
+	 * revoked since the connection checked), the loader goes on without. */
+	{
+		char ignore[256];
+
+		hb_pg_exec(l->conn, "ROLLBACK", NULL, ignore, sizeof ignore);
+	}
+	l->has_delta = 0;
+	return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
 }
 
 /* Store a whole table's rows in mode m, or by bisection. */

@@ -161,6 +161,10 @@ none:
 	for (size_t i = 0; i < w->nt; i++)
 		w->hist[w->touched[i]] = 0;
 	w->nc = w->nt = 0;
+	if (hb_buf_oom(&w->out) || hb_buf_oom(&w->arr)) {
+		hb_buf_release(&w->out);	/* (oom is sticky until released) */
+		hb_buf_release(&w->arr);
+	}
 	return 0;
 }
 
@@ -179,7 +183,7 @@ int64_t hb_load_token(struct hb_word *w)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	z ^= z >> 31;
-	return (int64_t)(z >> 1) + 1;	/* 1..2^63-1 */
+	return (int64_t)((z >> 1) | 1);	/* odd, so never 0; at most 2^63-1 */
 }
 
 void hb_load_delta_free(struct hb_word *w)

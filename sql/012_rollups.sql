@@ -154,7 +154,17 @@ CREATE TABLE IF NOT EXISTS hb_rollup_delta (
     c_min     integer[] NOT NULL,
     c_max     integer[] NOT NULL,
     hr        integer[] NOT NULL,
-    hr_n      integer[] NOT NULL
+    hr_n      integer[] NOT NULL,
+    -- one group per element of each array, none NULL (unnest would pad)
+    CONSTRAINT hb_rollup_delta_shape CHECK (
+        array_ndims(customers) = 1 AND array_ndims(hr) = 1
+        AND cardinality(c_n) = cardinality(customers) AND cardinality(c_sum) = cardinality(customers)
+        AND cardinality(c_min) = cardinality(customers) AND cardinality(c_max) = cardinality(customers)
+        AND cardinality(hr_n) = cardinality(hr)
+        AND array_position(customers, NULL) IS NULL AND array_position(c_n, NULL) IS NULL
+        AND array_position(c_sum, NULL) IS NULL AND array_position(c_min, NULL) IS NULL
+        AND array_position(c_max, NULL) IS NULL AND array_position(hr, NULL) IS NULL
+        AND array_position(hr_n, NULL) IS NULL)
 );
 CREATE INDEX IF NOT EXISTS hb_rollup_delta_minute ON hb_rollup_delta (minute, token);
 -- a word of thousands of customers is a few hundred kB: stored as it is,
@@ -242,6 +252,9 @@ BEGIN
         -- left, and the loaders' words on the rows gone are dropped (a
         -- loader that has written its word but not yet its rows waits for
         -- this TRUNCATE's lock, its word not seen here)
+        -- (in READ COMMITTED, as TRUNCATE is run: in a REPEATABLE READ
+        -- transaction this trigger would not see a loader that committed
+        -- after its snapshot)
         INSERT INTO hb_rollup_pending (minute)
         SELECT minute FROM hb_fold_minute GROUP BY minute
         UNION
@@ -512,9 +525,17 @@ BEGIN
     ), d AS (
         DELETE FROM hb_rollup_delta WHERE minute = ANY (ms) RETURNING *
     ), k AS (
-        SELECT n.minute, bool_or(n.read_rows) OR EXISTS (SELECT FROM hb_fold_minute f WHERE f.minute = n.minute)
-               AS from_rows
-        FROM n GROUP BY n.minute
+        -- from the rows: a minute folded before, one with a note to read
+        -- them, or with a note whose word is gone (hb_retain deletes the
+        -- old notes and words one table after the other), or with no note
+        -- left at all
+        SELECT m.minute,
+               coalesce(bool_or(n.read_rows
+                                OR NOT EXISTS (SELECT FROM d WHERE d.token = n.token AND d.minute = n.minute)
+                                   AND n.token IS NOT NULL), true)
+               OR EXISTS (SELECT FROM hb_fold_minute f WHERE f.minute = m.minute) AS from_rows
+        FROM unnest(ms) m(minute) LEFT JOIN n ON n.minute = m.minute
+        GROUP BY m.minute
     ), w AS (
         SELECT d.* FROM d JOIN k ON k.minute = d.minute AND NOT k.from_rows
         WHERE (d.token, d.minute) IN (SELECT n.token, n.minute FROM n WHERE n.token IS NOT NULL)
