@@ -83,10 +83,6 @@ static const char CHECK_PRIV[] =
 	" AND (to_regprocedure('hb_state_apply(jsonb)') IS NULL"
 	" OR has_function_privilege('hb_state_apply(jsonb)', 'EXECUTE'))";
 
-static const char COPY_WORD[] =
-	"COPY hb_rollup_delta (token, minute, customers, c_n, c_sum, c_min, c_max, hr, hr_n) "
-	"FROM STDIN (FORMAT binary)";
-
 static const char APPLY_ALERTS[] = "SELECT hb_alerts_apply($1::jsonb)";
 static const char APPLY_STATES[] = "SELECT hb_state_apply($1::jsonb)";
 
@@ -382,38 +378,6 @@ static enum hb_pgerr bisect(struct hb_loader *l, const struct table *t, size_t l
 	if (rc == HB_PGE_OK)
 		rc = bisect(l, t, lo + (hi - lo) / 2, hi, err, errsz);
 	return rc;
-}
-
-/*
- * BEGIN, and with a COPY straight into heartbeat_records its word on the
- * rows first (hb_load_delta.c), under a token of its own as hbmon.delta:
- * the note trigger checks it against what the COPY stores.  The rollups
- * only need it where hbpgload folds (has_fold), else it would wait unread.
- */
-static enum hb_pgerr begin(struct hb_loader *l, enum mode m, int split, char *err, size_t errsz)
-{
-	char sql[80];
-	int64_t token;
-	enum hb_pgerr e;
-
-	if (m != FAST || split || !l->has_delta || !l->has_fold ||
-	    hb_load_delta(l, token = hb_load_token(&l->word)) != 1)
-		return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
-	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL hbmon.delta = '%lld'", (long long)token);
-	e = hb_pg_exec(l->conn, sql, NULL, err, errsz);
-	if (e == HB_PGE_OK)
-		e = hb_pg_copy(l->conn, COPY_WORD, l->word.out.p, l->word.out.len, NULL, err, errsz);
-	if (e == HB_PGE_OK || e == HB_PGE_RETRY)
-		return e;
-	/* The word only saves the fold work: refused (its table gone, a right
-	 * revoked since the connection checked), the loader goes on without. */
-	{
-		char ignore[256];
-
-		hb_pg_exec(l->conn, "ROLLBACK", NULL, ignore, sizeof ignore);
-	}
-	l->has_delta = 0;
-	return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
 }
 
 /* Store a whole table's rows in mode m, or by bisection. */
@@ -883,7 +847,7 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 	for (;;) {
 		memset(&l->pend, 0, sizeof l->pend);
 		l->pend.fast_all = 1;
-		e = begin(l, m, split, err, errsz);
+		e = hb_load_begin(l, m, split, err, errsz);
 		if (e == HB_PGE_OK)
 			e = load_table(l, &rec, m, split, err, errsz);
 		if (e == HB_PGE_OK)

@@ -30,6 +30,7 @@
  * the rows, as it always did.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,10 @@
 #include "hb_load_int.h"
 #include "hb_pg.h"
 #include "hb_time.h"
+
+static const char COPY_WORD[] =
+	"COPY hb_rollup_delta (token, minute, customers, c_n, c_sum, c_min, c_max, hr, hr_n) "
+	"FROM STDIN (FORMAT binary)";
 
 #define HB_WORD_SMALL 64
 
@@ -120,7 +125,7 @@ int hb_load_delta(struct hb_loader *l, int64_t token)
 	hb_copy_begin(&w->out);
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct row *r = &rs->r[i];
-		int64_t rm = r->ts_us >= 0 ? r->ts_us / 60000000 : -((-r->ts_us - 1) / 60000000) - 1;
+		int64_t rm = hb_load_minute(r->ts_us);
 		struct hb_word_cust *c;
 
 		if (r->refused)
@@ -191,4 +196,36 @@ void hb_load_delta_free(struct hb_word *w)
 	free(w->c);
 	hb_buf_release(&w->arr);
 	hb_buf_release(&w->out);
+}
+
+/*
+ * BEGIN, and with a COPY straight into heartbeat_records its word on the
+ * rows first (hb_load_delta above), under a token of its own as hbmon.delta:
+ * the note trigger checks it against what the COPY stores.  The rollups
+ * only need it where hbpgload folds (has_fold), else it would wait unread.
+ */
+enum hb_pgerr hb_load_begin(struct hb_loader *l, enum mode m, int split, char *err, size_t errsz)
+{
+	char sql[80];
+	int64_t token;
+	enum hb_pgerr e;
+
+	if (m != FAST || split || !l->has_delta || !l->has_fold ||
+	    hb_load_delta(l, token = hb_load_token(&l->word)) != 1)
+		return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
+	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL hbmon.delta = '%lld'", (long long)token);
+	e = hb_pg_exec(l->conn, sql, NULL, err, errsz);
+	if (e == HB_PGE_OK)
+		e = hb_pg_copy(l->conn, COPY_WORD, l->word.out.p, l->word.out.len, NULL, err, errsz);
+	if (e == HB_PGE_OK || e == HB_PGE_RETRY)
+		return e;
+	/* The word only saves the fold work: refused (its table gone, a right
+	 * revoked since the connection checked), the loader goes on without. */
+	{
+		char ignore[256];
+
+		hb_pg_exec(l->conn, "ROLLBACK", NULL, ignore, sizeof ignore);
+	}
+	l->has_delta = 0;
+	return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
 }

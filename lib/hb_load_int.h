@@ -12,6 +12,7 @@
 #include "hb_fold.h"
 #include "hb_hist.h"
 #include "hb_load.h"
+#include "hb_pg.h"
 
 struct row {
 	uint64_t lineno;
@@ -129,6 +130,17 @@ struct hb_loader {
  * slower). */
 int hb_load_order(struct hb_loader *l);
 void hb_load_order_free(struct hb_order *o);
+/* The UTC minute of a time in µs since the epoch, as minutes since the
+ * epoch (rounded down, before 1970 too): hb_load_order.c groups by it and
+ * hb_load_delta.c's word is per it, as date_bin('1 minute') in SQL. */
+static inline int64_t hb_load_minute(int64_t ts_us)
+{
+	return ts_us >= 0 ? ts_us / 60000000 : -((-ts_us - 1) / 60000000) - 1;
+}
+
+/* hb_load_delta.c: BEGIN the flush's transaction; with a COPY straight into
+ * heartbeat_records (m FAST, not split), its word on the rows first. */
+enum hb_pgerr hb_load_begin(struct hb_loader *l, enum mode m, int split, char *err, size_t errsz);
 /* hb_load_delta.c: the word on rec's rows under token, in l->word.out as
  * binary COPY data for hb_rollup_delta: 1, or 0 when there is none worth
  * sending (or no memory for it). */

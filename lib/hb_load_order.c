@@ -141,7 +141,7 @@ int hb_load_order(struct hb_loader *l)
 	}
 	for (uint32_t i = 0; i < rs->n; i++) {
 		const struct row *r = &rs->r[i];
-		int64_t m = r->ts_us >= 0 ? r->ts_us / 60000000 : -((-r->ts_us - 1) / 60000000) - 1;
+		int64_t m = hb_load_minute(r->ts_us);
 		uint32_t c = group(o, m, l->arena.p + r->cid_off, r->cid_len);
 
 		if (c == NONE)
