@@ -467,6 +467,12 @@ BEGIN
     IF ms IS NULL THEN
         RETURN 0;
     END IF;
+    -- the parents before any partition: the steps below lock a partition by
+    -- itself (brin_summarize_new_values, ANALYZE) and then the parent (the
+    -- fold's SELECT), while a TRUNCATE of the parents locks them first and
+    -- then their partitions; in that order a TRUNCATE while a loader folds
+    -- was a deadlock, and PostgreSQL may pick the TRUNCATE as its victim
+    LOCK TABLE ONLY heartbeat_records, heartbeat_anomalies IN ACCESS SHARE MODE;
 
     -- 1. the BRIN index of the days' partitions summarizes the pages added
     --    since the last fold, so that reading a minute reads that minute:

@@ -19,8 +19,14 @@ setup() {
 	hb_empty_tables
 }
 
+# a worker is stopped as an operator would (TERM: it drains and its
+# hbpgload folds and exits) and waited for, so that nothing of this test
+# still writes or folds while the next one empties the tables
 teardown() {
-	if [[ -n ${worker:-} ]]; then kill -KILL "$worker" 2>/dev/null || true; fi
+	if [[ -n ${worker:-} ]]; then
+		kill -TERM "$worker" 2>/dev/null || true
+		wait_for 30 eval '! kill -0 "$worker" 2>/dev/null' || kill -KILL "$worker" 2>/dev/null || true
+	fi
 	pkill -TERM -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
 }
 

@@ -30,6 +30,7 @@ setup() {
 }
 
 day() { date -u -d "$1" +%Y-%m-%d; }
+q_true() { [[ $(q "$1") == t ]]; }
 parts() {
 	q "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 	   WHERE i.inhparent = '$1'::regclass ORDER BY 1" | tr '\n' ' '
@@ -367,6 +368,42 @@ rollups_match() {
 	q 'TRUNCATE heartbeat_records' >/dev/null
 	rollups_exact
 	assert_eq "$(q "SELECT count(*) FROM hb_rollup_customer_minute WHERE normal > 0")" 0
+}
+
+@test "a TRUNCATE while a fold runs waits for it, not a deadlock (the fold locks the parents before their partitions)" {
+	d=$(day yesterday)
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES ('A', '${d}T10:00:10Z', 70)" >/dev/null
+	# a session holds the words' table until a TRUNCATE of the parents is
+	# under way: the fold stops there, after it has locked the partitions it
+	# summarizes, and the TRUNCATE comes in between
+	psql -X -qAt -v ON_ERROR_STOP=1 -c "BEGIN; LOCK TABLE hb_rollup_delta IN ACCESS EXCLUSIVE MODE;
+		DO \$\$ BEGIN
+			FOR i IN 1..600 LOOP
+				EXIT WHEN EXISTS (SELECT FROM pg_locks WHERE relation = 'heartbeat_records'::regclass
+				                  AND mode = 'AccessExclusiveLock');
+				PERFORM pg_sleep(0.05);
+			END LOOP;
+		END \$\$; COMMIT" &
+	holder=$!
+	wait_for 30 q_true "SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'hb_rollup_delta'::regclass
+	                                     AND mode = 'AccessExclusiveLock' AND granted)"
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >"$BATS_TEST_TMPDIR/fold.out" 2>&1 &
+	fold=$!
+	wait_for 30 q_true "SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'hb_rollup_delta'::regclass AND NOT granted)"
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies' >"$BATS_TEST_TMPDIR/truncate.out" 2>&1 &
+	truncate=$!
+	wait "$holder"
+	fold_rc=0 truncate_rc=0
+	wait "$fold" || fold_rc=$?
+	wait "$truncate" || truncate_rc=$?
+	cat "$BATS_TEST_TMPDIR/fold.out" "$BATS_TEST_TMPDIR/truncate.out"
+	assert_eq "$fold_rc" 0
+	assert_eq "$truncate_rc" 0
+	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" 0
+	# and the rollups are those of what comes next
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES ('B', '${d}T10:01:10Z', 71), ('B', '${d}T10:02:10Z', 72)" >/dev/null
+	rollups_exact
+	assert_eq "$(q 'SELECT sum(readings) FROM hb_fold_customer_minute')" 2
 }
 
 @test "applying sql/ makes the 5-minute slots whole again where they are not the sums of their minutes or their percentiles differ" {
