@@ -406,6 +406,22 @@ rollups_match() {
 	assert_eq "$(q 'SELECT sum(readings) FROM hb_fold_customer_minute')" 2
 }
 
+@test "a customer's earlier minute folded after a later one moves the day's first minute back, and the running totals" {
+	d=$(day yesterday)
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES
+	   ('A', '${d}T10:05:10Z', 70), ('B', '${d}T10:01:10Z', 60)" >/dev/null
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(q "SELECT to_char(first_minute AT TIME ZONE 'UTC', 'HH24:MI') FROM hb_fold_customer_day WHERE customer_id = 'A'")" 10:05
+	# 10:02 comes later, for A and a new customer C
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES
+	   ('A', '${d}T10:02:10Z', 71), ('C', '${d}T10:02:20Z', 80)" >/dev/null
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(q "SELECT to_char(first_minute AT TIME ZONE 'UTC', 'HH24:MI') FROM hb_fold_customer_day WHERE customer_id = 'A'")" 10:02
+	assert_eq "$(q "SELECT to_char(first_minute AT TIME ZONE 'UTC', 'HH24:MI') FROM hb_fold_customer_day WHERE customer_id = 'C'")" 10:02
+	assert_eq "$(q "SELECT c_readings || ' ' || c_hr_sum FROM hb_fold_customer_minute WHERE customer_id = 'A' AND minute = '${d}T10:05:00Z'")" "2 141"
+	rollups_exact
+}
+
 @test "applying sql/ makes the 5-minute slots whole again where they are not the sums of their minutes or their percentiles differ" {
 	hbsim --seed 9 --start "$(day yesterday)T10:00:00Z" --count 6000 --rate 0 --customers 5 --clock-rate 5 -q |
 		hbclassify -qq | hbpgload -q
