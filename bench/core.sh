@@ -10,7 +10,14 @@
 #     one INSERT and commit per row, and execute_values in batches
 #   peak RSS of hbsim, hbclassify, hbpgload over a long stream
 #
-#   BENCH_LINES=1000000 BENCH_RSS_LINES=10000000 BENCH_RUNS=3 BENCH_PY_ROW_LINES=20000 bench/core.sh
+#   BENCH_LINES=1000000 BENCH_RSS_LINES=10000000 BENCH_RUNS=3 BENCH_PY_ROW_LINES=20000 \
+#   BENCH_CUSTOMERS=20 bench/core.sh
+#
+# BENCH_CUSTOMERS: the fleet of every input, each customer reading twice a
+# second of the readings' clock (hbsim -n C --clock-rate 2C; 20 is hbsim's
+# default, and the same readings as without it).  The number of customers
+# is what the primary key and the per-customer rollups feel: compare a
+# fleet's figures with the 20 customers' of the same hour.
 #
 # It starts its own PostgreSQL in a temp dir (stopped at the end), with fsync
 # and synchronous_commit on, as a production server runs.  Figures, not
@@ -22,6 +29,9 @@ set -euo pipefail
 lines=${BENCH_LINES:-1000000}
 rss_lines=${BENCH_RSS_LINES:-10000000}
 runs=${BENCH_RUNS:-3}
+customers=${BENCH_CUSTOMERS:-20}
+[[ $customers =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_CUSTOMERS must be a positive integer" >&2; exit 2; }
+fleet=(-n "$customers" --clock-rate "$((2 * customers))")
 
 bench_tmp bench
 cleanup() {
@@ -35,11 +45,12 @@ trap cleanup EXIT
 echo "hbmon core benchmark — $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 echo "$(hbclassify --version), $(jq --version), $(psql --version | head -n 1)"
+echo "$(fmt "$customers") customers, each reading twice a second (hbsim -n $customers --clock-rate $((2 * customers)))"
 echo
 
 # ---- inputs
-hbsim --seed 1 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 -q >"$tmp/readings.ndjson"
-hbsim --seed 2 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 --anomaly-rate 0 -q |
+hbsim --seed 1 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 "${fleet[@]}" -q >"$tmp/readings.ndjson"
+hbsim --seed 2 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 "${fleet[@]}" --anomaly-rate 0 -q |
 	hbclassify -qq >"$tmp/valid.ndjson"
 jq -r '[.customer_id, .timestamp, .heart_rate] | @csv' "$tmp/valid.ndjson" >"$tmp/valid.csv"
 
@@ -130,7 +141,7 @@ rss_at() { awk -v p="$1" -v w="$2" '$1 == p { v[++n] = $2 } END { printf "%.1f",
 sample_rss &
 sampler=$!
 s=$(now)
-/usr/bin/time -f '%M' -o "$tmp/rss.sim" hbsim --seed 3 --start 2026-01-01T00:00:00Z --count "$rss_lines" --rate 0 \
+/usr/bin/time -f '%M' -o "$tmp/rss.sim" hbsim --seed 3 --start 2026-01-01T00:00:00Z --count "$rss_lines" --rate 0 "${fleet[@]}" \
 	--invalid-rate 0.001 --malformed-rate 0.001 -q |
 	/usr/bin/time -f '%M' -o "$tmp/rss.cls" hbclassify -qq |
 	/usr/bin/time -f '%M' -o "$tmp/rss.load" hbpgload -q
@@ -144,8 +155,8 @@ echo "| what | figure | reference | ratio | goal |"
 echo "|---|---|---|---|---|"
 printf '| hbclassify, %s lines | %s lines/s | jq: %s lines/s | %s× | ≥ 1,000,000 lines/s and ≥ 10× jq |\n' \
 	"$(fmt "$lines")" "$(fmt "$rc")" "$(fmt "$rj")" "$(ratio "$rc" "$rj")"
-printf '| hbpgload, %s new rows, rollups kept | %s rows/s | psql \\copy, no rollup triggers: %s rows/s | %s× | ≥ 0.9× that \\copy |\n' \
-	"$(fmt "$lines")" "$(fmt "$rl")" "$(fmt "$rp")" "$(ratio "$rl" "$rp")"
+printf '| hbpgload, %s new rows of %s customers, rollups kept | %s rows/s | psql \\copy, no rollup triggers: %s rows/s | %s× | ≥ 0.9× that \\copy |\n' \
+	"$(fmt "$lines")" "$(fmt "$customers")" "$(fmt "$rl")" "$(fmt "$rp")" "$(ratio "$rl" "$rp")"
 printf '| the same until every minute is folded (hbpgload, then hb-pg fold --all) | %s rows/s | psql \\copy with the triggers, then hb-pg fold --all: %s rows/s | %s× | |\n' \
 	"$(fmt "$rf")" "$(fmt "$rpr")" "$(ratio "$rf" "$rp")"
 printf '| hbpgload, the same rows again (all duplicates) | %s rows/s | | | stores nothing more |\n' "$(fmt "$rr")"
@@ -153,8 +164,8 @@ printf '| hbpgload vs Python, psycopg2, INSERT + commit per row (%s rows) | %s r
 	"$(fmt "$py_row_lines")" "$(fmt "$rl")" "$(fmt "$rpy_row")" "$(ratio "$rl" "$rpy_row")"
 printf '| hbpgload vs Python, psycopg2 execute_values, 10,000 per commit | %s rows/s | %s rows/s | %s× | ≥ 2× |\n' \
 	"$(fmt "$rl")" "$(fmt "$rpy_batch")" "$(ratio "$rl" "$rpy_batch")"
-printf '| hbsim → hbclassify → hbpgload, %s readings | %s readings/s end to end, %s rows stored | | | |\n' \
-	"$(fmt "$rss_lines")" "$(fmt "$(rate "$rss_lines" "$tt")")" "$(fmt "$stored")"
+printf '| hbsim → hbclassify → hbpgload, %s readings of %s customers | %s readings/s end to end, %s rows stored | | | |\n' \
+	"$(fmt "$rss_lines")" "$(fmt "$customers")" "$(fmt "$(rate "$rss_lines" "$tt")")" "$(fmt "$stored")"
 printf '| peak RSS over that stream | hbsim %s MB, hbclassify %s MB, hbpgload %s MB | | | each < 50 MB |\n' \
 	"$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.sim")" "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.cls")" \
 	"$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss.load")"
