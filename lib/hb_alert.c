@@ -561,6 +561,8 @@ int hb_alerts_reading(struct hb_alerts *a, const char *cid, size_t cn, int64_t t
 	struct part *p;
 	struct cust *c;
 	int pi, n = 0, mine = 0;
+	enum hb_status run_type;
+	int64_t run_n, ep_back;
 
 	if (st == HB_INVALID || st >= HB_STATUS_COUNT || cn == 0 || cn > HB_CID_MAX)
 		return 0;
@@ -600,12 +602,25 @@ int hb_alerts_reading(struct hb_alerts *a, const char *cid, size_t cn, int64_t t
 	}
 	if (c->last == NONE || ts_us > c->last)
 		c->last = ts_us;
+	run_type = c->run_type;
+	run_n = c->run_n;
+	ep_back = c->ep_back;
 	mine += episodes(a, c, ts_us, st, bpm, b);
 	if (a->cfg.deviation > 0 && st == HB_NORMAL && c->ep_type == HB_NORMAL)
 		mine += deviation(a, c, ts_us, bpm, b);
 	c->dirty = 1;
+	/*
+	 * The state goes out with an event, every state_every, and whenever
+	 * the reading moved a count towards an open or a close: hbpgload
+	 * stores it with the reading, whose offset may then be committed.
+	 * Without it, a restart after a crash resumed past a stored reading
+	 * whose step was not in the stored state, and opened its episode a
+	 * reading late (kafka_faults.bats: a TACHYCARDIA open 1 s late after
+	 * a kill -9 of hbclassify).
+	 */
 	if (a->cfg.store && out->states &&
-	    (mine || c->state_ts == NONE || ts_us - c->state_ts >= a->cfg.state_every_us))
+	    (mine || c->state_ts == NONE || ts_us - c->state_ts >= a->cfg.state_every_us ||
+	     c->run_type != run_type || c->run_n != run_n || c->ep_back != ep_back))
 		hb_alert_state_write(a, c, out->states);
 	return hb_buf_oom(b) || (out->states && hb_buf_oom(out->states)) ? -1 : n + mine;
 }
