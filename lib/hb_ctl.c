@@ -34,6 +34,17 @@ enum hb_ctl hb_ctl_kind(const char *s, size_t n)
 	return HB_CTL_NONE;
 }
 
+int hb_ctl_cut(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t k = strlen(prefixes[i].prefix);
+
+		if (memcmp(s, prefixes[i].prefix, n < k ? n : k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static const char *key_of(enum hb_ctl k)
 {
 	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)

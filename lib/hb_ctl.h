@@ -17,6 +17,10 @@ enum hb_ctl { HB_CTL_NONE, HB_CTL_ALERT, HB_CTL_STATE, HB_CTL_MARK };
 /* Which control line s[0..n) is, by its prefix; HB_CTL_NONE for any other line. */
 enum hb_ctl hb_ctl_kind(const char *s, size_t n);
 
+/* Whether s[0..n) starts like a control line: begins with a prefix, or is
+ * the start of one ("{\"_hb_st", "{"). */
+int hb_ctl_cut(const char *s, size_t n);
+
 /*
  * Check an _hb_alert or _hb_state line: strictly valid JSON, that one member,
  * whose value is an object with what the database needs (an alert: "alert",

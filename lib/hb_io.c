@@ -2,6 +2,7 @@
 #define _GNU_SOURCE	/* F_SETPIPE_SZ */
 #include "hb_io.h"
 
+#include "hb_ctl.h"
 #include "hb_signal.h"
 
 #include <errno.h>
@@ -140,15 +141,22 @@ static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t
 /*
  * The last line, without a newline: torn if it begins with the coordinates,
  * or, in a stream whose lines carried them, if it is cut inside them (a
- * kill -9 can cut a write anywhere, "{\"_ka" included).  A short fragment in
- * a stream without coordinates is input like any other.
+ * kill -9 can cut a write anywhere, "{\"_ka" included) or is a control line
+ * (hb_ctl.h), whole prefix or cut inside it: in such a stream hbclassify
+ * --store writes the _hb_alert and _hb_state lines a reading causes before
+ * that reading, whose message then comes again, and with it the line,
+ * whole.  (Those a pause of its input causes follow the readings and do
+ * not come again; stored as INVALID they were not applied either.)  Stored
+ * as INVALID, a fragment was one row too many after such a restart.  A
+ * short fragment in a stream without coordinates is input like any other.
  */
 static void mark_torn(const struct hb_reader *r, struct hb_line *l)
 {
-	if (l->len >= COORDS_LEN)
-		l->torn = memcmp(l->p, COORDS, COORDS_LEN) == 0;
+	if (l->len >= COORDS_LEN && memcmp(l->p, COORDS, COORDS_LEN) == 0)
+		l->torn = 1;
 	else
-		l->torn = r->coords_seen && memcmp(l->p, COORDS, l->len) == 0;
+		l->torn = r->coords_seen && ((l->len < COORDS_LEN && memcmp(l->p, COORDS, l->len) == 0) ||
+					     hb_ctl_cut(l->p, l->len));
 }
 
 int hb_line_torn(const struct hb_line *l)

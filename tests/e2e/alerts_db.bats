@@ -199,6 +199,26 @@ _hb_state: "customer_id" missing or invalid'
 	[ "$status" -eq 65 ]
 }
 
+@test "hbpgload: a state line cut by a stage that died, in a stream from Kafka, is torn: not stored; without Kafka, INVALID" {
+	r1='{"_kafka":{"p":0,"o":1},"customer_id":"C7","timestamp":"2026-11-23T10:00:00.000Z","heart_rate":70,"status":"NORMAL"}'
+	r2='{"_kafka":{"p":0,"o":2},"customer_id":"C7","timestamp":"2026-11-23T10:00:00.500Z","heart_rate":71,"status":"NORMAL"}'
+	cut='{"_hb_state":{"customer_id":"C7","topic":"t","partition":0,"off'
+	printf '%s\n%s\n%s' "$r1" "$r2" "$cut" >"$BATS_TEST_TMPDIR/kafka"
+	run hbpgload -t t "$BATS_TEST_TMPDIR/kafka"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"line 3: a torn last line"* ]]
+	[[ "$output" == *"rows_in=2 stored=2 "* ]]
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_records WHERE customer_id = 'C7'")" 2
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE raw LIKE '%C7%'")" 0
+	# the same fragment after lines without coordinates: nothing comes again, so it is stored
+	printf '%s\n%s' '{"customer_id":"C8","timestamp":"2026-11-23T10:00:00.000Z","heart_rate":70,"status":"NORMAL"}' \
+		"${cut/C7/C8}" >"$BATS_TEST_TMPDIR/file"
+	run hbpgload "$BATS_TEST_TMPDIR/file"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rows_in=2 stored=2 "*" invalid=1 "* ]]
+	assert_eq "$(q "SELECT count(*) FROM heartbeat_anomalies WHERE anomaly_type = 'INVALID' AND raw LIKE '%C8%'")" 1
+}
+
 @test "hbpgload: a batch of alert lines alone is stored by the batch timer" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	hbpgload -q --batch-ms 50 "$BATS_TEST_TMPDIR/in" 3>&- &

@@ -585,6 +585,11 @@ static const struct {
 	{"a short fragment alone", L("{"), 0},
 	{"not a prefix of the coordinates, after coordinate lines",
 	 L("{\"_kafka\":{\"p\":0,\"o\":1},\"x\":1}\n{\"cu"), 0},
+	{"a state line cut, after coordinate lines",
+	 L("{\"_kafka\":{\"p\":0,\"o\":1},\"x\":1}\n{\"_hb_state\":{\"customer_id\":\"c"), 1},
+	{"an alert line cut inside its key, after coordinate lines",
+	 L("{\"_kafka\":{\"p\":0,\"o\":1},\"x\":1}\n{\"_hb_al"), 1},
+	{"a state line cut, no coordinate lines before", L("{\"a\":1}\n{\"_hb_state\":{\"cu"), 0},
 	{"a plain last line without newline", L("{\"customer_id\":\"c\"}"), 0},
 	{"a complete last line", L("{\"_kafka\":{\"p\":0,\"o\":1}}\n"), 0},
 };
