@@ -428,6 +428,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 -- and a minute is read by the BRIN index even when the planner would scan
 -- the whole partition (a bulk load's 60 minutes may look like a tenth of it)
 SET jit = off
+-- a minute of 100,000 customers is 100,000 groups, sorted and hashed a few
+-- times: in the default 4 MB they spill to disk
+SET work_mem = '64MB'
 AS $$
 DECLARE
     ms    timestamptz[];
@@ -438,6 +441,7 @@ DECLARE
     gone_d date[];
     fresh timestamptz[];
     days  date[];
+    append boolean;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('hbmon: rollup fold')) THEN
         RETURN 0;
@@ -615,15 +619,6 @@ BEGIN
     CREATE TEMP TABLE hb_fold_from ON COMMIT DROP AS
     SELECT hb_utc_day(m) AS day, min(m) AS m0 FROM unnest(ms) m GROUP BY 1;
 
-    CREATE TEMP TABLE hb_fold_rows ON COMMIT DROP AS
-    SELECT f.customer_id, f.minute, f.readings, f.hr_sum, f.hr_min, f.hr_max, f.normal, f.bradycardia,
-           f.tachycardia, f.invalid
-    FROM hb_fold_from d
-    JOIN hb_fold_customer_minute f ON f.minute >= d.m0 AND f.minute < hb_utc_day_start(d.day + 1)
-    WHERE f.minute <> ALL (ms)
-    UNION ALL
-    SELECT * FROM hb_fold_new;
-
     -- the minutes with no customer's row yet (folded for the first time):
     -- their rows are plain inserts below, where an INSERT ... ON CONFLICT
     -- (a speculative insertion per row) took twice as long, 1 s for the
@@ -633,62 +628,99 @@ BEGIN
     WHERE NOT EXISTS (SELECT FROM hb_fold_customer_minute f WHERE f.minute = m);
     days := ARRAY(SELECT DISTINCT hb_utc_day(m) FROM unnest(ms) m);
 
-    -- a customer of a minute folded before that has no row in it now (its
-    -- rows deleted, or its day's rows dropped by hb_retain and it came
-    -- again): gone, and its day looked at again below
-    WITH d AS (
-        DELETE FROM hb_fold_customer_minute f
-        WHERE f.minute = ANY (ms)
-          AND NOT EXISTS (SELECT FROM hb_fold_new n WHERE n.customer_id = f.customer_id AND n.minute = f.minute)
-        RETURNING f.customer_id, hb_utc_day(f.minute) AS day
-    )
-    SELECT array_agg(customer_id), array_agg(day) INTO gone_c, gone_d
-    FROM (SELECT DISTINCT customer_id, day FROM d) x;
-
-    -- per customer and day: the running totals before the day's first minute folded now
-    CREATE TEMP TABLE hb_fold_base ON COMMIT DROP AS
-    SELECT c.customer_id, c.day, b.c_readings, b.c_hr_sum, b.c_normal, b.c_bradycardia,
-           b.c_tachycardia, b.c_invalid
-    FROM (SELECT DISTINCT r.customer_id, d.day, d.m0
-          FROM hb_fold_rows r JOIN hb_fold_from d ON d.day = hb_utc_day(r.minute)) c
-    CROSS JOIN LATERAL (
-        SELECT q.c_readings, q.c_hr_sum, q.c_normal, q.c_bradycardia, q.c_tachycardia, q.c_invalid
-        FROM hb_fold_customer_minute q
-        WHERE q.customer_id = c.customer_id AND q.minute >= hb_utc_day_start(c.day) AND q.minute < c.m0
-        ORDER BY q.minute DESC LIMIT 1) b;
-
-    WITH o AS (
-        SELECT r.customer_id, r.minute, r.readings, r.hr_sum, r.hr_min, r.hr_max, r.normal, r.bradycardia,
-               r.tachycardia, r.invalid,
-               coalesce(b.c_readings, 0) + sum(r.readings) OVER w AS c_readings,
-               coalesce(b.c_hr_sum, 0) + sum(r.hr_sum) OVER w AS c_hr_sum,
-               coalesce(b.c_normal, 0) + sum(r.normal) OVER w AS c_normal,
-               coalesce(b.c_bradycardia, 0) + sum(r.bradycardia) OVER w AS c_bradycardia,
-               coalesce(b.c_tachycardia, 0) + sum(r.tachycardia) OVER w AS c_tachycardia,
-               coalesce(b.c_invalid, 0) + sum(r.invalid) OVER w AS c_invalid
-        FROM hb_fold_rows r
-        LEFT JOIN hb_fold_base b ON b.customer_id = r.customer_id AND b.day = hb_utc_day(r.minute)
-        WINDOW w AS (PARTITION BY r.customer_id, hb_utc_day(r.minute) ORDER BY r.minute)
-    ), plain AS (
+    -- the fold of a live stream: one minute per day, folded for the first
+    -- time, with no later minute of its day folded.  Then a customer's
+    -- running totals are its last ones of the day plus the minute's, and
+    -- nothing else of the day changes: its rows go straight in, without
+    -- the day's later minutes gathered, a window over them, nor the
+    -- customers looked up in a table of their own (0.55 of the 2.3 s the
+    -- fold of a minute of 100,000 customers took)
+    append := cardinality(fresh) = cardinality(ms) AND cardinality(days) = cardinality(ms)
+              AND NOT EXISTS (SELECT FROM hb_fold_from d JOIN hb_fold_customer_minute f
+                              ON f.minute > d.m0 AND f.minute < hb_utc_day_start(d.day + 1));
+    IF append THEN
         INSERT INTO hb_fold_customer_minute
-        SELECT * FROM o WHERE o.minute = ANY (fresh) ORDER BY o.customer_id, o.minute
-    )
-    INSERT INTO hb_fold_customer_minute AS f
-    SELECT * FROM o WHERE o.minute <> ALL (fresh)
-    ON CONFLICT (customer_id, minute) DO UPDATE SET
-        readings = excluded.readings, hr_sum = excluded.hr_sum, hr_min = excluded.hr_min,
-        hr_max = excluded.hr_max, normal = excluded.normal, bradycardia = excluded.bradycardia,
-        tachycardia = excluded.tachycardia, invalid = excluded.invalid,
-        c_readings = excluded.c_readings, c_hr_sum = excluded.c_hr_sum, c_normal = excluded.c_normal,
-        c_bradycardia = excluded.c_bradycardia, c_tachycardia = excluded.c_tachycardia,
-        c_invalid = excluded.c_invalid
-    WHERE (f.readings, f.hr_sum, f.hr_min, f.hr_max, f.normal, f.bradycardia, f.tachycardia, f.invalid,
-           f.c_readings, f.c_hr_sum, f.c_normal, f.c_bradycardia, f.c_tachycardia, f.c_invalid)
-          IS DISTINCT FROM
-          (excluded.readings, excluded.hr_sum, excluded.hr_min, excluded.hr_max, excluded.normal,
-           excluded.bradycardia, excluded.tachycardia, excluded.invalid, excluded.c_readings,
-           excluded.c_hr_sum, excluded.c_normal, excluded.c_bradycardia, excluded.c_tachycardia,
-           excluded.c_invalid);
+        SELECT n.customer_id, n.minute, n.readings, n.hr_sum, n.hr_min, n.hr_max, n.normal, n.bradycardia,
+               n.tachycardia, n.invalid,
+               coalesce(b.c_readings, 0) + n.readings, coalesce(b.c_hr_sum, 0) + n.hr_sum,
+               coalesce(b.c_normal, 0) + n.normal, coalesce(b.c_bradycardia, 0) + n.bradycardia,
+               coalesce(b.c_tachycardia, 0) + n.tachycardia, coalesce(b.c_invalid, 0) + n.invalid
+        FROM hb_fold_new n
+        LEFT JOIN LATERAL (
+            SELECT q.c_readings, q.c_hr_sum, q.c_normal, q.c_bradycardia, q.c_tachycardia, q.c_invalid
+            FROM hb_fold_customer_minute q
+            WHERE q.customer_id = n.customer_id AND q.minute >= hb_utc_day_start(hb_utc_day(n.minute))
+              AND q.minute < n.minute
+            ORDER BY q.minute DESC LIMIT 1) b ON true
+        ORDER BY n.customer_id, n.minute;
+    ELSE
+        CREATE TEMP TABLE hb_fold_rows ON COMMIT DROP AS
+        SELECT f.customer_id, f.minute, f.readings, f.hr_sum, f.hr_min, f.hr_max, f.normal, f.bradycardia,
+               f.tachycardia, f.invalid
+        FROM hb_fold_from d
+        JOIN hb_fold_customer_minute f ON f.minute >= d.m0 AND f.minute < hb_utc_day_start(d.day + 1)
+        WHERE f.minute <> ALL (ms)
+        UNION ALL
+        SELECT * FROM hb_fold_new;
+
+        -- a customer of a minute folded before that has no row in it now (its
+        -- rows deleted, or its day's rows dropped by hb_retain and it came
+        -- again): gone, and its day looked at again below
+        WITH d AS (
+            DELETE FROM hb_fold_customer_minute f
+            WHERE f.minute = ANY (ms)
+              AND NOT EXISTS (SELECT FROM hb_fold_new n WHERE n.customer_id = f.customer_id AND n.minute = f.minute)
+            RETURNING f.customer_id, hb_utc_day(f.minute) AS day
+        )
+        SELECT array_agg(customer_id), array_agg(day) INTO gone_c, gone_d
+        FROM (SELECT DISTINCT customer_id, day FROM d) x;
+
+        -- per customer and day: the running totals before the day's first minute folded now
+        CREATE TEMP TABLE hb_fold_base ON COMMIT DROP AS
+        SELECT c.customer_id, c.day, b.c_readings, b.c_hr_sum, b.c_normal, b.c_bradycardia,
+               b.c_tachycardia, b.c_invalid
+        FROM (SELECT DISTINCT r.customer_id, d.day, d.m0
+              FROM hb_fold_rows r JOIN hb_fold_from d ON d.day = hb_utc_day(r.minute)) c
+        CROSS JOIN LATERAL (
+            SELECT q.c_readings, q.c_hr_sum, q.c_normal, q.c_bradycardia, q.c_tachycardia, q.c_invalid
+            FROM hb_fold_customer_minute q
+            WHERE q.customer_id = c.customer_id AND q.minute >= hb_utc_day_start(c.day) AND q.minute < c.m0
+            ORDER BY q.minute DESC LIMIT 1) b;
+
+        WITH o AS (
+            SELECT r.customer_id, r.minute, r.readings, r.hr_sum, r.hr_min, r.hr_max, r.normal, r.bradycardia,
+                   r.tachycardia, r.invalid,
+                   coalesce(b.c_readings, 0) + sum(r.readings) OVER w AS c_readings,
+                   coalesce(b.c_hr_sum, 0) + sum(r.hr_sum) OVER w AS c_hr_sum,
+                   coalesce(b.c_normal, 0) + sum(r.normal) OVER w AS c_normal,
+                   coalesce(b.c_bradycardia, 0) + sum(r.bradycardia) OVER w AS c_bradycardia,
+                   coalesce(b.c_tachycardia, 0) + sum(r.tachycardia) OVER w AS c_tachycardia,
+                   coalesce(b.c_invalid, 0) + sum(r.invalid) OVER w AS c_invalid
+            FROM hb_fold_rows r
+            LEFT JOIN hb_fold_base b ON b.customer_id = r.customer_id AND b.day = hb_utc_day(r.minute)
+            WINDOW w AS (PARTITION BY r.customer_id, hb_utc_day(r.minute) ORDER BY r.minute)
+        ), plain AS (
+            INSERT INTO hb_fold_customer_minute
+            SELECT * FROM o WHERE o.minute = ANY (fresh) ORDER BY o.customer_id, o.minute
+        )
+        INSERT INTO hb_fold_customer_minute AS f
+        SELECT * FROM o WHERE o.minute <> ALL (fresh)
+        ON CONFLICT (customer_id, minute) DO UPDATE SET
+            readings = excluded.readings, hr_sum = excluded.hr_sum, hr_min = excluded.hr_min,
+            hr_max = excluded.hr_max, normal = excluded.normal, bradycardia = excluded.bradycardia,
+            tachycardia = excluded.tachycardia, invalid = excluded.invalid,
+            c_readings = excluded.c_readings, c_hr_sum = excluded.c_hr_sum, c_normal = excluded.c_normal,
+            c_bradycardia = excluded.c_bradycardia, c_tachycardia = excluded.c_tachycardia,
+            c_invalid = excluded.c_invalid
+        WHERE (f.readings, f.hr_sum, f.hr_min, f.hr_max, f.normal, f.bradycardia, f.tachycardia, f.invalid,
+               f.c_readings, f.c_hr_sum, f.c_normal, f.c_bradycardia, f.c_tachycardia, f.c_invalid)
+              IS DISTINCT FROM
+              (excluded.readings, excluded.hr_sum, excluded.hr_min, excluded.hr_max, excluded.normal,
+               excluded.bradycardia, excluded.tachycardia, excluded.invalid, excluded.c_readings,
+               excluded.c_hr_sum, excluded.c_normal, excluded.c_bradycardia, excluded.c_tachycardia,
+               excluded.c_invalid);
+        DROP TABLE hb_fold_rows, hb_fold_base;
+    END IF;
 
     -- the customers' days: an earlier first minute, or a new day (plain
     -- inserts, as above; the days' rows looked up by the key's first column)
@@ -723,7 +755,7 @@ BEGIN
         WHERE m.first_minute IS NOT NULL;
     END IF;
 
-    DROP TABLE hb_fold_rec, hb_fold_anom, hb_fold_new, hb_fold_from, hb_fold_rows, hb_fold_base;
+    DROP TABLE hb_fold_rec, hb_fold_anom, hb_fold_new, hb_fold_from;
     RETURN cardinality(ms);
 END
 $$;
