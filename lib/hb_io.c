@@ -152,11 +152,10 @@ static void emit(struct hb_reader *r, struct hb_line *line, size_t len, uint64_t
  */
 static void mark_torn(const struct hb_reader *r, struct hb_line *l)
 {
-	if (l->len >= COORDS_LEN && memcmp(l->p, COORDS, COORDS_LEN) == 0)
-		l->torn = 1;
-	else
-		l->torn = r->coords_seen && ((l->len < COORDS_LEN && memcmp(l->p, COORDS, l->len) == 0) ||
-					     hb_ctl_cut(l->p, l->len));
+	/* the coordinates, or a cut start of them */
+	int coords = memcmp(l->p, COORDS, l->len < COORDS_LEN ? l->len : COORDS_LEN) == 0;
+
+	l->torn = (coords && l->len >= COORDS_LEN) || (r->coords_seen && (coords || hb_ctl_cut(l->p, l->len)));
 }
 
 int hb_line_torn(const struct hb_line *l)
