@@ -633,6 +633,9 @@ BEGIN
     WHERE NOT EXISTS (SELECT FROM hb_fold_customer_minute f WHERE f.minute = m);
     days := ARRAY(SELECT DISTINCT hb_utc_day(m) FROM unnest(ms) m);
 
+    -- (each day looked at by one probe of the minute index: as a join, the
+    -- planner scanned all of hb_fold_customer_minute, 0.8 s for 3,000,000
+    -- rows, to find that nothing comes later)
     -- the fold of a live stream: one minute per day, folded for the first
     -- time, with no later minute of its day folded.  Then a customer's
     -- running totals are its last ones of the day plus the minute's, and
@@ -641,8 +644,9 @@ BEGIN
     -- customers looked up in a table of their own (0.55 of the 2.3 s the
     -- fold of a minute of 100,000 customers took)
     append := cardinality(fresh) = cardinality(ms) AND cardinality(days) = cardinality(ms)
-              AND NOT EXISTS (SELECT FROM hb_fold_from d JOIN hb_fold_customer_minute f
-                              ON f.minute > d.m0 AND f.minute < hb_utc_day_start(d.day + 1));
+              AND NOT EXISTS (SELECT FROM hb_fold_from d
+                              WHERE (SELECT f.minute FROM hb_fold_customer_minute f WHERE f.minute > d.m0
+                                     ORDER BY f.minute LIMIT 1) < hb_utc_day_start(d.day + 1));
     IF append THEN
         INSERT INTO hb_fold_customer_minute
         SELECT n.customer_id, n.minute, n.readings, n.hr_sum, n.hr_min, n.hr_max, n.normal, n.bradycardia,
