@@ -71,8 +71,11 @@ static const char CHECK_SCHEMA[] =
 	/* folding the minutes a loader has passed (012_rollups.sql, 2026-12-03) */
 	" coalesce(has_function_privilege(to_regprocedure("
 	"'hb_rollup_fold_before(timestamptz,interval,integer,boolean)'), 'EXECUTE'), false),"
-	/* the loader's word on its rows (012_rollups.sql, 2026-12-04) */
-	" coalesce(has_table_privilege(to_regclass('hb_rollup_delta'), 'INSERT'), false)";
+	/* the loader's word on its rows, per minute (012_rollups.sql, 2026-12-05):
+	 * the notes count a token's rows for the fold to check the word by */
+	" coalesce(has_table_privilege(to_regclass('hb_rollup_delta'), 'INSERT'), false)"
+	" AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('hb_rollup_pending')"
+	" AND attname = 'hr_sum' AND NOT attisdropped)";
 
 static const char CHECK_PRIV[] =
 	"SELECT has_table_privilege('heartbeat_records', 'INSERT')"
@@ -890,7 +893,9 @@ static enum hb_load_rc flush_once(struct hb_loader *l, const char *metrics, char
 		int final = metrics && strcmp(metrics, "final") == 0;
 
 		coords_lost(l);
+		hb_load_word_take(l);
 		committed(l, final);
+		hb_load_word_send(l, final);
 		fold(l, final);
 	}
 	return HB_LOAD_OK;

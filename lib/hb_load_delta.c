@@ -1,35 +1,46 @@
 /*
- * hb_load_delta — a batch's word on its readings, so that the fold need
- * not read them back from the table (hb_rollup_delta, 012_rollups.sql).
+ * hb_load_delta — the loader's word on the readings it stored, per minute,
+ * so that the fold need not read them back from the table (hb_rollup_delta,
+ * 012_rollups.sql).
  *
- * Per minute, the batch's readings grouped per customer (count, sum, lowest
- * and highest heart rate) and per heart rate (count): one row of
- * hb_rollup_delta per minute, the groups in arrays, as binary COPY data.
- * hbpgload sends it in the loading transaction before its COPY, under a
- * token it sets as hbmon.delta; the note trigger checks it, minute by
- * minute, against the rows the COPY stored (count and heart-rate sum), and
- * the fold of a minute folded for the first time takes the word in place
- * of its rows.
+ * Each batch COPYd straight into heartbeat_records goes in under the
+ * loader's token (hbmon.delta, one per loader): the note trigger records,
+ * per minute, the token and the count and heart-rate sum of the rows the
+ * statement stored.  Once the batch has committed, its readings are added
+ * here to their minute's word: per customer the count, sum, lowest and
+ * highest heart rate, and the count per heart rate.  When the loader has
+ * passed a minute (a batch stored starts after it), or at its end, the
+ * minute's word goes to hb_rollup_delta, in a statement of its own.  The
+ * fold of a minute folded for the first time takes the words in place of
+ * its rows when, for each token noted in it, the words' count and sum are
+ * the notes': anything else (a word not sent yet, a late batch after it, a
+ * duplicate skipped, another writer) reads the rows, as it always did.
  *
- * Why: reading a minute's rows back cost the fold about 1 µs of CPU a row
+ * Why per minute, not per batch (as from 2026-12-04 to 2026-12-05): a
+ * fleet of 100,000 customers reading once a second puts each customer
+ * about once in a batch of 50,000, so a batch's word was the rows again and
+ * none was sent; the fold of each minute read its 6,000,000 rows back, and
+ * at the end of a load the last minute's fold took 4.1 s of a 34 s load.  A
+ * minute's word is one group per customer, whatever the batches.
+ *
+ * Why: reading a minute's rows back costs the fold about 1 µs of CPU a row
  * (the BRIN index summarized, the pages just written read again, two hash
- * tables): 1.3-1.4 s of the 6 s of CPU a load of 1,000,000 readings took
- * here, all processes counted; with the word the fold takes 0.55-0.64 s.
- * The word costs hbpgload one pass over the batch, which hb_load_order.c
- * has just grouped by minute and customer, so a customer's readings of a
- * minute come one after the other; PostgreSQL gets a few rows of arrays
- * per batch.
+ * tables).  The word costs hbpgload one hash lookup per customer and
+ * minute of a batch (hb_load_order.c has just grouped its rows so), and
+ * PostgreSQL a row of arrays per minute.
  *
- * No word when it has more groups than the batch has readings (a large
- * fleet whose customers read about once each in a batch: the word would be
- * the rows again), unless the batch is small (fewer than HB_WORD_SMALL
- * readings: a live stream's batches, or the one or two readings a metrics
- * snapshot cuts off a bulk load, where one minute read from its rows would
- * make the fold summarize every page loaded since its last summary); nor
- * for a heart rate outside 0..HB_WORD_HR_MAX.  Without a word the fold reads
- * the rows, as it always did.
+ * No word for a minute with more groups than readings (its customers read
+ * about once each: the word would be the rows again), unless it is small
+ * (fewer than HB_WORD_SMALL readings: a quiet stream's minute, where
+ * reading its rows would make the fold summarize every page loaded since
+ * its last summary); nor for a minute with a heart rate outside
+ * 0..HB_WORD_HR_MAX.  Words wait in memory for HB_WORD_MINUTES minutes or
+ * HB_WORD_GROUPS groups at most (input out of time order): past that, all
+ * are sent (a word for part of a minute's readings; the rest of them come
+ * with another, and the fold adds them up).  Memory: about 60 bytes a
+ * group while it waits, and 70 more in the COPY data while it is sent
+ * (released after, above 4 MB): 100,000 customers' minute is 13 MB.
  */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,17 +56,182 @@ static const char COPY_WORD[] =
 	"FROM STDIN (FORMAT binary)";
 
 #define HB_WORD_SMALL 64
+#define HB_WORD_MINUTES 64
+#define HB_WORD_GROUPS (1u << 18)
 
-static int grow(struct hb_word *w)
+/*
+ * The loader's token: a word is found by its token and minute, so two
+ * loaders must not share one; splitmix64 over a seed from the clock, the
+ * process and this loader.
+ */
+static int64_t token(struct hb_word *w)
 {
-	size_t cap = w->cap ? w->cap * 2 : 256;
-	struct hb_word_cust *c = realloc(w->c, cap * sizeof *c);
+	uint64_t z;
 
-	if (!c)
+	if (w->token)
+		return w->token;
+	w->seed = (uint64_t)hb_time_now_us() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)w;
+	z = (w->seed += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return w->token = (int64_t)((z >> 1) | 1);	/* odd, so never 0; at most 2^63-1 */
+}
+
+static void min_free(struct hb_word_min *wm)
+{
+	if (!wm)
+		return;
+	free(wm->c);
+	free(wm->slot);
+	hb_buf_release(&wm->names);
+	free(wm);
+}
+
+/* Minute m's word, made if need be; NULL without memory. */
+static struct hb_word_min *minute_of(struct hb_word *w, int64_t m)
+{
+	struct hb_word_min *wm;
+
+	for (size_t i = w->nmin; i-- > 0;)
+		if (w->min[i]->m == m)
+			return w->min[i];
+	if (w->nmin == w->capmin) {
+		size_t cap = w->capmin ? w->capmin * 2 : 8;
+		struct hb_word_min **p = realloc(w->min, cap * sizeof *p);
+
+		if (!p)
+			return NULL;
+		w->min = p;
+		w->capmin = cap;
+	}
+	if (!(wm = calloc(1, sizeof *wm)))
+		return NULL;
+	wm->m = m;
+	w->min[w->nmin++] = wm;
+	return wm;
+}
+
+static uint32_t hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+/* The hash table of wm at twice the size (or its first). */
+static int rehash(struct hb_word_min *wm)
+{
+	size_t cap = wm->mask ? (wm->mask + 1) * 2 : 1024;
+	uint32_t *slot = calloc(cap, sizeof *slot);
+
+	if (!slot)
 		return -1;
-	w->c = c;
-	w->cap = cap;
+	for (size_t i = 0; i < wm->nc; i++) {
+		size_t k = wm->c[i].hash & (cap - 1);
+
+		while (slot[k])
+			k = (k + 1) & (cap - 1);
+		slot[k] = (uint32_t)i + 1;
+	}
+	free(wm->slot);
+	wm->slot = slot;
+	wm->mask = cap - 1;
 	return 0;
+}
+
+/* Customer s of minute wm, added if new; NULL without memory. */
+static struct hb_word_cust *customer_of(struct hb_word *w, struct hb_word_min *wm, const char *s, uint32_t n)
+{
+	uint32_t h = hash(s, n);
+	size_t k;
+	struct hb_word_cust *c;
+
+	if ((wm->nc + 1) * 2 > wm->mask + 1 && rehash(wm) < 0)
+		return NULL;
+	for (k = h & wm->mask; wm->slot[k]; k = (k + 1) & wm->mask) {
+		c = &wm->c[wm->slot[k] - 1];
+		if (c->hash == h && c->len == n && memcmp(wm->names.p + c->off, s, n) == 0)
+			return c;
+	}
+	if (wm->nc == wm->cap) {
+		size_t cap = wm->cap ? wm->cap * 2 : 256;
+
+		if (!(c = realloc(wm->c, cap * sizeof *c)))
+			return NULL;
+		wm->c = c;
+		wm->cap = cap;
+	}
+	c = &wm->c[wm->nc];
+	*c = (struct hb_word_cust){(uint32_t)wm->names.len, n, h, INT32_MAX, INT32_MIN, 0, 0};
+	hb_buf_put(&wm->names, s, n);
+	if (hb_buf_oom(&wm->names))
+		return NULL;
+	wm->slot[k] = (uint32_t)++wm->nc;
+	w->groups++;
+	return c;
+}
+
+enum hb_pgerr hb_load_begin(struct hb_loader *l, enum mode m, int split, char *err, size_t errsz)
+{
+	char sql[80];
+
+	if (m != FAST || split || !l->has_delta || !l->has_fold)
+		return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
+	l->pend.worded = 1;
+	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL hbmon.delta = '%lld'", (long long)token(&l->word));
+	return hb_pg_exec(l->conn, sql, NULL, err, errsz);
+}
+
+void hb_load_word_take(struct hb_loader *l)
+{
+	struct hb_word *w = &l->word;
+	struct hb_word_min *wm = NULL;
+	struct hb_word_cust *c = NULL;
+	const char *last = NULL;
+	uint32_t last_len = 0;
+
+	if (!l->pend.worded)
+		return;
+	for (size_t i = 0; i < l->rec.n; i++) {
+		const struct row *r = &l->rec.r[i];
+		const char *cid = l->arena.p + r->cid_off;
+		int64_t m;
+
+		if (r->refused || !r->has_ts)
+			continue;
+		m = hb_load_minute(r->ts_us);
+		if (!wm || wm->m != m) {
+			if (!(wm = minute_of(w, m)))
+				continue;	/* no word: its fold reads the rows */
+			c = NULL;
+		}
+		if (wm->bad)
+			continue;
+		if (r->hr < 0 || r->hr > HB_WORD_HR_MAX) {
+			wm->bad = 1;
+			continue;
+		}
+		/* the rows come grouped by minute and customer (hb_load_order.c) */
+		if (!c || last_len != r->cid_len || memcmp(last, cid, r->cid_len) != 0) {
+			if (!(c = customer_of(w, wm, cid, r->cid_len))) {
+				wm->bad = 1;
+				continue;
+			}
+			last = cid;
+			last_len = r->cid_len;
+		}
+		c->n++;
+		c->sum += r->hr;
+		if (r->hr < c->min)
+			c->min = r->hr;
+		if (r->hr > c->max)
+			c->max = r->hr;
+		wm->hist[r->hr]++;
+		wm->readings++;
+	}
 }
 
 /* The one field of an array, from w->arr. */
@@ -65,167 +241,97 @@ static void put_array(struct hb_word *w)
 	hb_buf_reset(&w->arr);
 }
 
-/* The minute's customers' int32 at offset off of each group, as an int4[]. */
-static void put_int4s(struct hb_word *w, size_t off)
-{
-	hb_copy_array_head(&w->arr, HB_OID_INT4, (uint32_t)w->nc);
-	for (size_t i = 0; i < w->nc; i++) {
-		int32_t v;
-
-		memcpy(&v, (const char *)&w->c[i] + off, sizeof v);
-		hb_copy_int4(&w->arr, v);
-	}
-	put_array(w);
-}
-
-/* Minute m's row: its customers' groups and its heart rates' counts. */
-static void emit(struct hb_loader *l, struct hb_word *w, int64_t token, int64_t m)
+/* Minute wm's row of hb_rollup_delta: 1, or 0 when it has no word worth sending. */
+static int emit(struct hb_word *w, const struct hb_word_min *wm)
 {
 	struct hb_buf *a = &w->arr;
+	uint32_t nt = 0;
 
+	if (wm->bad || !wm->readings || wm->readings > INT32_MAX)
+		return 0;
+	for (int h = 0; h <= HB_WORD_HR_MAX; h++)
+		nt += wm->hist[h] > 0;
+	if (wm->readings >= HB_WORD_SMALL && wm->nc + nt > wm->readings)
+		return 0;
 	hb_copy_row(&w->out, 9);
-	hb_copy_int8(&w->out, token);
-	hb_copy_ts(&w->out, m * 60000000);
-	hb_copy_array_head(a, HB_OID_TEXT, (uint32_t)w->nc);
-	for (size_t i = 0; i < w->nc; i++)
-		hb_copy_text(a, l->arena.p + w->c[i].off, w->c[i].len);
+	hb_copy_int8(&w->out, w->token);
+	hb_copy_ts(&w->out, wm->m * 60000000);
+	hb_copy_array_head(a, HB_OID_TEXT, (uint32_t)wm->nc);
+	for (size_t i = 0; i < wm->nc; i++)
+		hb_copy_text(a, wm->names.p + wm->c[i].off, wm->c[i].len);
 	put_array(w);
-	put_int4s(w, offsetof(struct hb_word_cust, n));
-	hb_copy_array_head(a, HB_OID_INT8, (uint32_t)w->nc);
-	for (size_t i = 0; i < w->nc; i++)
-		hb_copy_int8(a, w->c[i].sum);
+	hb_copy_array_head(a, HB_OID_INT4, (uint32_t)wm->nc);
+	for (size_t i = 0; i < wm->nc; i++)
+		hb_copy_int4(a, (int32_t)wm->c[i].n);
 	put_array(w);
-	put_int4s(w, offsetof(struct hb_word_cust, min));
-	put_int4s(w, offsetof(struct hb_word_cust, max));
-	hb_copy_array_head(a, HB_OID_INT4, (uint32_t)w->nt);
-	for (size_t i = 0; i < w->nt; i++)
-		hb_copy_int4(a, w->touched[i]);
+	hb_copy_array_head(a, HB_OID_INT8, (uint32_t)wm->nc);
+	for (size_t i = 0; i < wm->nc; i++)
+		hb_copy_int8(a, wm->c[i].sum);
 	put_array(w);
-	hb_copy_array_head(a, HB_OID_INT4, (uint32_t)w->nt);
-	for (size_t i = 0; i < w->nt; i++) {
-		hb_copy_int4(a, (int32_t)w->hist[w->touched[i]]);
-		w->hist[w->touched[i]] = 0;
-	}
+	hb_copy_array_head(a, HB_OID_INT4, (uint32_t)wm->nc);
+	for (size_t i = 0; i < wm->nc; i++)
+		hb_copy_int4(a, wm->c[i].min);
 	put_array(w);
-	w->groups += w->nc + w->nt;
-	w->nc = w->nt = 0;
+	hb_copy_array_head(a, HB_OID_INT4, (uint32_t)wm->nc);
+	for (size_t i = 0; i < wm->nc; i++)
+		hb_copy_int4(a, wm->c[i].max);
+	put_array(w);
+	hb_copy_array_head(a, HB_OID_INT4, nt);
+	for (int h = 0; h <= HB_WORD_HR_MAX; h++)
+		if (wm->hist[h])
+			hb_copy_int4(a, h);
+	put_array(w);
+	hb_copy_array_head(a, HB_OID_INT4, nt);
+	for (int h = 0; h <= HB_WORD_HR_MAX; h++)
+		if (wm->hist[h])
+			hb_copy_int4(a, (int32_t)wm->hist[h]);
+	put_array(w);
+	return 1;
 }
 
-int hb_load_delta(struct hb_loader *l, int64_t token)
+void hb_load_word_send(struct hb_loader *l, int all)
 {
 	struct hb_word *w = &l->word;
-	const struct rows *rs = &l->rec;
-	int64_t m = 0;
-	size_t live = 0;
-	int have = 0;
+	size_t keep = 0, rows = 0;
+	char err[256];
 
+	if (!w->nmin)
+		return;
+	if (w->nmin > HB_WORD_MINUTES || w->groups > HB_WORD_GROUPS)
+		all = 1;
 	hb_buf_reset(&w->out);
 	hb_buf_reset(&w->arr);
-	w->groups = w->nc = w->nt = 0;
 	hb_copy_begin(&w->out);
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct row *r = &rs->r[i];
-		int64_t rm = hb_load_minute(r->ts_us);
-		struct hb_word_cust *c;
+	for (size_t i = 0; i < w->nmin; i++) {
+		struct hb_word_min *wm = w->min[i];
 
-		if (r->refused)
+		if (!all && (!l->has_passed || wm->m * 60000000 >= l->passed_us)) {
+			w->min[keep++] = wm;
 			continue;
-		if (r->hr < 0 || r->hr > HB_WORD_HR_MAX)
-			goto none;
-		live++;
-		if (!have || rm != m) {
-			if (have)
-				emit(l, w, token, m);
-			m = rm;
-			have = 1;
 		}
-		c = w->nc ? &w->c[w->nc - 1] : NULL;
-		if (!c || c->len != r->cid_len ||
-		    memcmp(l->arena.p + c->off, l->arena.p + r->cid_off, r->cid_len) != 0) {
-			if (w->nc == w->cap && grow(w) < 0)
-				goto none;
-			c = &w->c[w->nc++];
-			*c = (struct hb_word_cust){r->cid_off, r->cid_len, 0, r->hr, r->hr, 0};
-		}
-		c->n++;
-		c->sum += r->hr;
-		if (r->hr < c->min)
-			c->min = r->hr;
-		if (r->hr > c->max)
-			c->max = r->hr;
-		if (w->hist[r->hr]++ == 0)
-			w->touched[w->nt++] = (uint16_t)r->hr;
+		rows += (size_t)emit(w, wm);
+		w->groups -= wm->nc;
+		min_free(wm);
 	}
-	if (have)
-		emit(l, w, token, m);
+	w->nmin = keep;
 	hb_copy_end(&w->out);
-	if (live && (live < HB_WORD_SMALL || w->groups <= live) && !hb_buf_oom(&w->out) &&
-	    !hb_buf_oom(&w->arr))
-		return 1;
-none:
-	for (size_t i = 0; i < w->nt; i++)
-		w->hist[w->touched[i]] = 0;
-	w->nc = w->nt = 0;
-	if (hb_buf_oom(&w->out) || hb_buf_oom(&w->arr)) {
+	/* Only the fold's work depends on a word: one not sent (no memory, a
+	 * right revoked since the connection checked, the connection lost,
+	 * which the next batch finds) leaves the fold to read the rows. */
+	if (rows && l->has_delta && l->conn && !hb_buf_oom(&w->out) && !hb_buf_oom(&w->arr) &&
+	    hb_pg_copy(l->conn, COPY_WORD, w->out.p, w->out.len, NULL, err, sizeof err) == HB_PGE_FATAL)
+		l->has_delta = 0;
+	if (hb_buf_oom(&w->out) || hb_buf_oom(&w->arr) || w->out.cap > (4u << 20)) {
 		hb_buf_release(&w->out);	/* (oom is sticky until released) */
 		hb_buf_release(&w->arr);
 	}
-	return 0;
-}
-
-/*
- * A new token: a word is found by its token and minute, so two loaders (or
- * two batches) must not share one while either is pending; splitmix64 over
- * a seed from the clock, the process and this loader.
- */
-int64_t hb_load_token(struct hb_word *w)
-{
-	uint64_t z;
-
-	if (!w->seed)
-		w->seed = (uint64_t)hb_time_now_us() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)w;
-	z = (w->seed += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	return (int64_t)((z >> 1) | 1);	/* odd, so never 0; at most 2^63-1 */
 }
 
 void hb_load_delta_free(struct hb_word *w)
 {
-	free(w->c);
+	for (size_t i = 0; i < w->nmin; i++)
+		min_free(w->min[i]);
+	free(w->min);
 	hb_buf_release(&w->arr);
 	hb_buf_release(&w->out);
-}
-
-/*
- * BEGIN, and with a COPY straight into heartbeat_records its word on the
- * rows first (hb_load_delta above), under a token of its own as hbmon.delta:
- * the note trigger checks it against what the COPY stores.  The rollups
- * only need it where hbpgload folds (has_fold), else it would wait unread.
- */
-enum hb_pgerr hb_load_begin(struct hb_loader *l, enum mode m, int split, char *err, size_t errsz)
-{
-	char sql[80];
-	int64_t token;
-	enum hb_pgerr e;
-
-	if (m != FAST || split || !l->has_delta || !l->has_fold ||
-	    hb_load_delta(l, token = hb_load_token(&l->word)) != 1)
-		return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
-	snprintf(sql, sizeof sql, "BEGIN; SET LOCAL hbmon.delta = '%lld'", (long long)token);
-	e = hb_pg_exec(l->conn, sql, NULL, err, errsz);
-	if (e == HB_PGE_OK)
-		e = hb_pg_copy(l->conn, COPY_WORD, l->word.out.p, l->word.out.len, NULL, err, errsz);
-	if (e == HB_PGE_OK || e == HB_PGE_RETRY)
-		return e;
-	/* The word only saves the fold work: refused (its table gone, a right
-	 * revoked since the connection checked), the loader goes on without. */
-	{
-		char ignore[256];
-
-		hb_pg_exec(l->conn, "ROLLBACK", NULL, ignore, sizeof ignore);
-	}
-	l->has_delta = 0;
-	return hb_pg_exec(l->conn, "BEGIN", NULL, err, errsz);
 }

@@ -49,23 +49,33 @@ struct hb_order {
 	size_t next_cap;
 };
 
-/* hb_load_delta.c's: the word on a batch's readings, and its working memory. */
+/* hb_load_delta.c's: the words on the readings stored, per minute, not sent yet. */
 #define HB_WORD_HR_MAX 1023
 struct hb_word_cust {
-	uint32_t off, len;      /* the customer_id in the arena */
-	int32_t n, min, max;
-	int64_t sum;
+	uint32_t off, len;      /* the customer_id in the minute's names */
+	uint32_t hash;
+	int32_t min, max;
+	int64_t n, sum;
+};
+struct hb_word_min {
+	int64_t m;              /* the UTC minute, as hb_load_minute() gives it */
+	struct hb_word_cust *c; /* its customers */
+	size_t nc, cap;
+	uint32_t *slot;         /* hash table of c: index + 1, 0 empty */
+	size_t mask;
+	struct hb_buf names;
+	int64_t hist[HB_WORD_HR_MAX + 1];   /* readings per heart rate */
+	uint64_t readings;
+	int bad;                /* a heart rate out of 0..HB_WORD_HR_MAX, or no memory: no word */
 };
 struct hb_word {
-	struct hb_word_cust *c; /* the minute's customers */
-	size_t nc, cap;
-	uint32_t hist[HB_WORD_HR_MAX + 1];      /* the minute's heart rates */
-	uint16_t touched[HB_WORD_HR_MAX + 1];   /* ... those counted, in hist */
-	size_t nt;
-	size_t groups;          /* array elements so far */
+	struct hb_word_min **min;  /* the minutes with readings stored and no word sent */
+	size_t nmin, capmin;
+	size_t groups;          /* customers over all of them */
+	int64_t token;          /* this loader's (hbmon.delta), 0 until its first */
+	uint64_t seed;          /* of the token */
 	struct hb_buf arr;      /* the array being encoded */
 	struct hb_buf out;      /* the COPY data */
-	uint64_t seed;          /* of the tokens */
 };
 
 /* Counts of the flush in progress, applied only when it commits. */
@@ -74,6 +84,7 @@ struct pending {
 	uint64_t alerts_applied;
 	uint64_t moved[HB_STATUS_COUNT];  /* refused rows, by their first status */
 	int fast_all;           /* every row was new */
+	int worded;             /* rec went in under the loader's token: its word is to follow */
 };
 
 struct hb_loader {
@@ -139,13 +150,14 @@ static inline int64_t hb_load_minute(int64_t ts_us)
 }
 
 /* hb_load_delta.c: BEGIN the flush's transaction; with a COPY straight into
- * heartbeat_records (m FAST, not split), its word on the rows first. */
+ * heartbeat_records (m FAST, not split), under the loader's token. */
 enum hb_pgerr hb_load_begin(struct hb_loader *l, enum mode m, int split, char *err, size_t errsz);
-/* hb_load_delta.c: the word on rec's rows under token, in l->word.out as
- * binary COPY data for hb_rollup_delta: 1, or 0 when there is none worth
- * sending (or no memory for it). */
-int hb_load_delta(struct hb_loader *l, int64_t token);
-int64_t hb_load_token(struct hb_word *w);     /* a new token, never 0 */
+/* hb_load_delta.c: after the commit, a batch that went in under the token
+ * adds its readings to the words of their minutes. */
+void hb_load_word_take(struct hb_loader *l);
+/* hb_load_delta.c: the words of the minutes before l->passed_us (all: of
+ * every minute), sent to hb_rollup_delta in a statement of their own. */
+void hb_load_word_send(struct hb_loader *l, int all);
 void hb_load_delta_free(struct hb_word *w);
 /* hb_load_add.c: a new row at the end of rs (zeroed, no coordinates); NULL on ENOMEM. */
 struct row *hb_load_push(struct rows *rs);

@@ -16,6 +16,10 @@ setup_file() {
 # a test's background loader, if it failed before stopping it
 teardown() {
 	if [[ -n ${loader:-} ]]; then kill -KILL "$loader" 2>/dev/null || true; fi
+	if [[ -n ${holder:-} ]]; then
+		q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hbt_holder'" >/dev/null || true
+		wait "$holder" 2>/dev/null || true
+	fi
 }
 
 teardown_file() {
@@ -516,15 +520,12 @@ pending_minutes() {
 	rollups_exact
 }
 
-# Stores the rows of the VALUES list $2 into heartbeat_records with a word
-# on them under token $1, as hbpgload does (lib/hb_load_delta.c): the word
-# made from $3 (the same list unless given), in one transaction.
-store_with_word() {
-	local rows=$2 said=${3:-$2}
-	q "BEGIN;
-	   SET LOCAL hbmon.delta = '$1';
-	   CREATE TEMP TABLE w (customer_id text COLLATE \"C\", ts timestamptz, heart_rate integer) ON COMMIT DROP;
-	   INSERT INTO w VALUES $said;
+# The SQL of a word on the rows of the VALUES list $2 under token $1, as
+# hbpgload gives it (lib/hb_load_delta.c): per minute, per customer and per
+# heart rate.
+word_sql() {
+	echo "CREATE TEMP TABLE w (customer_id text COLLATE \"C\", ts timestamptz, heart_rate integer) ON COMMIT DROP;
+	   INSERT INTO w VALUES $2;
 	   INSERT INTO hb_rollup_delta
 	   SELECT $1, c.minute, c.customers, c.c_n, c.c_sum, c.c_min, c.c_max, h.hr, h.hr_n
 	   FROM (SELECT minute, array_agg(customer_id) AS customers, array_agg(n) AS c_n, array_agg(s) AS c_sum,
@@ -533,41 +534,85 @@ store_with_word() {
 	                      min(heart_rate) AS lo, max(heart_rate) AS hi FROM w GROUP BY 1, 2) x GROUP BY 1) c
 	   JOIN (SELECT minute, array_agg(heart_rate) AS hr, array_agg(n) AS hr_n
 	         FROM (SELECT hb_minute(ts) AS minute, heart_rate, count(*)::integer AS n FROM w GROUP BY 1, 2) x
-	         GROUP BY 1) h USING (minute);
-	   INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES $rows;
-	   COMMIT" >/dev/null
+	         GROUP BY 1) h USING (minute);"
+}
+# Stores the rows $2 into heartbeat_records under token $1, as hbpgload does.
+store_under() {
+	q "BEGIN; SET LOCAL hbmon.delta = '$1'; INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES $2; COMMIT" >/dev/null
+}
+# A word under token $1 on the rows $2, in a transaction of its own (as hbpgload gives it).
+word_for() {
+	q "BEGIN; $(word_sql "$1" "$2") COMMIT" >/dev/null
+}
+# Both in one transaction, the word first (as hbpgload did before 2026-12-05):
+# the word made from $3 (the same list unless given).
+store_with_word() {
+	q "BEGIN; SET LOCAL hbmon.delta = '$1'; $(word_sql "$1" "${3:-$2}")
+	   INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES $2; COMMIT" >/dev/null
+}
+cm() {
+	q "SELECT readings || ' ' || hr_min || ' ' || hr_max FROM hb_fold_customer_minute
+	   WHERE customer_id = '$1' AND minute = '$2'"
 }
 
-@test "the fold takes a loader's checked word on its rows in place of reading them, and only then" {
+@test "the fold takes a loader's words on its rows in place of reading them when they add up to its notes, and only then" {
 	d=$(day yesterday)
-	# a word that agrees with the rows on each minute's count and heart-rate sum: believed.
-	# It says A's readings of 10:00 were 70 and 72 where they are 71 and 71: the fold
+	# words that agree with the rows on each minute's count and heart-rate sum: believed.
+	# They say A's readings of 10:00 were 70 and 72 where they are 71 and 71: the fold
 	# gives the word's lowest and highest, so it read the word, not the rows (which
 	# is why only the loader role may give one)
 	store_with_word 11 "('A', '${d}T10:00:10Z', 71), ('A', '${d}T10:00:20Z', 71), ('B', '${d}T10:01:10Z', 80)" \
 		"('A', '${d}T10:00:10Z', 70), ('A', '${d}T10:00:20Z', 72), ('B', '${d}T10:01:10Z', 80)"
+	# the notes count the rows under the token
 	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_pending WHERE read_rows OR token IS DISTINCT FROM 11')" 0
+	assert_eq "$(q "SELECT readings || ' ' || hr_sum FROM hb_rollup_pending WHERE minute = '${d}T10:00:00Z'")" "2 142"
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
-	assert_eq "$(q "SELECT readings || ' ' || hr_min || ' ' || hr_max FROM hb_fold_customer_minute WHERE customer_id = 'A'")" "2 70 72"
+	assert_eq "$(cm A "${d}T10:00:00Z")" "2 70 72"
 	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_delta')" 0
 	# the same minutes folded again from their rows: as the rows say
 	q "INSERT INTO hb_rollup_pending (minute) SELECT DISTINCT minute FROM hb_fold_minute" >/dev/null
 	rollups_exact
-	assert_eq "$(q "SELECT hr_min || ' ' || hr_max FROM hb_fold_customer_minute WHERE customer_id = 'A'")" "71 71"
+	assert_eq "$(cm A "${d}T10:00:00Z")" "2 71 71"
+
+	# the word in a transaction after the rows', as hbpgload gives it: believed
+	store_under 19 "('M', '${d}T09:00:10Z', 71), ('M', '${d}T09:00:20Z', 71)"
+	word_for 19 "('M', '${d}T09:00:10Z', 70), ('M', '${d}T09:00:20Z', 72)"
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(cm M "${d}T09:00:00Z")" "2 70 72"
+	# two loaders on one minute, each with its token and word: both believed
+	store_under 21 "('K', '${d}T09:30:10Z', 71), ('K', '${d}T09:30:20Z', 71)"
+	store_under 22 "('L', '${d}T09:30:30Z', 81), ('L', '${d}T09:30:40Z', 81)"
+	word_for 22 "('L', '${d}T09:30:30Z', 80), ('L', '${d}T09:30:40Z', 82)"
+	word_for 21 "('K', '${d}T09:30:10Z', 70), ('K', '${d}T09:30:20Z', 72)"
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(cm K "${d}T09:30:00Z")" "2 70 72"
+	assert_eq "$(cm L "${d}T09:30:00Z")" "2 80 82"
+	# a batch after its loader's word on the minute: the word falls short, the rows are read
+	store_under 20 "('J', '${d}T09:40:10Z', 71), ('J', '${d}T09:40:20Z', 71)"
+	word_for 20 "('J', '${d}T09:40:10Z', 70), ('J', '${d}T09:40:20Z', 72)"
+	store_under 20 "('J', '${d}T09:40:30Z', 71)"
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(cm J "${d}T09:40:00Z")" "3 71 71"
+	# a word on a minute folded already (it came after the fold): dropped by the next fold
+	word_for 23 "('J', '${d}T09:40:10Z', 70)"
+	store_under 24 "('J', '${d}T09:50:10Z', 71)"
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_delta')" 0
+	# (the words' made-up heart rates go: the minutes folded again from their rows)
+	q "INSERT INTO hb_rollup_pending (minute) SELECT DISTINCT minute FROM hb_fold_minute" >/dev/null
+	rollups_exact
 
 	# a word whose count is wrong for a minute: that minute is read from its rows
+	# (11:01's word is right, and C's heart rates there are the same either way)
 	store_with_word 12 "('C', '${d}T11:00:10Z', 60), ('C', '${d}T11:00:20Z', 62), ('C', '${d}T11:01:10Z', 64)" \
 		"('C', '${d}T11:00:10Z', 60), ('C', '${d}T11:01:10Z', 64)"
-	assert_eq "$(q "SELECT read_rows FROM hb_rollup_pending WHERE minute = '${d}T11:00:00Z'")" t
-	assert_eq "$(q "SELECT read_rows FROM hb_rollup_pending WHERE minute = '${d}T11:01:00Z'")" f
 	# one whose heart rates do not add up to the rows' (the same count)
 	store_with_word 13 "('D', '${d}T12:00:10Z', 60)" "('D', '${d}T12:00:10Z', 61)"
-	assert_eq "$(q "SELECT read_rows FROM hb_rollup_pending WHERE minute = '${d}T12:00:00Z'")" t
 	# a token and no word on that minute
 	store_with_word 14 "('E', '${d}T13:00:10Z', 60)" "('E', '${d}T13:59:10Z', 60)"
-	assert_eq "$(q "SELECT read_rows FROM hb_rollup_pending WHERE minute = '${d}T13:00:00Z'")" t
 	rollups_exact
 	assert_eq "$(q "SELECT readings FROM hb_fold_customer_minute WHERE customer_id = 'C' AND minute = '${d}T11:00:00Z'")" 2
+	assert_eq "$(cm D "${d}T12:00:00Z")" "1 60 60"
 	# rows for a minute folded already (late rows), with a right word: read from the rows
 	store_with_word 15 "('B', '${d}T10:01:40Z', 90)"
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
@@ -578,6 +623,12 @@ store_with_word() {
 	q 'DELETE FROM hb_rollup_delta WHERE token = 16' >/dev/null
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
 	assert_eq "$(q "SELECT readings FROM hb_fold_customer_minute WHERE customer_id = 'G'")" 2
+	# a note of before 2026-12-05 (a token, not counted): read from the rows
+	store_with_word 25 "('N', '${d}T15:10:10Z', 71), ('N', '${d}T15:10:20Z', 71)" \
+		"('N', '${d}T15:10:10Z', 70), ('N', '${d}T15:10:20Z', 72)"
+	q 'UPDATE hb_rollup_pending SET readings = NULL, hr_sum = NULL WHERE token = 25' >/dev/null
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(cm N "${d}T15:10:00Z")" "2 71 71"
 	# a TRUNCATE with a word still pending on a minute never folded: nothing of it is folded in
 	store_with_word 17 "('F', '${d}T14:00:10Z', 60)"
 	q 'TRUNCATE heartbeat_records' >/dev/null
@@ -595,29 +646,48 @@ store_with_word() {
 	assert_eq "$(q 'SELECT count(*) FROM heartbeat_records')" 0
 }
 
-@test "hbpgload gives a word on the readings it stores, and the rollups stay exact with it" {
+@test "hbpgload gives a word per minute on the readings it stores, the rows' own, and the rollups stay exact with it" {
 	d=$(day yesterday)
-	mkfifo "$BATS_TEST_TMPDIR/in"
-	PGUSER=$LOADER hbpgload -q -m 3600000 "$BATS_TEST_TMPDIR/in" 3>&- &
-	loader=$!
-	exec 4<>"$BATS_TEST_TMPDIR/in"
-	hbsim --seed 11 --start "${d}T10:00:00Z" --count 600 --rate 0 --customers 5 --anomaly-rate 0.2 -q |
-		hbclassify -qq >"$BATS_TEST_TMPDIR/a.ndjson"
-	cat "$BATS_TEST_TMPDIR/a.ndjson" >&4
-	wait_for 20 rows_are heartbeat_records "$(grep -c '"NORMAL"' "$BATS_TEST_TMPDIR/a.ndjson")"
-	# noted with a word, checked: nothing to read back (before any fold of them: the
-	# loader's input has not passed them, and they are not quiet)
-	[ "$(q 'SELECT count(*) FROM hb_rollup_pending WHERE token IS NOT NULL AND NOT read_rows')" -gt 0 ]
-	# and every word it gave agreed with the rows stored
-	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_pending WHERE token IS NOT NULL AND read_rows')" 0
-	[ "$(q 'SELECT count(*) FROM hb_rollup_delta')" -gt 0 ]
+	# 5 customers, 600 readings a minute for 5 minutes, and anomalies among them
+	hbsim --seed 11 --start "${d}T10:00:00Z" --count 3000 --rate 0 --customers 5 --clock-rate 10 \
+		--anomaly-rate 0.2 -q | hbclassify -qq >"$BATS_TEST_TMPDIR/a.ndjson"
+	# no fold while it loads (a session holds the fold's lock): its words stay to be looked at
+	PGAPPNAME=hbt_holder psql -X -qAt -c "SELECT pg_advisory_lock(hashtext('hbmon: rollup fold'))" \
+		-c 'SELECT pg_sleep(120)' >/dev/null 2>&1 &
+	holder=$!
+	wait_for 30 q_true "SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+	                                     WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'hbt_holder')"
+	PGUSER=$LOADER hbpgload -q "$BATS_TEST_TMPDIR/a.ndjson"
+	# every batch went in under the loader's token, counted
+	assert_eq "$(q 'SELECT count(DISTINCT minute) FROM hb_rollup_pending WHERE token IS NOT NULL')" 5
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_pending WHERE token IS NOT NULL AND (read_rows OR readings IS NULL)')" 0
+	assert_eq "$(q 'SELECT count(DISTINCT token) FROM hb_rollup_pending WHERE token IS NOT NULL')" 1
+	# one word a minute, and its groups are the rows' own
+	assert_eq "$(q "SELECT count(*) || ' ' || count(DISTINCT minute) FROM hb_rollup_delta")" "5 5"
+	assert_eq "$(q "SELECT count(*) FROM (
+	                (SELECT minute, c, n, s, lo, hi FROM hb_rollup_delta, unnest(customers, c_n, c_sum, c_min, c_max) u(c, n, s, lo, hi)
+	                 EXCEPT SELECT hb_minute(ts), customer_id, count(*)::integer, sum(heart_rate)::bigint, min(heart_rate),
+	                               max(heart_rate) FROM heartbeat_records GROUP BY 1, 2)
+	                UNION ALL
+	                (SELECT hb_minute(ts), customer_id, count(*)::integer, sum(heart_rate)::bigint, min(heart_rate),
+	                        max(heart_rate) FROM heartbeat_records GROUP BY 1, 2
+	                 EXCEPT SELECT minute, c, n, s, lo, hi FROM hb_rollup_delta, unnest(customers, c_n, c_sum, c_min, c_max) u(c, n, s, lo, hi))) x")" 0
+	assert_eq "$(q "SELECT count(*) FROM (
+	                (SELECT minute, h, n FROM hb_rollup_delta, unnest(hr, hr_n) u(h, n)
+	                 EXCEPT SELECT hb_minute(ts), heart_rate, count(*)::integer FROM heartbeat_records GROUP BY 1, 2)
+	                UNION ALL
+	                (SELECT hb_minute(ts), heart_rate, count(*)::integer FROM heartbeat_records GROUP BY 1, 2
+	                 EXCEPT SELECT minute, h, n FROM hb_rollup_delta, unnest(hr, hr_n) u(h, n))) x")" 0
+	q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hbt_holder'" >/dev/null
+	wait "$holder" || true
+	holder=
 	rollups_match
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_delta')" 0
+	rollups_exact
 	# the same readings again (all duplicates) and more of them: exact whatever was folded how
-	hbsim --seed 11 --start "${d}T10:00:00Z" --count 1200 --rate 0 --customers 5 --anomaly-rate 0.2 -q |
-		hbclassify -qq >&4
-	exec 4>&-
-	wait "$loader"
-	loader=
+	hbsim --seed 11 --start "${d}T10:00:00Z" --count 6000 --rate 0 --customers 5 --clock-rate 10 \
+		--anomaly-rate 0.2 -q | hbclassify -qq | PGUSER=$LOADER hbpgload -q
 	rollups_exact
 }
 
