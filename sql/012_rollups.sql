@@ -442,6 +442,7 @@ DECLARE
     fresh timestamptz[];
     days  date[];
     append boolean;
+    earlier boolean;
     read_any boolean;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('hbmon: rollup fold')) THEN
@@ -674,6 +675,11 @@ BEGIN
                               WHERE (SELECT f.minute FROM hb_fold_customer_minute f WHERE f.minute > d.m0
                                      ORDER BY f.minute LIMIT 1) < hb_utc_day_start(d.day + 1));
     IF append THEN
+        -- a day's first minute folded (its customers have no running totals
+        -- to look up): 100,000 index probes fewer, 0.06-0.09 s
+        earlier := EXISTS (SELECT FROM hb_fold_from d
+                           WHERE (SELECT f.minute FROM hb_fold_customer_minute f WHERE f.minute < d.m0
+                                  ORDER BY f.minute DESC LIMIT 1) >= hb_utc_day_start(d.day));
         INSERT INTO hb_fold_customer_minute
         SELECT n.customer_id, n.minute, n.readings, n.hr_sum, n.hr_min, n.hr_max, n.normal, n.bradycardia,
                n.tachycardia, n.invalid,
@@ -684,8 +690,8 @@ BEGIN
         LEFT JOIN LATERAL (
             SELECT q.c_readings, q.c_hr_sum, q.c_normal, q.c_bradycardia, q.c_tachycardia, q.c_invalid
             FROM hb_fold_customer_minute q
-            WHERE q.customer_id = n.customer_id AND q.minute >= hb_utc_day_start(hb_utc_day(n.minute))
-              AND q.minute < n.minute
+            WHERE earlier AND q.customer_id = n.customer_id
+              AND q.minute >= hb_utc_day_start(hb_utc_day(n.minute)) AND q.minute < n.minute
             ORDER BY q.minute DESC LIMIT 1) b ON true
         ORDER BY n.customer_id, n.minute;
     ELSE
@@ -759,9 +765,13 @@ BEGIN
 
     -- the customers' days: an earlier first minute, or a new day (plain
     -- inserts, as above; the days' rows looked up by the key's first column)
+    -- (appending, each customer has one minute a day in hb_fold_new: no grouping)
     WITH n AS (
+        SELECT hb_utc_day(minute) AS day, customer_id, minute AS first_minute
+        FROM hb_fold_new WHERE append
+        UNION ALL
         SELECT hb_utc_day(minute) AS day, customer_id, min(minute) AS first_minute
-        FROM hb_fold_new GROUP BY 1, 2
+        FROM hb_fold_new WHERE NOT append GROUP BY 1, 2
     ), c AS (
         SELECT n.day, n.customer_id, n.first_minute, c.first_minute AS was
         FROM n LEFT JOIN hb_fold_customer_day c
