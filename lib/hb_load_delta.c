@@ -34,10 +34,12 @@
  * (fewer than HB_WORD_SMALL readings: a quiet stream's minute, where
  * reading its rows would make the fold summarize every page loaded since
  * its last summary); nor for a minute with a heart rate outside
- * 0..HB_WORD_HR_MAX.  Words wait in memory for HB_WORD_MINUTES minutes or
- * HB_WORD_GROUPS groups at most (input out of time order): past that, all
- * are sent (a word for part of a minute's readings; the rest of them come
- * with another, and the fold adds them up).  Memory: about 60 bytes a
+ * 0..HB_WORD_HR_MAX.  Words wait in memory for HB_WORD_MINUTES minutes and
+ * HB_WORD_GROUPS groups at most (input out of time order, sparse readings
+ * over many minutes): readings past that get no word (their minutes' folds
+ * read the rows), and once a batch reaches a limit all the words are sent
+ * (a word for part of a minute's readings; the rest of them come with
+ * another, and the fold adds them up).  Memory: 23 kB a minute and 60 bytes a
  * group while it waits, and 70 more in the COPY data while it is sent
  * (released after, above 4 MB): 100,000 customers' minute is 13 MB.
  */
@@ -88,7 +90,9 @@ static void min_free(struct hb_word_min *wm)
 	free(wm);
 }
 
-/* Minute m's word, made if need be; NULL without memory. */
+/* Minute m's word, made if need be; NULL without memory, or past
+ * HB_WORD_MINUTES (a batch of sparse readings over thousands of minutes:
+ * those past it get no word, and their folds read the rows). */
 static struct hb_word_min *minute_of(struct hb_word *w, int64_t m)
 {
 	struct hb_word_min *wm;
@@ -96,6 +100,8 @@ static struct hb_word_min *minute_of(struct hb_word *w, int64_t m)
 	for (size_t i = w->nmin; i-- > 0;)
 		if (w->min[i]->m == m)
 			return w->min[i];
+	if (w->nmin >= HB_WORD_MINUTES)
+		return NULL;
 	if (w->nmin == w->capmin) {
 		size_t cap = w->capmin ? w->capmin * 2 : 8;
 		struct hb_word_min **p = realloc(w->min, cap * sizeof *p);
@@ -149,6 +155,8 @@ static struct hb_word_cust *customer_of(struct hb_word *w, struct hb_word_min *w
 	size_t k;
 	struct hb_word_cust *c;
 
+	if (w->groups >= HB_WORD_GROUPS)
+		return NULL;	/* the minute gets no word (its fold reads the rows) */
 	if ((wm->nc + 1) * 2 > wm->mask + 1 && rehash(wm) < 0)
 		return NULL;
 	for (k = h & wm->mask; wm->slot[k]; k = (k + 1) & wm->mask) {
@@ -289,6 +297,12 @@ static int emit(struct hb_word *w, const struct hb_word_min *wm)
 	return 1;
 }
 
+/* A word refused for what it is (not the connection) would be refused again. */
+static int is_retry(enum hb_pgerr e)
+{
+	return e == HB_PGE_OK || e == HB_PGE_RETRY;
+}
+
 void hb_load_word_send(struct hb_loader *l, int all)
 {
 	struct hb_word *w = &l->word;
@@ -297,7 +311,7 @@ void hb_load_word_send(struct hb_loader *l, int all)
 
 	if (!w->nmin)
 		return;
-	if (w->nmin > HB_WORD_MINUTES || w->groups > HB_WORD_GROUPS)
+	if (w->nmin >= HB_WORD_MINUTES || w->groups >= HB_WORD_GROUPS)
 		all = 1;
 	hb_buf_reset(&w->out);
 	hb_buf_reset(&w->arr);
@@ -319,7 +333,7 @@ void hb_load_word_send(struct hb_loader *l, int all)
 	 * right revoked since the connection checked, the connection lost,
 	 * which the next batch finds) leaves the fold to read the rows. */
 	if (rows && l->has_delta && l->conn && !hb_buf_oom(&w->out) && !hb_buf_oom(&w->arr) &&
-	    hb_pg_copy(l->conn, COPY_WORD, w->out.p, w->out.len, NULL, err, sizeof err) == HB_PGE_FATAL)
+	    !is_retry(hb_pg_copy(l->conn, COPY_WORD, w->out.p, w->out.len, NULL, err, sizeof err)))
 		l->has_delta = 0;
 	if (hb_buf_oom(&w->out) || hb_buf_oom(&w->arr) || w->out.cap > (4u << 20)) {
 		hb_buf_release(&w->out);	/* (oom is sticky until released) */

@@ -156,7 +156,8 @@ enum hb_pgerr hb_load_begin(struct hb_loader *l, enum mode m, int split, char *e
  * adds its readings to the words of their minutes. */
 void hb_load_word_take(struct hb_loader *l);
 /* hb_load_delta.c: the words of the minutes before l->passed_us (all: of
- * every minute), sent to hb_rollup_delta in a statement of their own. */
+ * every minute; also when the words held reach their limits), sent to
+ * hb_rollup_delta in a statement of their own. */
 void hb_load_word_send(struct hb_loader *l, int all);
 void hb_load_delta_free(struct hb_word *w);
 /* hb_load_add.c: a new row at the end of rs (zeroed, no coordinates); NULL on ENOMEM. */

@@ -250,8 +250,8 @@ BEGIN
     ELSE
         -- every folded minute, and every pending one: read from what is
         -- left, and the loaders' words on the rows gone are dropped (a
-        -- loader that has written its word but not yet its rows waits for
-        -- this TRUNCATE's lock, its word not seen here)
+        -- word a loader writes after this, on rows this took, goes with
+        -- its minute's next fold, which reads the rows)
         -- (in READ COMMITTED, as TRUNCATE is run: in a REPEATABLE READ
         -- transaction this trigger would not see a loader that committed
         -- after its snapshot)
@@ -561,7 +561,8 @@ BEGIN
                    sum((SELECT sum(x) FROM unnest(d.hr_n) x)) AS hr_n,
                    sum((SELECT sum(h::bigint * x) FROM unnest(d.hr, d.hr_n) u(h, x))) AS hr_sum
             FROM d GROUP BY 1, 2) wt ON wt.minute = t.minute AND wt.token = t.token
-        WHERE (wt.c_n, wt.c_sum, wt.hr_n, wt.hr_sum) IS DISTINCT FROM (t.readings, t.hr_sum, t.readings, t.hr_sum)
+        WHERE wt.token IS NULL OR t.readings IS NULL OR t.hr_sum IS NULL
+           OR (wt.c_n, wt.c_sum, wt.hr_n, wt.hr_sum) IS DISTINCT FROM (t.readings, t.hr_sum, t.readings, t.hr_sum)
     ), k AS (
         -- from the rows: a minute folded before, one with a note to read
         -- them, one whose words fall short, or one with no note left at all
@@ -596,10 +597,14 @@ BEGIN
     JOIN heartbeat_anomalies a ON a.ts >= m.minute AND a.ts < m.minute + interval '1 minute';
     RESET enable_seqscan;
     RESET enable_indexscan;
-    -- words that came after their minute was folded (from its rows, the
-    -- word not written yet): a minute folded before never reads words, so
-    -- nothing will; they are few
-    DELETE FROM hb_rollup_delta d WHERE EXISTS (SELECT FROM hb_fold_minute f WHERE f.minute = d.minute);
+    -- words whose notes are gone: they came after their minute was folded
+    -- (from its rows, the word not written yet), or after a TRUNCATE or a
+    -- delete took their rows.  A word is written after its notes, so one
+    -- without a note of its minute and token pending will never have one:
+    -- left, it could be taken for rows that come later under the same
+    -- token.  They are few
+    DELETE FROM hb_rollup_delta d
+    WHERE NOT EXISTS (SELECT FROM hb_rollup_pending p WHERE p.minute = d.minute AND p.token = d.token);
 
     -- 3. the fleet: per status, per heart rate
     DELETE FROM hb_fold_minute WHERE minute = ANY (ms);

@@ -629,6 +629,17 @@ cm() {
 	q 'UPDATE hb_rollup_pending SET readings = NULL, hr_sum = NULL WHERE token = 25' >/dev/null
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
 	assert_eq "$(cm N "${d}T15:10:00Z")" "2 71 71"
+	# ... and one without a word at all: read from the rows too, not taken for nothing
+	store_under 30 "('O', '${d}T15:20:10Z', 71), ('O', '${d}T15:20:20Z', 71)"
+	q 'UPDATE hb_rollup_pending SET readings = NULL, hr_sum = NULL WHERE token = 30' >/dev/null
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(cm O "${d}T15:20:00Z")" "2 71 71"
+	# a word with no note of its token and minute pending (its rows taken by a
+	# TRUNCATE or a delete before it came): dropped by the next fold
+	word_for 29 "('P', '${d}T15:30:10Z', 70)"
+	store_under 31 "('P', '${d}T15:40:10Z', 71)"
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_delta')" 0
 	# a TRUNCATE with a word still pending on a minute never folded: nothing of it is folded in
 	store_with_word 17 "('F', '${d}T14:00:10Z', 60)"
 	q 'TRUNCATE heartbeat_records' >/dev/null
@@ -689,6 +700,12 @@ cm() {
 	hbsim --seed 11 --start "${d}T10:00:00Z" --count 6000 --rate 0 --customers 5 --clock-rate 10 \
 		--anomaly-rate 0.2 -q | hbclassify -qq | PGUSER=$LOADER hbpgload -q
 	rollups_exact
+	# sparse readings over 333 minutes in one batch: words for the first 64
+	# minutes at most, the rest read from their rows, all exact
+	hbsim --seed 12 --start "${d}T02:00:00Z" --count 2000 --rate 0 --customers 1 --clock-rate 0.1 -q |
+		hbclassify -qq | PGUSER=$LOADER hbpgload -q
+	rollups_exact
+	assert_eq "$(q "SELECT count(DISTINCT minute) FROM hb_fold_customer_minute WHERE minute < '${d}T10:00:00Z'")" 334
 }
 
 @test "an install from before partitioning migrates on apply: rows, ids and keys kept, rollups built" {
