@@ -151,8 +151,9 @@ ALTER TABLE hb_rollup_pending
 -- and sum, or did not touch the readings: anything else (a word not written
 -- yet, a batch after it, duplicates skipped, a \copy, a late row, a
 -- delete) reads the rows.  A word is only ever read by the fold of its
--- minute: one whose minute is folded already is dropped by the next fold.
--- Only the loader role may write here (090_roles.sql).
+-- minute: one with no note of its minute and token pending (it came after
+-- its minute's fold, or after its rows were taken) is dropped by the next
+-- fold.  Only the loader role may write here (090_roles.sql).
 CREATE TABLE IF NOT EXISTS hb_rollup_delta (
     token     bigint NOT NULL,
     minute    timestamptz NOT NULL,
