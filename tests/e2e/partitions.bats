@@ -426,6 +426,43 @@ rollups_match() {
 	rollups_exact
 }
 
+@test "a day's first minute folded replaces what hb_fold_customer_day held for that day (a fold of before left rows), with no conflict" {
+	d=$(day yesterday)
+	# as a fold of before 2026-12-04 left them for customers whose rows were deleted: one comes again, one not
+	q "INSERT INTO hb_fold_customer_day (day, customer_id, first_minute) VALUES
+	   ('$d', 'A', '${d}T09:00:00Z'), ('$d', 'Z', '${d}T09:00:00Z')" >/dev/null
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES
+	   ('A', '${d}T10:01:10Z', 70), ('B', '${d}T10:01:20Z', 60)" >/dev/null
+	run -0 q "SELECT hb_rollup_fold(interval '0', 100000, true)"
+	assert_eq "$output" 1
+	assert_eq "$(q "SELECT string_agg(customer_id || ' ' || to_char(first_minute AT TIME ZONE 'UTC', 'HH24:MI'), ', '
+	                ORDER BY customer_id) FROM hb_fold_customer_day")" "A 10:01, B 10:01"
+	rollups_exact
+}
+
+@test "applying sql/ gives hb_fold_customer_day of before (key (day, customer_id), an index on customer_id) its key (customer_id, day) and a BRIN on day" {
+	d=$(day yesterday)
+	hbsim --seed 4 --start "${d}T10:00:00Z" --count 600 --rate 0 --customers 5 --clock-rate 5 -q |
+		hbclassify -qq | hbpgload -q
+	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
+	q "ALTER TABLE hb_fold_customer_day DROP CONSTRAINT hb_fold_customer_day_pkey,
+	   ADD CONSTRAINT hb_fold_customer_day_pkey PRIMARY KEY (day, customer_id)" >/dev/null
+	q "DROP INDEX hb_fold_customer_day_day" >/dev/null
+	q "CREATE INDEX hb_fold_customer_day_customer ON hb_fold_customer_day (customer_id)" >/dev/null
+	"$HB_REPO/scripts/hb-pg" apply
+	assert_eq "$(q "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'hb_fold_customer_day_pkey'")" \
+		"PRIMARY KEY (customer_id, day)"
+	assert_eq "$(q "SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'hb_fold_customer_day'")" \
+		"hb_fold_customer_day_day hb_fold_customer_day_pkey"
+	assert_eq "$(q "SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 'hb_fold_customer_day_day'")" brin
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_customer_day')" 5
+	# and again: nothing to do
+	"$HB_REPO/scripts/hb-pg" apply
+	assert_eq "$(q "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'hb_fold_customer_day_pkey'")" \
+		"PRIMARY KEY (customer_id, day)"
+	rollups_exact
+}
+
 @test "applying sql/ makes the 5-minute slots whole again where they are not the sums of their minutes or their percentiles differ" {
 	hbsim --seed 9 --start "$(day yesterday)T10:00:00Z" --count 6000 --rate 0 --customers 5 --clock-rate 5 -q |
 		hbclassify -qq | hbpgload -q
@@ -579,13 +616,14 @@ cm() {
 	word_for 19 "('M', '${d}T09:00:10Z', 70), ('M', '${d}T09:00:20Z', 72)"
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
 	assert_eq "$(cm M "${d}T09:00:00Z")" "2 70 72"
-	# two loaders on one minute, each with its token and word: both believed
+	# two loaders on one minute, each with its token and word, K in both: both
+	# believed, K's groups added up
 	store_under 21 "('K', '${d}T09:30:10Z', 71), ('K', '${d}T09:30:20Z', 71)"
-	store_under 22 "('L', '${d}T09:30:30Z', 81), ('L', '${d}T09:30:40Z', 81)"
-	word_for 22 "('L', '${d}T09:30:30Z', 80), ('L', '${d}T09:30:40Z', 82)"
+	store_under 22 "('L', '${d}T09:30:30Z', 81), ('L', '${d}T09:30:40Z', 81), ('K', '${d}T09:30:50Z', 75)"
+	word_for 22 "('L', '${d}T09:30:30Z', 80), ('L', '${d}T09:30:40Z', 82), ('K', '${d}T09:30:50Z', 75)"
 	word_for 21 "('K', '${d}T09:30:10Z', 70), ('K', '${d}T09:30:20Z', 72)"
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
-	assert_eq "$(cm K "${d}T09:30:00Z")" "2 70 72"
+	assert_eq "$(cm K "${d}T09:30:00Z")" "3 70 75"
 	assert_eq "$(cm L "${d}T09:30:00Z")" "2 80 82"
 	# a batch after its loader's word on the minute: the word falls short, the rows are read
 	store_under 20 "('J', '${d}T09:40:10Z', 71), ('J', '${d}T09:40:20Z', 71)"
