@@ -83,7 +83,7 @@ bench_pg
 # each run from empty tables, after a CHECKPOINT and a sync: the last run's writes on disk, not
 # written back by the OS during the next
 empty() { q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr, hb_fold_5min,
-	hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending, hb_rollup_delta; CHECKPOINT' >/dev/null; sync; }
+	hb_fold_customer_minute, hb_fold_customer_day, hb_fold_day_first, hb_rollup_pending, hb_rollup_delta; CHECKPOINT' >/dev/null; sync; }
 copy() { psql -X -q -c "\\copy heartbeat_records (customer_id, ts, heart_rate) FROM '$tmp/valid.csv' CSV"; }
 t_load=() t_fold=() t_copy=() t_copy_rollups=() t_reload=()
 for _ in $(seq 1 "$runs"); do

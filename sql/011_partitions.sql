@@ -103,7 +103,7 @@ BEGIN
                               ('hb_fold_minute', 'minute'), ('hb_fold_minute_hr', 'minute'),
                               ('hb_fold_5min_hr', 'slot'), ('hb_fold_5min', 'slot'),
                               ('hb_fold_customer_minute', 'minute'), ('hb_rollup_pending', 'minute'),
-                              ('hb_rollup_delta', 'minute')) v(relname, col)
+                              ('hb_rollup_delta', 'minute'), ('hb_fold_day_first', 'minute')) v(relname, col)
     LOOP
         IF to_regclass(p.relname) IS NULL THEN
             CONTINUE;   -- a table of a later file of sql/ not made yet (while sql/ is applied)

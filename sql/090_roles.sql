@@ -25,7 +25,7 @@ $$;
 REVOKE ALL ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
               hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
               hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day,
-              hb_rollup_pending, hb_rollup_delta, heartbeat_alerts, hb_alert_state FROM PUBLIC;
+              hb_fold_day_first, hb_customer_day, hb_rollup_pending, hb_rollup_delta, heartbeat_alerts, hb_alert_state FROM PUBLIC;
 GRANT INSERT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics TO hbmon_loader;
 -- the loader's word on the rows it stores (012_rollups.sql: checked, then
 -- folded in place of reading the rows back)
@@ -33,7 +33,7 @@ GRANT INSERT ON hb_rollup_delta TO hbmon_loader;
 GRANT SELECT ON heartbeat_records, heartbeat_anomalies, pipeline_metrics,
                 hb_rollup_minute, hb_rollup_minute_hr, hb_rollup_customer_minute,
                 hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day,
-                hb_rollup_pending,
+                hb_fold_day_first, hb_customer_day, hb_rollup_pending,
                 vw_customer_bpm_summary, vw_recent_anomalies, vw_pipeline_summary,
                 heartbeat_alerts, hb_alert_state, vw_open_alerts, vw_alerts_daily,
                 vw_pipeline_health, vw_anomalies, heartbeats

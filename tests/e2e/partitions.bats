@@ -29,8 +29,8 @@ teardown_file() {
 
 setup() {
 	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr,
-	   hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day, hb_rollup_pending,
-	   hb_rollup_delta' >/dev/null
+	   hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day, hb_fold_day_first,
+	   hb_rollup_pending, hb_rollup_delta' >/dev/null
 }
 
 day() { date -u -d "$1" +%Y-%m-%d; }
@@ -83,8 +83,15 @@ rollups_exact() {
 	assert_eq "$(q "WITH want AS (
 	                  SELECT hb_utc_day(minute) AS day, customer_id, min(minute) AS first_minute
 	                  FROM hb_fold_customer_minute GROUP BY 1, 2)
-	                SELECT count(*) FROM ((TABLE want EXCEPT TABLE hb_fold_customer_day)
-	                                      UNION ALL (TABLE hb_fold_customer_day EXCEPT TABLE want)) d")" 0
+	                SELECT count(*) FROM ((TABLE want EXCEPT ALL TABLE hb_customer_day)
+	                                      UNION ALL (TABLE hb_customer_day EXCEPT ALL TABLE want)) d")" 0
+	# a day noted with its first minute only has that folded minute, and no row of its own
+	assert_eq "$(q "SELECT count(*) FROM hb_fold_day_first p
+	                WHERE hb_utc_day(p.minute) <> p.day
+	                   OR EXISTS (SELECT FROM hb_fold_customer_minute f
+	                              WHERE f.minute >= hb_utc_day_start(p.day) AND f.minute < hb_utc_day_start(p.day + 1)
+	                                AND f.minute <> p.minute)
+	                   OR EXISTS (SELECT FROM hb_fold_customer_day c WHERE c.day = p.day)")" 0
 	customer_sums_match -infinity infinity
 	customer_sums_match "$(q "SELECT min(minute) + interval '7 minutes' FROM hb_fold_minute")" \
 		"$(q "SELECT max(minute) - interval '3 minutes' FROM hb_fold_minute")"
@@ -426,7 +433,7 @@ rollups_match() {
 	rollups_exact
 }
 
-@test "a day's first minute folded replaces what hb_fold_customer_day held for that day (a fold of before left rows), with no conflict" {
+@test "a day's first minute folded notes the day with it, drops what hb_fold_customer_day held of the day, and the next minute writes its customers out" {
 	d=$(day yesterday)
 	# as a fold of before 2026-12-04 left them for customers whose rows were deleted: one comes again, one not
 	q "INSERT INTO hb_fold_customer_day (day, customer_id, first_minute) VALUES
@@ -435,9 +442,41 @@ rollups_match() {
 	   ('A', '${d}T10:01:10Z', 70), ('B', '${d}T10:01:20Z', 60)" >/dev/null
 	run -0 q "SELECT hb_rollup_fold(interval '0', 100000, true)"
 	assert_eq "$output" 1
-	assert_eq "$(q "SELECT string_agg(customer_id || ' ' || to_char(first_minute AT TIME ZONE 'UTC', 'HH24:MI'), ', '
-	                ORDER BY customer_id) FROM hb_fold_customer_day")" "A 10:01, B 10:01"
+	days() {
+		q "SELECT string_agg(customer_id || ' ' || to_char(first_minute AT TIME ZONE 'UTC', 'HH24:MI'), ', '
+		   ORDER BY customer_id) FROM $1"
+	}
+	assert_eq "$(days hb_customer_day)" "A 10:01, B 10:01"
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_customer_day')" 0
+	assert_eq "$(q "SELECT day || ' ' || to_char(minute AT TIME ZONE 'UTC', 'HH24:MI') FROM hb_fold_day_first")" "$d 10:01"
+	# the dashboard's list of customers has them
+	sql=$(jq -r '.templating.list[] | select(.name == "customer") | .query | if type == "object" then (.rawSql // .query) else . end' \
+		"$HB_REPO/grafana/dashboards/hbmon.json")
+	assert_eq "$(q "$sql" | sort | paste -sd, -)" "A,B"
 	rollups_exact
+	# the next minute of the day: the day's customers written out, C's from 10:02
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES
+	   ('B', '${d}T10:02:20Z', 61), ('C', '${d}T10:02:30Z', 80)" >/dev/null
+	run -0 q "SELECT hb_rollup_fold(interval '0', 100000, true)"
+	assert_eq "$(days hb_fold_customer_day)" "A 10:01, B 10:01, C 10:02"
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_day_first')" 0
+	rollups_exact
+	# a day noted, then its minute's rows deleted and folded again: nobody has that day
+	t=$(day today)
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES ('D', '${t}T00:00:10Z', 70)" >/dev/null
+	run -0 q "SELECT hb_rollup_fold(interval '0', 100000, true)"
+	assert_eq "$(q "SELECT count(*) FROM hb_fold_day_first WHERE day = '$t'")" 1
+	q "DELETE FROM heartbeat_records WHERE customer_id = 'D'" >/dev/null
+	run -0 q "SELECT hb_rollup_fold(interval '0', 100000, true)"
+	assert_eq "$(q "SELECT count(*) FROM hb_customer_day WHERE day = '$t'")" 0
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_day_first')" 0
+	rollups_exact
+	# and hb_retain takes a noted day with the others
+	q "INSERT INTO heartbeat_records (customer_id, ts, heart_rate) VALUES ('F', '$(day '2 days ago')T12:00:10Z', 70)" >/dev/null
+	run -0 q "SELECT hb_rollup_fold(interval '0', 100000, true)"
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_day_first')" 1
+	run -0 q "SELECT count(*) FROM hb_retain(1)"
+	assert_eq "$(q 'SELECT count(*) FROM hb_fold_day_first')" 0
 }
 
 @test "applying sql/ gives hb_fold_customer_day of before (key (day, customer_id), an index on customer_id) its key (customer_id, day) and a BRIN on day" {
