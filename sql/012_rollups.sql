@@ -353,8 +353,9 @@ CREATE INDEX IF NOT EXISTS hb_fold_customer_minute_minute ON hb_fold_customer_mi
 -- folded are one probe each of it (the dashboard's $customer: a day of
 -- 10,000 customers is 10,000 entries here, 14 million in
 -- hb_fold_customer_minute, where the same skip scan took 75-105 ms).  A
--- day's customers (hb_customer_sums, hb_retain, the fold) are found by a
--- BRIN index: the rows come in day order, a day's after the day before's.
+-- day's customers (hb_customer_sums, hb_retain, the fold) are found by an
+-- index on day (a btree, not a BRIN: once hb_retain has deleted old days,
+-- new days' rows fill their pages, and a BRIN's ranges would span them all).
 -- Until 2026-12-05 the key was (day, customer_id) with a second btree on
 -- customer_id: the fold of a minute of 100,000 customers new to their day
 -- spent 0.49 s inserting their rows, 0.34 s with this key (and a day's
@@ -365,15 +366,30 @@ BEGIN
         FROM pg_constraint c, unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
         JOIN pg_attribute a ON a.attrelid = 'hb_fold_customer_day'::regclass AND a.attnum = k.attnum
         WHERE c.conname = 'hb_fold_customer_day_pkey'
-          AND c.conrelid = 'hb_fold_customer_day'::regclass) <> ARRAY['customer_id', 'day'] THEN
-        ALTER TABLE hb_fold_customer_day DROP CONSTRAINT hb_fold_customer_day_pkey,
+          AND c.conrelid = 'hb_fold_customer_day'::regclass) IS DISTINCT FROM ARRAY['customer_id', 'day'] THEN
+        ALTER TABLE hb_fold_customer_day DROP CONSTRAINT IF EXISTS hb_fold_customer_day_pkey,
             ADD CONSTRAINT hb_fold_customer_day_pkey PRIMARY KEY (customer_id, day);
     END IF;
 END
 $$;
 DROP INDEX IF EXISTS hb_fold_customer_day_customer;
-CREATE INDEX IF NOT EXISTS hb_fold_customer_day_day ON hb_fold_customer_day USING brin (day)
-    WITH (autosummarize = on);
+-- The days noted in hb_fold_day_first written out, with the fold's lock:
+-- a fold of an older sql/ (applied, and this one again) knew nothing of
+-- them and may have written rows of their days after them.  Few or none
+-- (a day is noted until the next minute of it is folded)
+DO $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('hbmon: rollup fold'));
+    WITH p AS (
+        DELETE FROM hb_fold_day_first RETURNING day, minute
+    )
+    INSERT INTO hb_fold_customer_day AS c (day, customer_id, first_minute)
+    SELECT p.day, f.customer_id, f.minute
+    FROM p JOIN hb_fold_customer_minute f ON f.minute = p.minute
+    ON CONFLICT (customer_id, day) DO UPDATE SET first_minute = least(c.first_minute, excluded.first_minute);
+END
+$$;
+CREATE INDEX IF NOT EXISTS hb_fold_customer_day_day ON hb_fold_customer_day (day);
 
 COMMENT ON TABLE hb_fold_minute IS
     'Folded minutes: readings per UTC minute and status (read hb_rollup_minute: it adds the pending ones).';
@@ -731,15 +747,16 @@ BEGIN
     days := ARRAY(SELECT DISTINCT hb_utc_day(m) FROM unnest(ms) m);
     -- a day noted with its first minute only (below): its customers go to
     -- hb_fold_customer_day now, before anything of the day changes (a row
-    -- there already, which only a hand could have put, is kept)
+    -- there already, which a fold of an older sql/ could have written
+    -- after the note, keeps the earlier minute)
     WITH p AS (
         DELETE FROM hb_fold_day_first WHERE day = ANY (days) RETURNING day, minute
     )
-    INSERT INTO hb_fold_customer_day (day, customer_id, first_minute)
+    INSERT INTO hb_fold_customer_day AS c (day, customer_id, first_minute)
     SELECT p.day, f.customer_id, f.minute
     FROM p JOIN hb_fold_customer_minute f ON f.minute = p.minute
-    WHERE NOT EXISTS (SELECT FROM hb_fold_customer_day c WHERE c.customer_id = f.customer_id AND c.day = p.day)
-    ORDER BY 2, 1;
+    ORDER BY 2, 1
+    ON CONFLICT (customer_id, day) DO UPDATE SET first_minute = least(c.first_minute, excluded.first_minute);
 
     -- (each day looked at by one probe of the minute index: as a join, the
     -- planner scanned all of hb_fold_customer_minute, 0.8 s for 3,000,000
