@@ -682,11 +682,15 @@ BEGIN
     DELETE FROM hb_rollup_delta d
     WHERE NOT EXISTS (SELECT FROM hb_rollup_pending p WHERE p.minute = d.minute AND p.token = d.token);
 
-    -- 3. the fleet: per status, per heart rate
+    -- 3. the fleet: per status, per heart rate.  The readings from their
+    --    groups per heart rate (a few hundred a minute), not per customer
+    --    (100,000 in a minute of 100,000 customers: 0.035 s); the same
+    --    readings either way, from the rows or from a word whose two sets
+    --    of groups both add up to its notes (step 2)
     DELETE FROM hb_fold_minute WHERE minute = ANY (ms);
     INSERT INTO hb_fold_minute (minute, status, readings, hr_sum, hr_min, hr_max)
     SELECT minute, 'NORMAL', sum(n), sum(s), min(lo), max(hi)
-    FROM hb_fold_rec WHERE g = 1 GROUP BY minute
+    FROM hb_fold_rec WHERE g = 2 GROUP BY minute
     UNION ALL
     SELECT minute, k, count(*), coalesce(sum(heart_rate) FILTER (WHERE k <> 'INVALID'), 0),
            min(heart_rate) FILTER (WHERE k <> 'INVALID'), max(heart_rate) FILTER (WHERE k <> 'INVALID')
