@@ -52,7 +52,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build chaos bench-scale bench-soak bench-volume bench-alerts
+.PHONY: all deps check-deps test _test unit install uninstall clean demo bench man-check fuzz fuzz-build chaos bench-scale bench-soak bench-volume bench-alerts bench-fleet
 all: check-deps $(PROG_BIN) $(UNIT_BIN) $(FUZZ_BIN)
 
 # One line saying exactly what is missing, rather than a wall of compiler errors.
@@ -159,6 +159,10 @@ bench: all
 # hbclassify's alerts scored against hbsim --truth (no servers).
 bench-alerts: all
 	HB_BIN=$(abspath $(BIN)) bench/alerts.sh
+
+# make bench's loader figure at 100 and 100,000 customers, in alternation.
+bench-fleet: all
+	HB_BIN=$(abspath $(BIN)) bench/fleet.sh
 
 # The scaling curve: 1-3 consumer pipelines on 1 and 3 brokers.
 bench-scale: all

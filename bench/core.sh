@@ -80,14 +80,11 @@ rc=$(rate "$lines" "$tc") rj=$(rate "$lines" "$tj")
 
 # ---- hbpgload vs psql \copy
 bench_pg
-# each run from empty tables, after a CHECKPOINT and a sync: the last run's writes on disk, not
-# written back by the OS during the next
-empty() { q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr, hb_fold_5min_hr, hb_fold_5min,
-	hb_fold_customer_minute, hb_fold_customer_day, hb_fold_day_first, hb_rollup_pending, hb_rollup_delta; CHECKPOINT' >/dev/null; sync; }
+# each run from empty tables (bench_empty: after a CHECKPOINT and a sync)
 copy() { psql -X -q -c "\\copy heartbeat_records (customer_id, ts, heart_rate) FROM '$tmp/valid.csv' CSV"; }
 t_load=() t_fold=() t_copy=() t_copy_rollups=() t_reload=()
 for _ in $(seq 1 "$runs"); do
-	empty
+	bench_empty
 	s=$(now); hbpgload -q "$tmp/valid.ndjson"; e=$(now)
 	t_load+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
 	# what hbpgload left to fold (minutes still quiet-pending at its end), folded now
@@ -97,13 +94,13 @@ for _ in $(seq 1 "$runs"); do
 	s=$(now); hbpgload -q "$tmp/valid.ndjson"; e=$(now)	# all duplicates
 	t_reload+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
 	# \copy into the same tables without the rollup triggers: storing the rows, nothing more
-	empty
+	bench_empty
 	q 'ALTER TABLE heartbeat_records DISABLE TRIGGER USER' >/dev/null
 	s=$(now); copy; e=$(now)
 	q 'ALTER TABLE heartbeat_records ENABLE TRIGGER USER' >/dev/null
 	t_copy+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
 	# and with them (noted; folded after)
-	empty
+	bench_empty
 	s=$(now); copy; hb-pg fold --all >/dev/null; e=$(now)
 	t_copy_rollups+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
 done
@@ -122,7 +119,7 @@ rl=$(rate "$lines" "$tl") rp=$(rate "$lines" "$tp") rr=$(rate "$lines" "$tr")
 rf=$(rate "$lines" "$tf") rpr=$(rate "$lines" "$tpr")
 
 # ---- peak RSS over a long stream (all three at once, as in production)
-empty
+bench_empty
 # Flat memory: RSS of each program sampled every second; the first sample
 # (after 1 s) and the last one (just before the end) go in the table.
 sample_rss() {

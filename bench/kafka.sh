@@ -78,9 +78,7 @@ mkfifo "$tmp/acks"
 t_e2es=() stored_min=
 for i in $(seq 1 "$runs"); do
 	# the rollups too: every run folds its minutes for the first time, as the first did
-	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr,
-	   hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day, hb_fold_day_first, hb_rollup_pending,
-	   hb_rollup_delta; CHECKPOINT' >/dev/null
+	bench_empty
 	topic
 	e2e=$t
 	s=$(now)

@@ -39,6 +39,16 @@ bench_pg() {
 	set +a
 }
 
+# bench_empty: every reading, anomaly, metric and rollup gone, then a
+# CHECKPOINT and a sync, so that a run starts from empty tables with the
+# last run's writes on disk (not written back by the OS during the next).
+bench_empty() {
+	q 'TRUNCATE heartbeat_records, heartbeat_anomalies, pipeline_metrics, hb_fold_minute, hb_fold_minute_hr,
+	   hb_fold_5min_hr, hb_fold_5min, hb_fold_customer_minute, hb_fold_customer_day, hb_fold_day_first,
+	   hb_rollup_pending, hb_rollup_delta; CHECKPOINT' >/dev/null
+	sync
+}
+
 # bench_kafka: one broker in $tmp/kafka with its optimising JIT on (hb-kafka
 # turns it off for a fast start); KAFKA_BOOTSTRAP_SERVERS exported, and in B.
 bench_kafka() {

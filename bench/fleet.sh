@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# bench/fleet.sh — make bench's loader figure (hbpgload of 1,000,000 valid
+# readings into empty tables, rollups kept) at several fleet sizes, measured
+# in alternation so that the ratio between them is measured together:
+#
+#   BENCH_FLEETS="100 10000 100000" BENCH_LINES=1000000 BENCH_ROUNDS=5 bench/fleet.sh
+#
+# Each round loads every fleet's file once, in the order given in odd
+# rounds and reversed in even ones (a drift over the run favours neither);
+# the table gives each round's rows/s, their median, and the ratio of each
+# fleet's figure to the first fleet's in the same round (and the median of
+# those).  A round before them warms up, not counted: the first loads into
+# a new server write new WAL segments where the later ones recycle them,
+# and ran 20-35 % slower here.
+# On this machine a program runs up to 20-30 % faster in some minutes than
+# in others: two figures measured minutes apart, in two runs of
+# bench/core.sh, can differ by more than the fleet size makes them differ.
+#
+# The same inputs and steps as bench/core.sh's hbpgload row: each customer
+# reading twice a second (hbsim -n C --clock-rate 2C, seed 2, no anomaly),
+# classified, one hbpgload -q of the file from empty tables after a
+# CHECKPOINT and a sync (bench_empty), its time from start to exit (which
+# includes the fold of the last minute).  PostgreSQL with fsync and
+# synchronous_commit on, in a temp dir.  Figures, not assertions.
+set -euo pipefail
+
+# shellcheck source=bench/lib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+lines=${BENCH_LINES:-1000000}
+rounds=${BENCH_ROUNDS:-5}
+read -r -a fleets <<<"${BENCH_FLEETS:-100 100000}"
+for c in "${fleets[@]}" "$lines" "$rounds"; do
+	[[ $c =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_FLEETS, BENCH_LINES and BENCH_ROUNDS must be positive integers, not '$c'" >&2; exit 2; }
+done
+[[ ${#fleets[@]} -ge 2 ]] || { echo "bench: BENCH_FLEETS needs two fleet sizes at least, the first the reference" >&2; exit 2; }
+
+bench_tmp fleet
+cleanup() {
+	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "hbmon loader by fleet size — $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+
+for c in "${fleets[@]}"; do
+	hbsim --seed 2 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 -n "$c" --clock-rate "$((2 * c))" \
+		--anomaly-rate 0 -q | hbclassify -qq >"$tmp/valid.$c.ndjson"
+done
+bench_pg
+echo "$(psql --version | head -n 1), fsync $(q 'SHOW fsync'), synchronous_commit $(q 'SHOW synchronous_commit'), shared_buffers $(q 'SHOW shared_buffers')"
+echo "$(fmt "$lines") valid readings per load, each customer reading twice a second; $rounds rounds"
+echo
+
+load() {	# load FLEET: its rows/s
+	local s t
+	bench_empty
+	s=$(now)
+	hbpgload -q "$tmp/valid.$1.ndjson"
+	t=$(since "$s")
+	[[ $(q 'SELECT count(*) FROM heartbeat_records') == "$lines" ]] ||
+		{ echo "bench: hbpgload stored the wrong count for $1 customers" >&2; exit 1; }
+	rate "$lines" "$t"
+}
+for c in "${fleets[@]}"; do load "$c" >/dev/null; done
+
+# rows/s of fleet c in round r: rate[c,r]
+declare -A rate
+head="| round |" rule="|---|"
+for c in "${fleets[@]}"; do head+=" $(fmt "$c") customers |"; rule+="---|"; done
+for c in "${fleets[@]:1}"; do head+=" $(fmt "$c") / $(fmt "${fleets[0]}") |"; rule+="---|"; done
+echo "$head"
+echo "$rule"
+for r in $(seq 1 "$rounds"); do
+	row="| $r |"
+	order=("${fleets[@]}")
+	if ((r % 2 == 0)); then
+		order=()
+		for ((i = ${#fleets[@]} - 1; i >= 0; i--)); do order+=("${fleets[i]}"); done
+	fi
+	for c in "${order[@]}"; do rate[$c,$r]=$(load "$c"); done
+	for c in "${fleets[@]}"; do
+		row+=" $(fmt "${rate[$c,$r]}") rows/s |"
+	done
+	for c in "${fleets[@]:1}"; do row+=" $(ratio "${rate[$c,$r]}" "${rate[${fleets[0]},$r]}")× |"; done
+	echo "$row"
+done
+row="| median |"
+for c in "${fleets[@]}"; do
+	v=()
+	for r in $(seq 1 "$rounds"); do v+=("${rate[$c,$r]}"); done
+	row+=" $(fmt "$(median "${v[@]}")") rows/s |"
+done
+for c in "${fleets[@]:1}"; do
+	v=()
+	for r in $(seq 1 "$rounds"); do v+=("$(ratio "${rate[$c,$r]}" "${rate[${fleets[0]},$r]}")"); done
+	row+=" **$(median "${v[@]}")×** |"
+done
+echo "$row"
+echo
+echo "Each load: hbpgload -q FILE into empty day-partitioned tables (primary key (customer_id, ts), deduplication"
+echo "on), the rollups noted and folded, timed from its start to its exit (its last minute folded)."
