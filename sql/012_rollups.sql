@@ -373,20 +373,33 @@ BEGIN
 END
 $$;
 DROP INDEX IF EXISTS hb_fold_customer_day_customer;
--- The days noted in hb_fold_day_first written out, with the fold's lock:
--- a fold of an older sql/ (applied, and this one again) knew nothing of
--- them and may have written rows of their days after them.  Few or none
--- (a day is noted until the next minute of it is folded)
-DO $$
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('hbmon: rollup fold'));
+-- The days of p_days noted in hb_fold_day_first (every noted day when
+-- NULL) written out: their customers, those of the day's first minute in
+-- hb_fold_customer_minute, go to hb_fold_customer_day and the notes go.  A
+-- row there already, which a fold of an older sql/ could have written
+-- after the note, keeps the earlier minute.  Only with the fold's lock
+-- held: by the fold, and once below.
+CREATE OR REPLACE FUNCTION hb_fold_day_first_out(p_days date[]) RETURNS void
+LANGUAGE sql SET search_path = public, pg_temp
+AS $$
     WITH p AS (
-        DELETE FROM hb_fold_day_first RETURNING day, minute
+        DELETE FROM hb_fold_day_first WHERE p_days IS NULL OR day = ANY (p_days) RETURNING day, minute
     )
     INSERT INTO hb_fold_customer_day AS c (day, customer_id, first_minute)
     SELECT p.day, f.customer_id, f.minute
     FROM p JOIN hb_fold_customer_minute f ON f.minute = p.minute
+    ORDER BY 2, 1
     ON CONFLICT (customer_id, day) DO UPDATE SET first_minute = least(c.first_minute, excluded.first_minute);
+$$;
+REVOKE ALL ON FUNCTION hb_fold_day_first_out(date[]) FROM PUBLIC;
+-- Every noted day written out now, with the fold's lock: a fold of an
+-- older sql/ (applied, and this one again) knew nothing of them and may
+-- have written rows of their days after them.  Few or none (a day is
+-- noted until the next minute of it is folded)
+DO $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('hbmon: rollup fold'));
+    PERFORM hb_fold_day_first_out(NULL);
 END
 $$;
 CREATE INDEX IF NOT EXISTS hb_fold_customer_day_day ON hb_fold_customer_day (day);
@@ -750,17 +763,8 @@ BEGIN
     WHERE NOT EXISTS (SELECT FROM hb_fold_customer_minute f WHERE f.minute = m);
     days := ARRAY(SELECT DISTINCT hb_utc_day(m) FROM unnest(ms) m);
     -- a day noted with its first minute only (below): its customers go to
-    -- hb_fold_customer_day now, before anything of the day changes (a row
-    -- there already, which a fold of an older sql/ could have written
-    -- after the note, keeps the earlier minute)
-    WITH p AS (
-        DELETE FROM hb_fold_day_first WHERE day = ANY (days) RETURNING day, minute
-    )
-    INSERT INTO hb_fold_customer_day AS c (day, customer_id, first_minute)
-    SELECT p.day, f.customer_id, f.minute
-    FROM p JOIN hb_fold_customer_minute f ON f.minute = p.minute
-    ORDER BY 2, 1
-    ON CONFLICT (customer_id, day) DO UPDATE SET first_minute = least(c.first_minute, excluded.first_minute);
+    -- hb_fold_customer_day now, before anything of the day changes
+    PERFORM hb_fold_day_first_out(days);
 
     -- (each day looked at by one probe of the minute index: as a join, the
     -- planner scanned all of hb_fold_customer_minute, 0.8 s for 3,000,000
