@@ -6,7 +6,8 @@
 #   BENCH_FLEETS="100 10000 100000" BENCH_LINES=1000000 BENCH_ROUNDS=5 bench/fleet.sh
 #
 # Each round loads every fleet's file once, in the order given in odd
-# rounds and reversed in even ones (a drift over the run favours neither);
+# rounds and reversed in even ones (over an even number of rounds a drift
+# favours neither order);
 # the table gives each round's rows/s, their median, and the ratio of each
 # fleet's figure to the first fleet's in the same round (and the median of
 # those).  A round before them warms up, not counted: the first loads into
@@ -23,6 +24,7 @@
 # includes the fold of the last minute).  PostgreSQL with fsync and
 # synchronous_commit on, in a temp dir.  Figures, not assertions.
 set -euo pipefail
+shopt -s inherit_errexit	# a failure inside $(load ...) stops the run
 
 # shellcheck source=bench/lib.bash
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
@@ -33,6 +35,8 @@ for c in "${fleets[@]}" "$lines" "$rounds"; do
 	[[ $c =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_FLEETS, BENCH_LINES and BENCH_ROUNDS must be positive integers, not '$c'" >&2; exit 2; }
 done
 [[ ${#fleets[@]} -ge 2 ]] || { echo "bench: BENCH_FLEETS needs two fleet sizes at least, the first the reference" >&2; exit 2; }
+[[ $(printf '%s\n' "${fleets[@]}" | sort -u | wc -l) -eq ${#fleets[@]} ]] ||
+	{ echo "bench: BENCH_FLEETS names a fleet size twice: ${fleets[*]}" >&2; exit 2; }
 
 bench_tmp fleet
 cleanup() {
@@ -55,19 +59,22 @@ echo "$(fmt "$lines") valid readings per load, each customer reading twice a sec
 echo
 
 load() {	# load FLEET: its rows/s
-	local s t
+	local s t n
 	bench_empty
 	s=$(now)
 	hbpgload -q "$tmp/valid.$1.ndjson"
 	t=$(since "$s")
-	[[ $(q 'SELECT count(*) FROM heartbeat_records') == "$lines" ]] ||
-		{ echo "bench: hbpgload stored the wrong count for $1 customers" >&2; exit 1; }
+	n=$(q 'SELECT count(*) FROM heartbeat_records')
+	[[ $n == "$lines" ]] || { echo "bench: hbpgload stored $n rows of $lines for $1 customers" >&2; exit 1; }
+	# its last minutes folded, as timed (a fold that failed would look fast)
+	n=$(q 'SELECT count(DISTINCT minute) FROM hb_rollup_pending')
+	[[ $n == 0 ]] || { echo "bench: hbpgload left $n minute(s) unfolded for $1 customers" >&2; exit 1; }
 	rate "$lines" "$t"
 }
 for c in "${fleets[@]}"; do load "$c" >/dev/null; done
 
-# rows/s of fleet c in round r: rate[c,r]
-declare -A rate
+# rows/s of fleet c in round r: rps[c,r]
+declare -A rps
 head="| round |" rule="|---|"
 for c in "${fleets[@]}"; do head+=" $(fmt "$c") customers |"; rule+="---|"; done
 for c in "${fleets[@]:1}"; do head+=" $(fmt "$c") / $(fmt "${fleets[0]}") |"; rule+="---|"; done
@@ -80,22 +87,22 @@ for r in $(seq 1 "$rounds"); do
 		order=()
 		for ((i = ${#fleets[@]} - 1; i >= 0; i--)); do order+=("${fleets[i]}"); done
 	fi
-	for c in "${order[@]}"; do rate[$c,$r]=$(load "$c"); done
+	for c in "${order[@]}"; do rps[$c,$r]=$(load "$c"); done
 	for c in "${fleets[@]}"; do
-		row+=" $(fmt "${rate[$c,$r]}") rows/s |"
+		row+=" $(fmt "${rps[$c,$r]}") rows/s |"
 	done
-	for c in "${fleets[@]:1}"; do row+=" $(ratio "${rate[$c,$r]}" "${rate[${fleets[0]},$r]}")× |"; done
+	for c in "${fleets[@]:1}"; do row+=" $(ratio "${rps[$c,$r]}" "${rps[${fleets[0]},$r]}")× |"; done
 	echo "$row"
 done
 row="| median |"
 for c in "${fleets[@]}"; do
 	v=()
-	for r in $(seq 1 "$rounds"); do v+=("${rate[$c,$r]}"); done
+	for r in $(seq 1 "$rounds"); do v+=("${rps[$c,$r]}"); done
 	row+=" $(fmt "$(median "${v[@]}")") rows/s |"
 done
 for c in "${fleets[@]:1}"; do
 	v=()
-	for r in $(seq 1 "$rounds"); do v+=("$(ratio "${rate[$c,$r]}" "${rate[${fleets[0]},$r]}")"); done
+	for r in $(seq 1 "$rounds"); do v+=("$(ratio "${rps[$c,$r]}" "${rps[${fleets[0]},$r]}")"); done
 	row+=" **$(median "${v[@]}")×** |"
 done
 echo "$row"

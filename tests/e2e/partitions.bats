@@ -665,6 +665,9 @@ cm() {
 	assert_eq "$(q "SELECT readings || ' ' || hr_sum FROM hb_rollup_pending WHERE minute = '${d}T10:00:00Z'")" "2 142"
 	q "SELECT hb_rollup_fold(interval '0', 100000, true)" >/dev/null
 	assert_eq "$(cm A "${d}T10:00:00Z")" "2 70 72"
+	# the fleet's minute from the word too: count, sum, lowest and highest
+	assert_eq "$(q "SELECT readings || ' ' || hr_sum || ' ' || hr_min || ' ' || hr_max FROM hb_fold_minute
+	                WHERE minute = '${d}T10:00:00Z' AND status = 'NORMAL'")" "2 142 70 72"
 	assert_eq "$(q 'SELECT count(*) FROM hb_rollup_delta')" 0
 	# the same minutes folded again from their rows: as the rows say
 	q "INSERT INTO hb_rollup_pending (minute) SELECT DISTINCT minute FROM hb_fold_minute" >/dev/null
