@@ -33,12 +33,7 @@ customers=${BENCH_CUSTOMERS:-20}
 [[ $customers =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_CUSTOMERS must be a positive integer" >&2; exit 2; }
 fleet=(-n "$customers" --clock-rate "$((2 * customers))")
 
-bench_tmp bench
-cleanup() {
-	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_tmp_pg bench
 
 # median of the arguments
 

@@ -38,13 +38,7 @@ done
 [[ $(printf '%s\n' "${fleets[@]}" | sort -u | wc -l) -eq ${#fleets[@]} ]] ||
 	{ echo "bench: BENCH_FLEETS names a fleet size twice: ${fleets[*]}" >&2; exit 2; }
 
-bench_tmp fleet
-cleanup() {
-	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp_pg fleet
 
 echo "hbmon loader by fleet size — $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"

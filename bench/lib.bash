@@ -2,6 +2,7 @@
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 #   bench_tmp NAME      a scratch directory in $tmp (the servers' user can reach it)
+#   bench_tmp_pg NAME   the same, the PostgreSQL started there stopped and $tmp removed at exit
 #
 # Sets repo, PATH (our bin/ and scripts/ first) and py (Debian's python3,
 # which has Debian's psycopg2 and confluent-kafka, whatever python3 comes
@@ -15,6 +16,14 @@ py=python3
 bench_tmp() {
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-$1.XXXXXX")
 	chmod 755 "$tmp"
+}
+
+# bench_tmp_pg NAME: bench_tmp NAME, and at exit the PostgreSQL of
+# $tmp/pg (bench_pg) stopped and $tmp removed; INT and TERM exit 130.
+bench_tmp_pg() {
+	bench_tmp "$1"
+	trap 'hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM
 }
 
 now() { date +%s.%N; }

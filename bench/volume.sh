@@ -24,13 +24,7 @@ every=${BENCH_VOLUME_EVERY:-1}
 "$py" -c 'import psycopg2' 2>/dev/null ||
 	{ echo "bench: $py has no psycopg2 (scripts/hb-deps bench, or make bench-volume)" >&2; exit 1; }
 
-bench_tmp volume
-cleanup() {
-	hb-pg stop --dir "$tmp/pg" --mode immediate >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp_pg volume
 
 
 # a bigger cache than the test cluster's, as a server for this would have
