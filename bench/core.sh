@@ -45,8 +45,7 @@ echo
 
 # ---- inputs
 hbsim --seed 1 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 "${fleet[@]}" -q >"$tmp/readings.ndjson"
-hbsim --seed 2 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 "${fleet[@]}" --anomaly-rate 0 -q |
-	hbclassify -qq >"$tmp/valid.ndjson"
+bench_valid "$customers" "$lines" "$tmp/valid.ndjson"
 jq -r '[.customer_id, .timestamp, .heart_rate] | @csv' "$tmp/valid.ndjson" >"$tmp/valid.csv"
 
 # ---- hbclassify vs jq

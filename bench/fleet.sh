@@ -18,7 +18,7 @@
 # bench/core.sh, can differ by more than the fleet size makes them differ.
 #
 # The same inputs and steps as bench/core.sh's hbpgload row: each customer
-# reading twice a second (hbsim -n C --clock-rate 2C, seed 2, no anomaly),
+# reading twice a second (bench_valid: hbsim -n C --clock-rate 2C, seed 2, no anomaly),
 # classified, one hbpgload -q of the file from empty tables after a
 # CHECKPOINT and a sync (bench_empty), its time from start to exit (which
 # includes the fold of the last minute).  PostgreSQL with fsync and
@@ -44,8 +44,7 @@ echo "hbmon loader by fleet size — $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 
 for c in "${fleets[@]}"; do
-	hbsim --seed 2 --start 2026-11-23T00:00:00Z --count "$lines" --rate 0 -n "$c" --clock-rate "$((2 * c))" \
-		--anomaly-rate 0 -q | hbclassify -qq >"$tmp/valid.$c.ndjson"
+	bench_valid "$c" "$lines" "$tmp/valid.$c.ndjson"
 done
 bench_pg
 echo "$(psql --version | head -n 1), fsync $(q 'SHOW fsync'), synchronous_commit $(q 'SHOW synchronous_commit'), shared_buffers $(q 'SHOW shared_buffers')"

@@ -48,6 +48,14 @@ bench_pg() {
 	set +a
 }
 
+# bench_valid C N FILE: N valid readings of C customers, each reading twice
+# a second of the readings' clock, classified (the loader's input of
+# core.sh and fleet.sh: the same readings for the same fleet)
+bench_valid() {
+	hbsim --seed 2 --start 2026-11-23T00:00:00Z --count "$2" --rate 0 -n "$1" --clock-rate "$((2 * $1))" \
+		--anomaly-rate 0 -q | hbclassify -qq >"$3"
+}
+
 # bench_empty: every reading, anomaly, metric and rollup gone, then a
 # CHECKPOINT and a sync, so that a run starts from empty tables with the
 # last run's writes on disk (not written back by the OS during the next).
